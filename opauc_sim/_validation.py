@@ -1,0 +1,134 @@
+"""Argument checking shared by the public API.
+
+Public functions validate once, at the boundary, and raise ``ValueError`` (bad value) or
+``TypeError`` (bad type) with a message that names the argument and shows the bad value.
+Kernels never validate: they trust what these helpers hand them.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+
+def _show(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an ``int``, or raise naming ``name``.
+
+    Bools are refused (``True`` is not a count); integral numpy scalars are accepted.
+    ``low``/``high`` are inclusive bounds.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_show(value)} ({type(value).__name__})")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` in the given interval, or raise naming ``name``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be a real number, got {_show(value)} ({kind})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}")
+    return value
+
+
+def check_beta(name: str, value: object) -> float:
+    """A partial-AUC level: a real number in (0, 1]."""
+    return check_real(name, value, low=0.0, high=1.0, low_open=True)
+
+
+def check_sequence(name: str, values: object, item_check) -> tuple:
+    """Validate a non-empty iterable (or a scalar, taken as one element) element by element."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"{name} must be a sequence of numbers, got {_show(values)}")
+    if isinstance(values, numbers.Number | np.generic):
+        values = (values,)
+    elif isinstance(values, np.ndarray):
+        values = values.ravel().tolist()
+    elif not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence, got {_show(values)} ({type(values).__name__})")
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{name} must not be empty, got {values!r}")
+    return tuple(item_check(f"{name}[{i}]", v) for i, v in enumerate(values))
+
+
+def check_choice(name: str, value: object, choices: Iterable[object]) -> object:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices!r}, got {_show(value)}")
+    return value
+
+
+def as_seed_sequence(seed: SeedLike, name: str = "seed") -> np.random.SeedSequence:
+    """Turn a user seed into a ``SeedSequence`` from which independent streams are spawned.
+
+    ``None`` draws fresh OS entropy (not reproducible). A ``Generator`` contributes its
+    bit generator's seed sequence when it has one, else a draw from it.
+    """
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        seq = getattr(seed.bit_generator, "seed_seq", None)
+        if isinstance(seq, np.random.SeedSequence):
+            return seq
+        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an int, a numpy SeedSequence, a numpy Generator or None, "
+            f"got {_show(seed)} ({type(seed).__name__})"
+        )
+    if int(seed) < 0:
+        raise ValueError(f"{name} must be non-negative, got {int(seed)}")
+    return np.random.SeedSequence(int(seed))
+
+
+def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
+    """A ``Generator`` from a user seed; a ``Generator`` passed in is used as is."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(as_seed_sequence(seed, name))
+
+
+def warn_undefined(count: int, total: int, what: str, stacklevel: int = 3) -> None:
+    """One warning per call for rows whose metric is undefined (they are NaN)."""
+    if count:
+        warnings.warn(
+            f"{count} of {total} rows have {what}; their values are NaN",
+            UndefinedMetricWarning,
+            stacklevel=stacklevel,
+        )
+
+
+class UndefinedMetricWarning(UserWarning):
+    """Some rows have no positives (or no negatives), so a metric is undefined there (NaN)."""

@@ -1,0 +1,60 @@
+"""``opauc-sim figures``: regenerate every figure (PNG) from the cached results.
+
+Each ``figures/fig_*.py`` script defines a pure ``make_figure(df) -> Figure`` and a
+``main(results_dir="results", out_dir="figures") -> list[Path]`` that reads only the
+cache in ``results_dir`` and writes PNGs to ``out_dir``. This command imports every such
+script from the source tree and calls its ``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def find_figure_scripts(figures_dir: Path) -> list[Path]:
+    return sorted(figures_dir.glob("fig_*.py"))
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"_opauc_fig_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(args: argparse.Namespace) -> int:
+    figures_dir = Path(args.figures_dir)
+    scripts = find_figure_scripts(figures_dir)
+    if args.only:
+        scripts = [s for s in scripts if any(key in s.stem for key in args.only)]
+    if not scripts:
+        print(f"no figure scripts matched in {str(figures_dir)!r}", file=sys.stderr)
+        return 1
+    failed = 0
+    for script in scripts:
+        try:
+            written = _load(script).main(results_dir=args.results_dir, out_dir=args.out_dir)
+        except FileNotFoundError as exc:  # a cache that has not been computed yet
+            failed += 1
+            print(f"{script.name}: skipped: {exc}", file=sys.stderr)
+            continue
+        for path in written or []:
+            print(f"{script.name}: wrote {path}")
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "figures",
+        help="regenerate every figure (PNG) from cached results",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--results-dir", default="results", help="cache to read (default: results)")
+    parser.add_argument("--figures-dir", default="figures", help="where the fig_*.py scripts are")
+    parser.add_argument("--out-dir", default="figures", help="where PNGs go (default: figures)")
+    parser.add_argument("--only", nargs="*", help="only scripts whose name contains one of these")
+    parser.set_defaults(func=run)
