@@ -121,7 +121,11 @@ def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
 
 
 def warn_undefined(count: int, total: int, what: str, stacklevel: int = 3) -> None:
-    """One warning per call for rows whose metric is undefined (they are NaN)."""
+    """One warning per call for rows whose metric is undefined (they are NaN).
+
+    ``stacklevel`` counts from this function: 3 points at the caller of the public function
+    that calls this one directly.
+    """
     if count:
         warnings.warn(
             f"{count} of {total} rows have {what}; their values are NaN",

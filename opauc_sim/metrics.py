@@ -1,0 +1,749 @@
+r"""Score-level ranking metrics with exact tie rules: Recall/Precision/NDCG@K, AUC, OPAUC(β).
+
+Every function takes ``(y_true, y_score, ...)`` in scikit-learn's order. One row is one
+ranking (a user's scores over the items); 1-D input is one row and gives a ``float``, 2-D
+input ``(n_rows, n_items)`` gives one float64 value per row.
+
+Definitions (binary relevance; ranks are 0-based from the top; ``hits@K`` is the number of
+positives at ranks ``< K``):
+
+.. math::
+
+    \mathrm{Recall@K} = \frac{\mathrm{hits@K}}{n_+}, \qquad
+    \mathrm{Precision@K} = \frac{\mathrm{hits@K}}{K}, \qquad
+    \mathrm{NDCG@K} = \frac{\sum_{\text{positives at } r < K} 1/\log_2(r+2)}
+                           {\sum_{r < \min(K, n_+)} 1/\log_2(r+2)}
+
+``AUC`` is the fraction of (positive, negative) pairs ordered correctly, a tied pair
+counting 1/2. ``OPAUC(β)`` is the area under the ROC curve for FPR in ``[0, β]``, a raw
+value in ``[0, β]``; for a tie-free row with ``a_i`` negatives above positive ``i`` and
+``m = β n_-`` (fractional allowed),
+
+.. math::
+
+    \mathrm{OPAUC}(\beta) = \frac{1}{n_+ n_-} \sum_i \max(0, m - a_i).
+
+Ties
+----
+The two families treat tied scores differently, on purpose (SPEC §2):
+
+* Top-K metrics take the **expectation over a uniformly random order inside each group of
+  tied scores** (McSherry & Najork 2008). A tie group of ``g`` items holding ``g_+``
+  positives that straddles the cut at ``K`` contributes ``g_+ * (#slots < K) / g`` hits.
+  scikit-learn's ``ndcg_score(ignore_ties=False)`` computes the same NDCG.
+* AUC and OPAUC take the **area under the ROC curve** drawn through the operating points at
+  every distinct score threshold, as ``sklearn.metrics.roc_curve`` draws it: a tie group is
+  a straight diagonal segment, and a cut at FPR = β inside it is linearly interpolated. For
+  AUC this equals the 1/2-per-tied-pair rule. For a cut inside a tie group the diagonal is
+  **not** the random-order expectation used by the Top-K metrics.
+
+Undefined rows
+--------------
+A row with no positives has no Recall, NDCG, AUC or OPAUC; a row with no negatives has no
+AUC or OPAUC. Such values are ``nan``, and each call emits one
+:class:`~opauc_sim._validation.UndefinedMetricWarning` giving the count. Precision@K is
+defined (0) for a row with no positives.
+
+Implementation
+--------------
+Nothing is sorted in full. Per row, the positive scores are sorted and collapsed into
+distinct-score groups; every negative is then placed by binary search against those
+groups, counting the negatives strictly between consecutive groups and those tied with
+each group. One descending walk over the groups then yields hits and DCG at every K, AUC
+and OPAUC at every β. The cost is ``O(n_+ log n_+ + n_- log n_+)`` per row, and
+:func:`evaluate` shares that work across all metrics. Rows run in parallel (Numba
+``prange``). NaN scores and labels outside {0, 1} are detected inside the same pass and
+turned into ``ValueError`` by the public functions.
+
+References
+----------
+1. W. Shi et al., "On the Theories Behind Hard Negative Sampling for Recommendation",
+   WWW 2023 (arXiv:2302.03472).
+2. F. McSherry and M. Najork, "Computing Information Retrieval Performance Measures
+   Efficiently in the Presence of Tied Scores", ECIR 2008.
+3. D. K. McClish, "Analyzing a Portion of the ROC Curve", Medical Decision Making 9(3), 1989.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numba import njit, prange
+
+from opauc_sim._validation import (
+    UndefinedMetricWarning,
+    check_beta,
+    check_choice,
+    check_int,
+    check_sequence,
+    warn_undefined,
+)
+
+__all__ = [
+    "UndefinedMetricWarning",
+    "auc",
+    "evaluate",
+    "ndcg_at_k",
+    "normalize_opauc",
+    "opauc",
+    "precision_at_k",
+    "recall_at_k",
+]
+
+NORMALIZATIONS = (None, "max", "mcclish")
+
+# Layout of the per-row statistics the kernel writes (after the per-K and per-beta blocks).
+_N_POS, _N_NEG, _BAD_LABEL, _NAN_SCORE, _AUC = 0, 1, 2, 3, 4
+_N_FIXED = 5
+
+
+# --------------------------------------------------------------------------------------
+# Numba kernels. They trust their input: contiguous arrays, ks sorted ascending is NOT
+# assumed, disc has at least max(ks) entries. All kernels that call each other live here.
+# --------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _count_le(values, x):
+    """Number of entries of the ascending array ``values`` that are <= x."""
+    lo = 0
+    hi = values.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out):
+    """Fill ``out`` for one row.
+
+    ``out`` holds ``[n_pos, n_neg, bad_label, nan_score, auc_pairs,
+    hits@k..., dcg@k..., opauc_area(beta)...]`` where the areas are in units of
+    (positive, negative) pairs, i.e. not yet divided by ``n_pos * n_neg``. ``ms_frac``
+    holds each beta as a fraction; the kernel multiplies by this row's ``n_neg``.
+    """
+    n = scores.shape[0]
+    n_k = ks.shape[0]
+    n_b = ms_frac.shape[0]
+    pos = np.empty(n, dtype=np.float64)
+    n_pos = 0
+    n_neg = 0
+    bad = 0
+    nan = 0
+    for j in range(n):
+        if use_excl and excl[j]:
+            continue
+        s = scores[j]
+        if s != s:
+            nan += 1
+        lab = labels[j]
+        if lab == 1:
+            pos[n_pos] = s
+            n_pos += 1
+        elif lab == 0:
+            n_neg += 1
+        else:
+            bad += 1
+    out[_N_POS] = n_pos
+    out[_N_NEG] = n_neg
+    out[_BAD_LABEL] = bad
+    out[_NAN_SCORE] = nan
+    if bad > 0 or nan > 0:
+        return
+
+    # Distinct positive scores, ascending, with their multiplicities.
+    p = np.sort(pos[:n_pos])
+    uniq = np.empty(n_pos, dtype=np.float64)
+    gpos = np.zeros(n_pos, dtype=np.int64)
+    n_g = 0
+    for i in range(n_pos):
+        if n_g == 0 or p[i] != uniq[n_g - 1]:
+            uniq[n_g] = p[i]
+            n_g += 1
+        gpos[n_g - 1] += 1
+    u = uniq[:n_g]
+
+    # gap[r]: negatives strictly between groups r-1 and r (ascending); gap[n_g] is above all.
+    gap = np.zeros(n_g + 1, dtype=np.int64)
+    tied = np.zeros(max(n_g, 1), dtype=np.int64)
+    if n_g > 0:
+        lowest = u[0]
+        for j in range(n):
+            if use_excl and excl[j]:
+                continue
+            if labels[j] != 0:
+                continue
+            s = scores[j]
+            if s < lowest:
+                gap[0] += 1
+                continue
+            r = _count_le(u, s)
+            if u[r - 1] == s:
+                tied[r - 1] += 1
+            else:
+                gap[r] += 1
+    else:
+        gap[0] = n_neg
+
+    # Walk the groups from the top. x: negatives passed (ROC abscissa, in negatives);
+    # y: positives passed; above: items strictly above the current group.
+    x = 0.0
+    y = 0.0
+    above = 0
+    auc_area = 0.0
+    m = np.empty(n_b, dtype=np.float64)
+    area = np.zeros(n_b, dtype=np.float64)
+    for b in range(n_b):
+        m[b] = ms_frac[b] * n_neg
+    hits = np.zeros(n_k, dtype=np.float64)
+    dcg = np.zeros(n_k, dtype=np.float64)
+    for q in range(n_g - 1, -1, -1):
+        w_gap = gap[q + 1]
+        # Horizontal stretch of the ROC curve at height y.
+        for b in range(n_b):
+            if x < m[b]:
+                area[b] += y * min(w_gap, m[b] - x)
+        auc_area += y * w_gap
+        x += w_gap
+        above += w_gap
+        g_pos = gpos[q]
+        g_neg = tied[q]
+        size = g_pos + g_neg
+        # Top-K: the group occupies ranks [above, above + size); expected share of slots < K.
+        for t in range(n_k):
+            k = ks[t]
+            if above < k:
+                end = min(above + size, k)
+                if size == 1:
+                    hits[t] += 1.0
+                    dcg[t] += disc[above]
+                else:
+                    frac = g_pos / size
+                    hits[t] += frac * (end - above)
+                    acc = 0.0
+                    for r in range(above, end):
+                        acc += disc[r]
+                    dcg[t] += frac * acc
+        # ROC: vertical (no tied negatives) or diagonal segment through the tie group.
+        if g_neg > 0:
+            for b in range(n_b):
+                if x < m[b]:
+                    w = min(float(g_neg), m[b] - x)
+                    area[b] += y * w + g_pos * w * w / (2.0 * g_neg)
+            auc_area += g_neg * (y + 0.5 * g_pos)
+        x += g_neg
+        y += g_pos
+        above += size
+    # Below the lowest positive the curve runs at full height.
+    for b in range(n_b):
+        if x < m[b]:
+            area[b] += y * (m[b] - x)
+    auc_area += y * gap[0]
+    out[_AUC] = auc_area
+    for t in range(n_k):
+        out[_N_FIXED + t] = hits[t]
+        out[_N_FIXED + n_k + t] = dcg[t]
+    for b in range(n_b):
+        out[_N_FIXED + 2 * n_k + b] = area[b]
+
+
+@njit(cache=True, parallel=True)
+def _batch_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out):
+    for i in prange(scores.shape[0]):
+        if use_excl:
+            _row_stats(scores[i], labels[i], excl[i], True, ks, ms_frac, disc, out[i])
+        else:
+            _row_stats(scores[i], labels[i], excl[0], False, ks, ms_frac, disc, out[i])
+
+
+# --------------------------------------------------------------------------------------
+# Boundary: conversion and validation, done once per call.
+# --------------------------------------------------------------------------------------
+
+
+def _as_label_array(name: str, value) -> np.ndarray:
+    """Dense label-like array (bool or real numbers); scipy.sparse is densified."""
+    arr = np.asarray(value.toarray() if sp.issparse(value) else value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a boolean or real-valued array, got dtype {arr.dtype}")
+    return arr
+
+
+def _prepare(y_true, y_score, exclude=None):
+    """Validate and convert. Returns (scores2d, labels2d, excl2d, use_excl, was_1d)."""
+    if sp.issparse(y_score):
+        raise TypeError("y_score must be a dense array of scores, got a scipy.sparse matrix")
+    scores = np.asarray(y_score)
+    if scores.dtype == object or scores.dtype.kind not in "biuf":
+        raise TypeError(f"y_score must be a real-valued array, got dtype {scores.dtype}")
+    if scores.ndim not in (1, 2):
+        raise ValueError(f"y_score must be 1-D or 2-D, got shape {scores.shape}")
+    if sp.issparse(y_true) and scores.ndim != 2:
+        raise ValueError("y_true may be scipy.sparse only for 2-D input")
+    labels = _as_label_array("y_true", y_true)
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"y_true and y_score must have the same shape, got y_true {labels.shape} "
+            f"and y_score {scores.shape}"
+        )
+    was_1d = scores.ndim == 1
+    if was_1d:
+        scores = scores[None, :]
+        labels = labels[None, :]
+    if scores.dtype not in (np.float64, np.float32):
+        scores = scores.astype(np.float64)
+    scores = np.ascontiguousarray(scores)
+    if labels.dtype == np.bool_:
+        labels = labels.view(np.uint8)
+    labels = np.ascontiguousarray(labels)
+
+    use_excl = exclude is not None
+    if use_excl:
+        if sp.issparse(exclude) and was_1d:
+            raise ValueError("exclude may be scipy.sparse only for 2-D input")
+        excl = _as_label_array("exclude", exclude)
+        if was_1d:
+            excl = excl[None, :] if excl.ndim == 1 else excl
+        if excl.shape != scores.shape:
+            shape = scores.shape[1:] if was_1d else scores.shape
+            raise ValueError(
+                f"exclude must have the shape of y_score {shape}, got {np.shape(exclude)}"
+            )
+        if excl.dtype != np.bool_:
+            bad = (excl != 0) & (excl != 1)
+            if bad.any():
+                value = excl[bad].flat[0]
+                raise ValueError(f"exclude must be boolean (or 0/1), got the value {value!r}")
+            excl = excl.astype(np.bool_)
+        excl = np.ascontiguousarray(excl).view(np.uint8)
+    else:
+        excl = np.zeros((1, 1), dtype=np.uint8)
+    return scores, labels, excl, use_excl, was_1d
+
+
+def _check_k(name: str, k, n_items: int) -> int:
+    if n_items < 1:
+        raise ValueError(f"{name} cannot be checked: the rankings have no items (n_items = 0)")
+    return check_int(name, k, low=1, high=n_items)
+
+
+def _discounts(kmax: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(kmax, dtype=np.float64) + 2.0)
+
+
+def _run(scores, labels, excl, use_excl, ks: tuple[int, ...], betas: tuple[float, ...]):
+    """Run the kernel; raise on NaN scores or bad labels. Returns the stats matrix."""
+    ks_arr = np.asarray(ks, dtype=np.int64)
+    ms = np.asarray(betas, dtype=np.float64)
+    disc = _discounts(max(ks) if ks else 1)
+    out = np.empty((scores.shape[0], _N_FIXED + 2 * len(ks) + len(betas)), dtype=np.float64)
+    _batch_stats(scores, labels, excl, use_excl, ks_arr, ms, disc, out)
+    if out[:, _NAN_SCORE].any():
+        row = int(np.flatnonzero(out[:, _NAN_SCORE])[0])
+        col = int(np.flatnonzero(np.isnan(scores[row]))[0])
+        raise ValueError(
+            f"y_score must not contain NaN; found {int(out[:, _NAN_SCORE].sum())} NaN "
+            f"value(s), the first at {_where(row, col, scores.shape[0])}"
+        )
+    if out[:, _BAD_LABEL].any():
+        row = int(np.flatnonzero(out[:, _BAD_LABEL])[0])
+        row_labels = labels[row]
+        col = int(np.flatnonzero((row_labels != 0) & (row_labels != 1))[0])
+        raise ValueError(
+            f"y_true must hold only 0 and 1 (or booleans); found the value "
+            f"{row_labels[col]!r} at {_where(row, col, scores.shape[0])}"
+        )
+    return out
+
+
+def _where(row: int, col: int, n_rows: int) -> str:
+    return f"index {col}" if n_rows == 1 and row == 0 else f"row {row}, column {col}"
+
+
+def _finish(values: np.ndarray, was_1d: bool):
+    return float(values[0]) if was_1d else values
+
+
+def normalize_opauc(area, beta: float, normalize: str | None):
+    """Map a raw OPAUC area (in ``[0, beta]``) to the chosen normalisation.
+
+    ``None`` returns the raw area; ``"max"`` returns ``area / beta`` (in ``[0, 1]``);
+    ``"mcclish"`` returns the McClish (1989) standardisation
+    ``(1 + (area - beta**2/2) / (beta - beta**2/2)) / 2``, the value of
+    ``sklearn.metrics.roc_auc_score(max_fpr=beta)`` and the paper's Norm_OPAUC. Each is
+    affine in the area for fixed ``beta``, so no correlation coefficient depends on it.
+    """
+    check_choice("normalize", normalize, NORMALIZATIONS)
+    if normalize is None:
+        return area
+    if normalize == "max":
+        return area / beta
+    if beta == 1.0:  # McClish is the identity at beta = 1 (and the formula's 0/0 is avoided)
+        return area
+    half = beta * beta / 2.0
+    return 0.5 * (1.0 + (area - half) / (beta - half))
+
+
+# --------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------
+
+_ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
+        Binary relevance, 0/1 or bool. In 2-D a scipy.sparse matrix is accepted.
+    y_score : array-like of the same shape
+        Real scores, higher ranks first. ``inf`` and ``-inf`` are valid and ordered; NaN
+        is an error."""
+
+
+def _topk(y_true, y_score, k, which: str):
+    scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
+    k = _check_k("k", k, scores.shape[1])
+    out = _run(scores, labels, excl, use_excl, (k,), ())
+    n_pos = out[:, _N_POS]
+    if which == "precision":
+        return _finish(out[:, _N_FIXED] / k, was_1d)
+    empty = n_pos == 0
+    warn_undefined(int(empty.sum()), len(n_pos), "no positives (Recall/NDCG undefined)", 4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if which == "recall":
+            values = out[:, _N_FIXED] / n_pos
+        else:
+            idcg = np.cumsum(_discounts(k))[np.minimum(n_pos, k).astype(np.int64) - 1]
+            values = out[:, _N_FIXED + 1] / idcg
+    values[empty] = np.nan
+    return _finish(values, was_1d)
+
+
+def recall_at_k(y_true, y_score, k: int) -> float | np.ndarray:
+    """Recall@K = hits@K / n_pos, with the expected hits under random order within ties.
+
+    Parameters
+    ----------
+    {arrays}
+    k : int
+        Cut-off, an integer in ``[1, n_items]``.
+
+    Returns
+    -------
+    float or ndarray of shape (n_rows,)
+        ``nan`` for rows with no positives (one UndefinedMetricWarning per call).
+
+    Notes
+    -----
+    There is no ``min(K, n_pos)`` cap in the denominator: this is the form of the paper's
+    Theorem 3. A tie group of ``g`` items holding ``g_+`` positives that straddles rank K
+    contributes ``g_+ * (#its slots before K) / g`` hits (McSherry & Najork 2008).
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch, input not 1-D/2-D, NaN scores, labels outside {{0, 1}}, ``k`` outside
+        ``[1, n_items]``.
+    TypeError
+        Non-numeric input or non-integer ``k``.
+
+    Examples
+    --------
+    >>> recall_at_k([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5], k=2)
+    0.5
+    >>> recall_at_k([1, 0, 1, 0], [0.5, 0.5, 0.5, 0.5], k=2)  # all tied: expected value
+    0.5
+    """
+    return _topk(y_true, y_score, k, "recall")
+
+
+def precision_at_k(y_true, y_score, k: int) -> float | np.ndarray:
+    """Precision@K = hits@K / K, with the expected hits under random order within ties.
+
+    Parameters
+    ----------
+    {arrays}
+    k : int
+        Cut-off, an integer in ``[1, n_items]``.
+
+    Returns
+    -------
+    float or ndarray of shape (n_rows,)
+        Defined for every row: a row with no positives has Precision@K = 0.
+
+    Notes
+    -----
+    The denominator is always K, also when ``exclude`` in :func:`evaluate` leaves a row
+    with fewer than K items. Ties: see :func:`recall_at_k`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`recall_at_k`.
+
+    Examples
+    --------
+    >>> precision_at_k([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5], k=2)
+    0.5
+    """
+    return _topk(y_true, y_score, k, "precision")
+
+
+def ndcg_at_k(y_true, y_score, k: int) -> float | np.ndarray:
+    """NDCG@K with binary gains, averaged over random orders within tied scores.
+
+    ``DCG@K = sum over positives at rank r < K of 1 / log2(r + 2)`` (ranks 0-based) and
+    ``IDCG@K = sum_{{r < min(K, n_pos)}} 1 / log2(r + 2)``.
+
+    Parameters
+    ----------
+    {arrays}
+    k : int
+        Cut-off, an integer in ``[1, n_items]``.
+
+    Returns
+    -------
+    float or ndarray of shape (n_rows,)
+        ``nan`` for rows with no positives (one UndefinedMetricWarning per call).
+
+    Notes
+    -----
+    A tie group spanning ranks ``[s, s + g)`` with ``g_+`` positives contributes
+    ``(g_+ / g) * sum_{{r in [s, min(s + g, K))}} 1 / log2(r + 2)``: the expectation under a
+    uniformly random order inside the group. This equals
+    ``sklearn.metrics.ndcg_score(..., k=K, ignore_ties=False)`` on rows with positives
+    (scikit-learn returns 0 where this returns ``nan``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`recall_at_k`.
+
+    Examples
+    --------
+    >>> round(ndcg_at_k([0, 1], [0.9, 0.1], k=2), 6)
+    0.63093
+    """
+    return _topk(y_true, y_score, k, "ndcg")
+
+
+def auc(y_true, y_score) -> float | np.ndarray:
+    """Area under the ROC curve: the fraction of correctly ordered (positive, negative) pairs.
+
+    Parameters
+    ----------
+    {arrays}
+
+    Returns
+    -------
+    float or ndarray of shape (n_rows,)
+        ``nan`` for rows with no positives or no negatives (one warning per call).
+
+    Notes
+    -----
+    A tied (positive, negative) pair counts 1/2, which is the area under the ROC curve with
+    tie groups drawn as diagonal segments (``sklearn.metrics.roc_auc_score``). Computed
+    without a full sort, in ``O(n_pos log n_pos + n_neg log n_pos)`` per row.
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch, input not 1-D/2-D, NaN scores, labels outside {{0, 1}}.
+    TypeError
+        Non-numeric input.
+
+    Examples
+    --------
+    >>> auc([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5])
+    0.5
+    >>> auc([1, 0], [0.3, 0.3])  # a tied pair counts 1/2
+    0.5
+    """
+    scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
+    out = _run(scores, labels, excl, use_excl, (), ())
+    pairs = out[:, _N_POS] * out[:, _N_NEG]
+    undefined = pairs == 0
+    warn_undefined(
+        int(undefined.sum()), len(pairs), "no positives or no negatives (AUC undefined)", 4
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = out[:, _AUC] / pairs
+    values[undefined] = np.nan
+    return _finish(values, was_1d)
+
+
+def opauc(y_true, y_score, beta: float, *, normalize: str | None = None) -> float | np.ndarray:
+    """One-way partial AUC: the area under the ROC curve for FPR in ``[0, beta]``.
+
+    Parameters
+    ----------
+    {arrays}
+    beta : float
+        Upper end of the FPR range, in ``(0, 1]``. ``beta * n_neg`` need not be an integer.
+    normalize : {{None, "max", "mcclish"}}, default None
+        ``None`` gives the raw area, in ``[0, beta]``. ``"max"`` divides by ``beta`` (so a
+        perfect ranking scores 1). ``"mcclish"`` is the McClish (1989) standardisation, the
+        paper's Norm_OPAUC and the value of ``sklearn.metrics.roc_auc_score(max_fpr=beta)``.
+        See :func:`normalize_opauc`.
+
+    Returns
+    -------
+    float or ndarray of shape (n_rows,)
+        ``nan`` for rows with no positives or no negatives (one warning per call).
+
+    Notes
+    -----
+    The ROC curve runs through the operating points at every distinct score threshold, so a
+    group of tied scores is a straight diagonal segment, and a cut at FPR = beta inside a
+    segment is linearly interpolated (scikit-learn's convention). On a tie-free row with
+    ``a_i`` negatives above positive ``i`` and ``m = beta * n_neg``,
+    ``OPAUC = sum_i max(0, m - a_i) / (n_pos * n_neg)``, so
+    ``n_pos * n_neg * OPAUC(K / n_neg)`` counts the correctly ordered pairs of a positive
+    and one of the top-K negatives. The Top-K metrics' random-order tie rule is different
+    on purpose; see the module docstring.
+
+    Raises
+    ------
+    ValueError
+        ``beta`` outside ``(0, 1]`` or NaN, unknown ``normalize``, and as :func:`auc`.
+    TypeError
+        Non-numeric input or ``beta``.
+
+    Examples
+    --------
+    >>> opauc([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5], beta=0.5)
+    0.25
+    >>> opauc([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5], beta=0.5, normalize="max")
+    0.5
+    """
+    beta = check_beta("beta", beta)
+    check_choice("normalize", normalize, NORMALIZATIONS)
+    scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
+    out = _run(scores, labels, excl, use_excl, (), (beta,))
+    pairs = out[:, _N_POS] * out[:, _N_NEG]
+    undefined = pairs == 0
+    warn_undefined(
+        int(undefined.sum()), len(pairs), "no positives or no negatives (OPAUC undefined)", 3
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = normalize_opauc(out[:, _N_FIXED] / pairs, beta, normalize)
+    values[undefined] = np.nan
+    return _finish(values, was_1d)
+
+
+def _check_ks(ks, n_items: int) -> tuple[int, ...]:
+    if n_items < 1:
+        raise ValueError("ks cannot be checked: the rankings have no items (n_items = 0)")
+    ks = check_sequence("ks", ks, lambda name, v: check_int(name, v, low=1, high=n_items))
+    if len(set(ks)) != len(ks):
+        raise ValueError(f"ks must not repeat a value, got {ks!r}")
+    return ks
+
+
+def _beta_label(beta: float) -> str:
+    return f"opauc@{beta:g}"
+
+
+def _check_betas(betas) -> tuple[float, ...]:
+    betas = check_sequence("betas", betas, check_beta)
+    labels = [_beta_label(b) for b in betas]
+    if len(set(labels)) != len(labels):
+        raise ValueError(
+            f"betas must be distinct at 6 significant digits (they name the columns), got {betas!r}"
+        )
+    return betas
+
+
+def evaluate(
+    y_true,
+    y_score,
+    *,
+    ks=(5, 10, 20, 50),
+    betas=(0.01, 0.05, 0.1),
+    exclude=None,
+) -> pd.DataFrame:
+    """Every metric of every row in one pass: Recall/Precision/NDCG@K, AUC and OPAUC(beta).
+
+    Parameters
+    ----------
+    {arrays}
+    ks : sequence of int, default (5, 10, 20, 50)
+        Cut-offs, each in ``[1, n_items]``, distinct, not empty.
+    betas : sequence of float, default (0.01, 0.05, 0.1)
+        OPAUC levels, each in ``(0, 1]``, not empty. ``beta * n_neg`` uses each row's own
+        number of negatives (after ``exclude``).
+    exclude : array-like of bool, same shape as ``y_score``, optional
+        Items to remove from the ranking before anything is computed (dense or, in 2-D,
+        scipy.sparse). This is how training interactions are masked in full-ranking
+        evaluation: an excluded item is neither a positive, nor a negative, nor a rank.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input row (one row for 1-D input), with columns ``recall@K``,
+        ``precision@K``, ``ndcg@K`` for each K, ``auc``, ``opauc@<beta>`` (raw area, beta
+        formatted with ``:g``) for each beta, and ``n_pos``, ``n_neg`` (counts after
+        ``exclude``). Undefined values are ``nan``, with one UndefinedMetricWarning per call.
+
+    Notes
+    -----
+    One selection is shared by all metrics: per row the positives are sorted once and every
+    negative placed against them once. Ties follow each metric's rule (see the module
+    docstring). With ``exclude``, a row left with fewer than K items still divides
+    Precision@K by K.
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch (of ``y_true`` or ``exclude``), NaN scores, labels outside {{0, 1}},
+        bad or empty ``ks``/``betas``.
+    TypeError
+        Non-numeric input.
+
+    Examples
+    --------
+    >>> df = evaluate([1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5], ks=(1, 2), betas=(0.5,))
+    >>> df[["recall@2", "ndcg@2", "auc", "opauc@0.5"]].round(4).to_dict("records")
+    [{{'recall@2': 0.5, 'ndcg@2': 0.6131, 'auc': 0.5, 'opauc@0.5': 0.25}}]
+    """
+    scores, labels, excl, use_excl, _ = _prepare(y_true, y_score, exclude)
+    ks = _check_ks(ks, scores.shape[1])
+    betas = _check_betas(betas)
+    out = _run(scores, labels, excl, use_excl, ks, betas)
+    n_rows = out.shape[0]
+    n_pos = out[:, _N_POS]
+    n_neg = out[:, _N_NEG]
+    no_pos = n_pos == 0
+    no_pairs = (n_pos * n_neg) == 0
+    columns: dict[str, np.ndarray] = {}
+    ideal = np.cumsum(_discounts(max(ks)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t, k in enumerate(ks):
+            hits = out[:, _N_FIXED + t]
+            dcg = out[:, _N_FIXED + len(ks) + t]
+            idcg = ideal[np.clip(np.minimum(n_pos, k).astype(np.int64) - 1, 0, None)]
+            columns[f"recall@{k}"] = np.where(no_pos, np.nan, hits / n_pos)
+            columns[f"precision@{k}"] = hits / k
+            columns[f"ndcg@{k}"] = np.where(no_pos, np.nan, dcg / idcg)
+        pairs = n_pos * n_neg
+        columns["auc"] = np.where(no_pairs, np.nan, out[:, _AUC] / pairs)
+        for b, beta in enumerate(betas):
+            area = out[:, _N_FIXED + 2 * len(ks) + b]
+            columns[_beta_label(beta)] = np.where(no_pairs, np.nan, area / pairs)
+    columns["n_pos"] = n_pos.astype(np.int64)
+    columns["n_neg"] = n_neg.astype(np.int64)
+    if no_pairs.any():
+        warn_undefined(
+            int(no_pairs.sum()),
+            n_rows,
+            f"no positives ({int(no_pos.sum())}) or no negatives "
+            f"({int((no_pairs & ~no_pos).sum())}); Recall/NDCG are undefined without "
+            "positives, AUC/OPAUC without either",
+            3,
+        )
+    return pd.DataFrame(columns)
+
+
+for _f in (recall_at_k, precision_at_k, ndcg_at_k, auc, opauc, evaluate):
+    _f.__doc__ = _f.__doc__.format(arrays=_ARRAY_DOC)
+del _f
