@@ -1,0 +1,541 @@
+"""Rank-level metrics for tie-free rankings in compact form, for many K and many beta at once.
+
+A tie-free ranking of ``n = n_pos + n_neg`` items is fully described by the sorted 0-based
+ranks of its positives ``p_0 < ... < p_{n_pos-1}`` (SPEC §1). The functions here take
+``pos_ranks`` of shape ``(n_pos,)`` (one ranking) or ``(n_rankings, n_pos)`` plus ``n_neg``,
+and compute, without materialising any ranking:
+
+=====================  ===============================================================
+``hits_at_k``          number of positives at ranks ``< K``
+``recall_at_k``        ``hits@K / n_pos`` (no ``min(K, n_pos)`` cap, SPEC §2)
+``precision_at_k``     ``hits@K / K``
+``dcg_at_k``           ``sum_{positives at rank r < K} 1 / log2(r + 2)``
+``ndcg_at_k``          ``DCG@K / IDCG@K``, ``IDCG@K = sum_{r < min(K, n_pos)} 1/log2(r + 2)``
+``pair_count``         ``C(beta) = sum_i max(0, beta * n_neg - a_i)``, ``a_i = p_i - i``
+``opauc``              ``C(beta) / (n_pos * n_neg)``: the raw one-way partial AUC on [0, beta]
+``auc``                ``opauc`` at ``beta = 1``
+``evaluate``           all of the above in one pass, as a DataFrame like ``metrics.evaluate``
+=====================  ===============================================================
+
+Each ranking costs ``O(n_pos + len(ks) + len(betas))``: the ``K`` and ``beta`` grids are
+sorted once and merged with the positives, whose negatives-above counts ``a_i = p_i - i``
+are non-decreasing. ``beta * n_neg`` may be fractional: ``C`` is exact for any real
+``m = beta * n_neg`` (the ROC curve of a tie-free ranking is a staircase, cut at FPR = beta).
+
+The ``_``-prefixed Numba kernels trust their input (sorted grids, valid ranks) and are also
+used by :mod:`opauc_sim.correlation` for the streaming sufficient statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from opauc_sim._validation import (
+    check_beta,
+    check_choice,
+    check_int,
+    check_sequence,
+    warn_undefined,
+)
+
+__all__ = [
+    "auc",
+    "dcg_at_k",
+    "evaluate",
+    "hits_at_k",
+    "ndcg_at_k",
+    "opauc",
+    "pair_count",
+    "precision_at_k",
+    "recall_at_k",
+]
+
+# ---------------------------------------------------------------------------------------
+# Kernels (no validation): ks ascending, ms = betas * n_neg ascending, disc[r] = 1/log2(r+2)
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _row_topk(p, ks, disc, hits, dcg):
+    """hits@K and DCG@K of one ranking for every K of the ascending grid ``ks``."""
+    n_pos = p.shape[0]
+    i = 0
+    acc = 0.0
+    for j in range(ks.shape[0]):
+        k = ks[j]
+        while i < n_pos and p[i] < k:
+            acc += disc[p[i]]
+            i += 1
+        hits[j] = i
+        dcg[j] = acc
+
+
+@njit(cache=True)
+def _row_pairs(p, ms, out):
+    """C(m) = sum_i max(0, m - a_i) for every m of the ascending grid ``ms``."""
+    n_pos = p.shape[0]
+    i = 0
+    total = 0.0  # sum of a_i over positives with a_i < m: integers, exact below 2**53
+    for j in range(ms.shape[0]):
+        m = ms[j]
+        while i < n_pos and p[i] - i < m:
+            total += p[i] - i
+            i += 1
+        out[j] = i * m - total
+
+
+@njit(cache=True, parallel=True)
+def _topk_batch(pos_ranks, ks, disc, hits, dcg):
+    for r in prange(pos_ranks.shape[0]):
+        _row_topk(pos_ranks[r], ks, disc, hits[r], dcg[r])
+
+
+@njit(cache=True, parallel=True)
+def _pairs_batch(pos_ranks, ms, out):
+    for r in prange(pos_ranks.shape[0]):
+        _row_pairs(pos_ranks[r], ms, out[r])
+
+
+@njit(cache=True, parallel=True)
+def _moment_sums_batch(pos_ranks, ks, disc, ms, want_hits, want_dcg, shift_x, shift_y, block, sums):
+    """Per block of ``block`` rankings, shifted power sums of x = (hits, DCG) and y = C.
+
+    ``sums[b]`` receives, for rankings ``b * block ...``: ``[0]`` count, then
+    ``sx (n_x), sxx (n_x), sy (n_y), syy (n_y), sxy (n_x * n_y)`` of ``x - shift_x`` and
+    ``y - shift_y``, where x holds hits@K (if ``want_hits``) then DCG@K (if ``want_dcg``).
+    Blocks are independent, so the caller can merge them in a fixed order.
+    """
+    n_rows = pos_ranks.shape[0]
+    n_k = ks.shape[0]
+    n_y = ms.shape[0]
+    n_x = n_k * (int(want_hits) + int(want_dcg))
+    n_blocks = (n_rows + block - 1) // block
+    for b in prange(n_blocks):
+        hits = np.empty(n_k, dtype=np.float64)
+        dcg = np.empty(n_k, dtype=np.float64)
+        x = np.empty(n_x, dtype=np.float64)
+        y = np.empty(n_y, dtype=np.float64)
+        out = sums[b]
+        out[:] = 0.0
+        o_sxx = 1 + n_x
+        o_sy = 1 + 2 * n_x
+        o_syy = o_sy + n_y
+        o_sxy = o_syy + n_y
+        for r in range(b * block, min(n_rows, (b + 1) * block)):
+            p = pos_ranks[r]
+            _row_topk(p, ks, disc, hits, dcg)
+            _row_pairs(p, ms, y)
+            c = 0
+            if want_hits:
+                for j in range(n_k):
+                    x[c] = hits[j] - shift_x[c]
+                    c += 1
+            if want_dcg:
+                for j in range(n_k):
+                    x[c] = dcg[j] - shift_x[c]
+                    c += 1
+            for j in range(n_y):
+                y[j] -= shift_y[j]
+            out[0] += 1.0
+            for a in range(n_x):
+                out[1 + a] += x[a]
+                out[o_sxx + a] += x[a] * x[a]
+            for j in range(n_y):
+                out[o_sy + j] += y[j]
+                out[o_syy + j] += y[j] * y[j]
+            for a in range(n_x):
+                xa = x[a]
+                base = o_sxy + a * n_y
+                for j in range(n_y):
+                    out[base + j] += xa * y[j]
+
+
+# ---------------------------------------------------------------------------------------
+# Validation and helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _check_pos_ranks(pos_ranks: object, n_neg: object) -> tuple[np.ndarray, int, bool]:
+    """Return (2-D int64 C-contiguous ranks, n_neg, was_1d); raise on malformed input."""
+    n_neg = check_int("n_neg", n_neg, low=0)
+    arr = np.asarray(pos_ranks)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.dtype == np.float64)
+    ):
+        raise TypeError(f"pos_ranks must be an integer array, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"pos_ranks must be 1-D or 2-D, got shape {arr.shape}")
+    was_1d = arr.ndim == 1
+    arr = np.ascontiguousarray(np.atleast_2d(arr), dtype=np.int64)
+    n = arr.shape[1] + n_neg
+    if arr.size:
+        bad = (arr < 0) | (arr >= n)
+        if bad.any():
+            value = arr[bad][0]
+            raise ValueError(f"pos_ranks must lie in [0, n_pos + n_neg) = [0, {n}), got {value}")
+        steps = np.diff(arr, axis=1)
+        if (steps <= 0).any():
+            row = int(np.nonzero((steps <= 0).any(axis=1))[0][0])
+            raise ValueError(
+                f"pos_ranks rows must be strictly increasing, row {row} is {arr[row].tolist()}"
+            )
+    return arr, n_neg, was_1d
+
+
+def _check_grid(name: str, values: object, item_check) -> tuple[np.ndarray, bool]:
+    scalar = np.ndim(values) == 0 and not isinstance(values, str | bytes)
+    return np.asarray(check_sequence(name, values, item_check)), scalar
+
+
+def _check_ks(ks: object, n: int) -> tuple[np.ndarray, bool]:
+    return _check_grid("ks", ks, lambda name, v: check_int(name, v, low=1, high=max(n, 1)))
+
+
+def _check_betas(betas: object) -> tuple[np.ndarray, bool]:
+    return _check_grid("betas", betas, check_beta)
+
+
+def _discounts(k_max: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(k_max, dtype=np.float64) + 2.0)
+
+
+def _topk(arr: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """hits and DCG, columns in the caller's K order."""
+    order = np.argsort(ks, kind="stable")
+    ks_sorted = np.ascontiguousarray(ks[order], dtype=np.int64)
+    hits = np.empty((arr.shape[0], len(ks)), dtype=np.float64)
+    dcg = np.empty_like(hits)
+    _topk_batch(arr, ks_sorted, _discounts(int(ks_sorted[-1])), hits, dcg)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return hits[:, inverse], dcg[:, inverse]
+
+
+def _pairs(arr: np.ndarray, n_neg: int, betas: np.ndarray) -> np.ndarray:
+    order = np.argsort(betas, kind="stable")
+    ms = np.ascontiguousarray(betas[order] * n_neg, dtype=np.float64)
+    out = np.empty((arr.shape[0], len(betas)), dtype=np.float64)
+    _pairs_batch(arr, ms, out)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return out[:, inverse]
+
+
+def _shape(values: np.ndarray, was_1d: bool, scalar: bool):
+    if scalar:
+        values = values[:, 0]
+    if was_1d:
+        values = values[0]
+        return float(values) if scalar else values
+    return values
+
+
+def _idcg(ks: np.ndarray, n_pos: int) -> np.ndarray:
+    cum = np.concatenate(([0.0], np.cumsum(_discounts(max(min(int(ks.max()), n_pos), 1)))))
+    return cum[np.minimum(ks, n_pos)]
+
+
+# ---------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------
+
+_PARAMS_DOC = """
+    pos_ranks : array-like of int, shape (n_pos,) or (n_rankings, n_pos)
+        Sorted, strictly increasing 0-based ranks of the positives (0 = top), in
+        ``[0, n_pos + n_neg)``.
+    n_neg : int
+        Number of negatives per ranking, >= 0."""
+
+
+def hits_at_k(pos_ranks, n_neg, ks):
+    """Number of positives in the top K, for every K of ``ks``.
+
+    Parameters
+    ----------%s
+    ks : int or sequence of int
+        Cut-offs, each in ``[1, n_pos + n_neg]``; any order, repeats allowed.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        Shape ``pos_ranks.shape[:-1] + (len(ks),)``; the last axis is dropped when ``ks``
+        is a scalar (a 1-D ``pos_ranks`` with scalar ``ks`` gives a float).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Non-integer ranks, ranks out of range or not strictly increasing, bad ``ks``.
+
+    Examples
+    --------
+    >>> hits_at_k([0, 3, 4], 5, [1, 4, 8])
+    array([1., 2., 3.])
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
+    return _shape(_topk(arr, ks)[0], was_1d, scalar)
+
+
+def recall_at_k(pos_ranks, n_neg, ks):
+    """Recall@K = hits@K / n_pos (no ``min(K, n_pos)`` cap, SPEC §2).
+
+    Parameters
+    ----------%s
+    ks : int or sequence of int
+        Cut-offs in ``[1, n_pos + n_neg]``.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        As :func:`hits_at_k`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
+
+    Examples
+    --------
+    >>> recall_at_k([0, 3, 4], 5, 4)
+    0.6666666666666666
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
+    n_pos = arr.shape[1]
+    if n_pos == 0:
+        warn_undefined(arr.shape[0], arr.shape[0], "no positives")
+        out = np.full((arr.shape[0], len(ks)), np.nan)
+    else:
+        out = _topk(arr, ks)[0] / n_pos
+    return _shape(out, was_1d, scalar)
+
+
+def precision_at_k(pos_ranks, n_neg, ks):
+    """Precision@K = hits@K / K.
+
+    Parameters
+    ----------%s
+    ks : int or sequence of int
+        Cut-offs in ``[1, n_pos + n_neg]``.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        As :func:`hits_at_k`.
+
+    Examples
+    --------
+    >>> precision_at_k([0, 3, 4], 5, 4)
+    0.5
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
+    return _shape(_topk(arr, ks)[0] / ks, was_1d, scalar)
+
+
+def dcg_at_k(pos_ranks, n_neg, ks):
+    """DCG@K = sum over positives at rank r < K of 1 / log2(r + 2) (binary gains).
+
+    Parameters
+    ----------%s
+    ks : int or sequence of int
+        Cut-offs in ``[1, n_pos + n_neg]``.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        As :func:`hits_at_k`.
+
+    Examples
+    --------
+    >>> dcg_at_k([0, 2], 3, 3)
+    1.5
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
+    return _shape(_topk(arr, ks)[1], was_1d, scalar)
+
+
+def ndcg_at_k(pos_ranks, n_neg, ks):
+    """NDCG@K = DCG@K / IDCG@K with IDCG@K = sum_{r < min(K, n_pos)} 1 / log2(r + 2).
+
+    Parameters
+    ----------%s
+    ks : int or sequence of int
+        Cut-offs in ``[1, n_pos + n_neg]``.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        As :func:`hits_at_k`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
+
+    Examples
+    --------
+    >>> ndcg_at_k([0, 2], 3, 3)
+    0.9197207891481876
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
+    n_pos = arr.shape[1]
+    if n_pos == 0:
+        warn_undefined(arr.shape[0], arr.shape[0], "no positives")
+        out = np.full((arr.shape[0], len(ks)), np.nan)
+    else:
+        out = _topk(arr, ks)[1] / _idcg(ks, n_pos)
+    return _shape(out, was_1d, scalar)
+
+
+def pair_count(pos_ranks, n_neg, betas):
+    """C(beta) = sum_i max(0, beta * n_neg - a_i), a_i = p_i - i = negatives above positive i.
+
+    For integer ``m = beta * n_neg`` this counts the (positive, top-m negative) pairs that
+    are correctly ordered; for fractional ``m`` the m-th negative counts fractionally.
+    ``C(beta) / (n_pos * n_neg)`` is the raw OPAUC.
+
+    Parameters
+    ----------%s
+    betas : float or sequence of float
+        FPR levels in ``(0, 1]``.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        Shape ``pos_ranks.shape[:-1] + (len(betas),)``; the last axis is dropped for a
+        scalar ``betas``.
+
+    Examples
+    --------
+    >>> pair_count([0, 3, 4], 5, [0.2, 0.5, 1.0])
+    array([ 1. ,  3.5, 11. ])
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    betas, scalar = _check_betas(betas)
+    return _shape(_pairs(arr, n_neg, betas), was_1d, scalar)
+
+
+def opauc(pos_ranks, n_neg, betas, *, normalize=None):
+    """One-way partial AUC: the ROC area for FPR in [0, beta], for every beta of ``betas``.
+
+    Raw value ``OPAUC(beta) = C(beta) / (n_pos * n_neg)`` in ``[0, beta]`` (see
+    :func:`pair_count`), exact for fractional ``beta * n_neg``.
+
+    Parameters
+    ----------%s
+    betas : float or sequence of float
+        FPR levels in ``(0, 1]``.
+    normalize : {None, "max", "mcclish"}, default None
+        None: the raw area. "max": ``OPAUC / beta`` in [0, 1]. "mcclish":
+        ``(1 + (A - beta^2/2) / (beta - beta^2/2)) / 2``, the McClish (1989) standardisation
+        used by the paper's Norm_OPAUC and by ``roc_auc_score(max_fpr=beta)``. Each is affine
+        in the raw area for fixed beta, so correlations do not depend on the choice.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        As :func:`pair_count`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0`` or
+        ``n_neg = 0``.
+
+    References
+    ----------
+    .. [1] D. K. McClish, "Analyzing a portion of the ROC curve", Medical Decision Making
+       9(3), 1989.
+
+    Examples
+    --------
+    >>> opauc([0, 3, 4], 5, [0.2, 1.0])
+    array([0.06666667, 0.73333333])
+    """
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    betas, scalar = _check_betas(betas)
+    check_choice("normalize", normalize, (None, "max", "mcclish"))
+    n_pos = arr.shape[1]
+    if n_pos == 0 or n_neg == 0:
+        what = "no positives" if n_pos == 0 else "no negatives"
+        warn_undefined(arr.shape[0], arr.shape[0], what)
+        out = np.full((arr.shape[0], len(betas)), np.nan)
+    else:
+        out = _pairs(arr, n_neg, betas) / (n_pos * n_neg)
+        if normalize == "max":
+            out = out / betas
+        elif normalize == "mcclish":
+            half = betas**2 / 2
+            out = 0.5 * (1.0 + (out - half) / (betas - half))
+    return _shape(out, was_1d, scalar)
+
+
+def auc(pos_ranks, n_neg):
+    """AUC: the fraction of (positive, negative) pairs with the positive ranked higher.
+
+    Parameters
+    ----------%s
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        One value per ranking. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``
+        or ``n_neg = 0``.
+
+    Examples
+    --------
+    >>> auc([0, 3, 4], 5)
+    0.7333333333333333
+    """
+    return opauc(pos_ranks, n_neg, 1.0)
+
+
+def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -> pd.DataFrame:
+    """Every metric for every ranking, with the column names of ``metrics.evaluate``.
+
+    Parameters
+    ----------%s
+    ks : sequence of int, default (5, 10, 20, 50)
+        Cut-offs in ``[1, n_pos + n_neg]``.
+    betas : sequence of float, default (0.01, 0.05, 0.1)
+        OPAUC levels in ``(0, 1]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ranking; columns ``recall@K``, ``precision@K``, ``ndcg@K`` for each K,
+        ``auc``, and ``opauc@{beta:g}`` (raw OPAUC) for each beta.
+
+    Examples
+    --------
+    >>> evaluate([[0, 3, 4]], 5, ks=[4], betas=[0.2]).round(3).to_dict("records")
+    [{'recall@4': 0.667, 'precision@4': 0.5, 'ndcg@4': 0.671, 'auc': 0.733, 'opauc@0.2': 0.067}]
+    """
+    arr, n_neg, _ = _check_pos_ranks(pos_ranks, n_neg)
+    ks, _ = _check_ks(ks, arr.shape[1] + n_neg)
+    betas, _ = _check_betas(betas)
+    n_pos = arr.shape[1]
+    hits, dcg = _topk(arr, ks)
+    pairs = _pairs(arr, n_neg, np.concatenate((betas, [1.0])))
+    undefined_pos = n_pos == 0
+    undefined_neg = n_neg == 0
+    if undefined_pos or undefined_neg:
+        warn_undefined(
+            arr.shape[0], arr.shape[0], "no positives" if undefined_pos else "no negatives"
+        )
+    columns: dict[str, np.ndarray] = {}
+    nan = np.full(arr.shape[0], np.nan)
+    for j, k in enumerate(ks):
+        columns[f"recall@{k}"] = nan if undefined_pos else hits[:, j] / n_pos
+        columns[f"precision@{k}"] = hits[:, j] / k
+        columns[f"ndcg@{k}"] = nan if undefined_pos else dcg[:, j] / _idcg(ks[j : j + 1], n_pos)[0]
+    scale = n_pos * n_neg
+    columns["auc"] = nan if scale == 0 else pairs[:, -1] / scale
+    for j, beta in enumerate(betas):
+        columns[f"opauc@{beta:g}"] = nan if scale == 0 else pairs[:, j] / scale
+    return pd.DataFrame(columns)
+
+
+for _f in (
+    hits_at_k,
+    recall_at_k,
+    precision_at_k,
+    dcg_at_k,
+    ndcg_at_k,
+    pair_count,
+    opauc,
+    auc,
+    evaluate,
+):
+    _f.__doc__ = _f.__doc__ % _PARAMS_DOC
+del _f
