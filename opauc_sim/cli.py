@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from opauc_sim import __version__
 
 # One module per group of subcommands; each exposes ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ("opauc_sim.commands.figures",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "opauc_sim.commands.figures",
+    "opauc_sim.commands.check",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,137 @@
+"""Numerical checks of the paper's results, shared by ``proofs_check/`` and ``opauc-sim check``.
+
+One module per result, each opening with the statement it checks:
+
+- :mod:`opauc_sim.checks.theorem3` -- OPAUC(K / n_neg) bounds Recall@K and Precision@K;
+- :mod:`opauc_sim.checks.lemma1` -- CVaR-DRO: primal (LP) = dual = top-beta mean;
+- :mod:`opauc_sim.checks.theorem1` -- DNS(M, all) is the OPAUC surrogate, loss and gradient;
+- :mod:`opauc_sim.checks.theorem2` -- the KL-DRO worst case is a softmax; Taylor tau.
+
+Each ``check_*`` function runs deterministic (seeded) and exhaustive cases with an oracle
+that shares no code with what it checks, and returns :class:`CheckResult` records. The
+pytest modules in ``proofs_check/`` assert on the same records and add hypothesis property
+tests; the CLI prints them as a table. The checks live in the package (not in
+``proofs_check/``) so that the installed ``opauc-sim check`` needs neither the source tree
+nor hypothesis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+__all__ = ["CheckResult", "all_checks", "format_table", "run_checks"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one numerical check.
+
+    Attributes
+    ----------
+    result : str
+        Which result of the paper ("Theorem 3", "Lemma 1", ...).
+    claim : str
+        What was checked, in one line.
+    cases : int
+        How many cases (rankings, loss vectors, ...) were tried.
+    worst : float
+        The worst violation (for an inequality) or the maximum error (for an identity);
+        for a measurement, the measured number.
+    measure : str
+        What ``worst`` is: "violation", "max error", "count", "measured", ...
+    holds : bool or None
+        Whether the claim held on every case (``None`` for a pure measurement).
+    expected : bool or None
+        Whether it was expected to hold. Probes outside a theorem's preconditions may be
+        expected to fail; then a failure is a finding, not a defect.
+    note : str
+        Details (tolerance, where it failed, what was skipped).
+    """
+
+    result: str
+    claim: str
+    cases: int
+    worst: float
+    measure: str
+    holds: bool | None
+    expected: bool | None = True
+    note: str = ""
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def verdict(self) -> str:
+        if self.holds is None:
+            return "skipped" if self.cases == 0 else "measured"
+        word = "holds" if self.holds else "fails"
+        if self.expected is None or self.holds == self.expected:
+            # A probe beyond the paper's statement reports what it found either way.
+            return word if self.expected else f"{word} (finding)"
+        return f"UNEXPECTED: {word}"
+
+    @property
+    def ok(self) -> bool:
+        """False only when the outcome contradicts what was expected."""
+        return self.holds is None or self.expected is None or self.holds == self.expected
+
+
+def all_checks() -> list[tuple[str, Callable[..., list[CheckResult]]]]:
+    """``(name, function)`` for every check, in the order of the paper's argument."""
+    from opauc_sim.checks import lemma1, theorem1, theorem2, theorem3
+
+    return [
+        ("theorem3", theorem3.run),
+        ("lemma1", lemma1.run),
+        ("theorem1", theorem1.run),
+        ("theorem2", theorem2.run),
+    ]
+
+
+def run_checks(only: Iterable[str] | None = None, *, deep: bool = False) -> list[CheckResult]:
+    """Run the checks whose name contains one of ``only`` (all by default)."""
+    only = tuple(only or ())
+    results: list[CheckResult] = []
+    for name, func in all_checks():
+        if only and not any(key in name for key in only):
+            continue
+        start = time.perf_counter()
+        batch = func(deep=deep)
+        elapsed = time.perf_counter() - start
+        results.extend(
+            CheckResult(**{**r.__dict__, "seconds": elapsed / max(len(batch), 1)}) for r in batch
+        )
+    return results
+
+
+def _fmt_number(value: float) -> str:
+    if value != value:  # NaN
+        return "-"
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value)}"
+    return f"{value:.3g}"
+
+
+def format_table(results: Iterable[CheckResult], *, markdown: bool = False) -> str:
+    """The verdict table: result, claim, cases tried, worst violation / max error, verdict."""
+    header = ("result", "claim", "cases", "worst", "measure", "verdict")
+    rows = [
+        (
+            r.result,
+            r.claim,
+            f"{r.cases:,}",
+            _fmt_number(r.worst),
+            r.measure,
+            r.verdict,
+        )
+        for r in results
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:{'>' if i in (2, 3) else '<'}{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*header), "  ".join("-" * w for w in widths)]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(lines)
