@@ -92,10 +92,26 @@ def _topk_batch(pos_ranks, ks, disc, hits, dcg):
         _row_topk(pos_ranks[r], ks, disc, hits[r], dcg[r])
 
 
+@njit(cache=True)
+def _topk_serial(pos_ranks, ks, disc, hits, dcg):
+    for r in range(pos_ranks.shape[0]):
+        _row_topk(pos_ranks[r], ks, disc, hits[r], dcg[r])
+
+
 @njit(cache=True, parallel=True)
 def _pairs_batch(pos_ranks, ms, out):
     for r in prange(pos_ranks.shape[0]):
         _row_pairs(pos_ranks[r], ms, out[r])
+
+
+@njit(cache=True)
+def _pairs_serial(pos_ranks, ms, out):
+    for r in range(pos_ranks.shape[0]):
+        _row_pairs(pos_ranks[r], ms, out[r])
+
+
+# Below this many rank entries a parallel launch costs more than it saves.
+_PARALLEL_MIN = 50_000
 
 
 @njit(cache=True, parallel=True)
@@ -207,7 +223,8 @@ def _topk(arr: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ks_sorted = np.ascontiguousarray(ks[order], dtype=np.int64)
     hits = np.empty((arr.shape[0], len(ks)), dtype=np.float64)
     dcg = np.empty_like(hits)
-    _topk_batch(arr, ks_sorted, _discounts(int(ks_sorted[-1])), hits, dcg)
+    run = _topk_batch if arr.size >= _PARALLEL_MIN else _topk_serial
+    run(arr, ks_sorted, _discounts(int(ks_sorted[-1])), hits, dcg)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return hits[:, inverse], dcg[:, inverse]
@@ -217,7 +234,7 @@ def _pairs(arr: np.ndarray, n_neg: int, betas: np.ndarray) -> np.ndarray:
     order = np.argsort(betas, kind="stable")
     ms = np.ascontiguousarray(betas[order] * n_neg, dtype=np.float64)
     out = np.empty((arr.shape[0], len(betas)), dtype=np.float64)
-    _pairs_batch(arr, ms, out)
+    (_pairs_batch if arr.size >= _PARALLEL_MIN else _pairs_serial)(arr, ms, out)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return out[:, inverse]
@@ -504,6 +521,11 @@ def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -
     arr, n_neg, _ = _check_pos_ranks(pos_ranks, n_neg)
     ks, _ = _check_ks(ks, arr.shape[1] + n_neg)
     betas, _ = _check_betas(betas)
+    if len(set(ks.tolist())) != len(ks):
+        raise ValueError(f"ks must not repeat a value, got {tuple(ks.tolist())!r}")
+    labels = [f"opauc@{b:g}" for b in betas]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"betas must be distinct at 6 significant digits, got {betas.tolist()!r}")
     n_pos = arr.shape[1]
     hits, dcg = _topk(arr, ks)
     pairs = _pairs(arr, n_neg, np.concatenate((betas, [1.0])))

@@ -1,0 +1,254 @@
+"""The beta-peak correlation study: exact moments, Monte Carlo, scipy agreement, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from opauc_sim import correlation as corr
+from opauc_sim import rank_metrics as rm
+from opauc_sim import rankings
+from tests import reference_sim as ref
+
+
+def _enumerated_curve(n_pos, n_neg, ks, betas):
+    """Population Pearson over every arrangement, from the definitions on full rankings."""
+    rows = []
+    labels = [ref.materialise(p, n_neg) for p in ref.all_arrangements(n_pos, n_neg)]
+    y = {b: [ref.opauc_area(lab, b) for lab in labels] for b in betas}
+    for metric in ("recall", "precision", "ndcg"):
+        for k in ks:
+            if metric == "recall":
+                x = [ref.hits(lab, k) / n_pos for lab in labels]
+            elif metric == "precision":
+                x = [ref.hits(lab, k) / k for lab in labels]
+            else:
+                x = [ref.ndcg(lab, k) for lab in labels]
+            for b in betas:
+                rows.append(ref.population_pearson(x, y[b]))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize(
+    ("n_pos", "n_neg", "ks", "betas"),
+    [
+        (3, 5, [1, 2, 4, 7], [0.2, 0.35, 0.5, 0.7, 1.0]),
+        (4, 4, [1, 3, 5], [0.1, 0.25, 0.6, 1.0]),
+        (1, 6, [1, 2, 6], [1 / 6, 0.4, 1.0]),
+        (6, 2, [2, 7], [0.3, 0.5, 1.0]),
+    ],
+)
+def test_exact_matches_exhaustive_enumeration(n_pos, n_neg, ks, betas):
+    """exact=True equals the population Pearson over all C(n, n_pos) rankings (1e-12)."""
+    curve = corr.beta_curve(n_pos, n_neg, ks=ks, betas=betas, exact=True)
+    np.testing.assert_allclose(
+        curve["corr"].to_numpy(), _enumerated_curve(n_pos, n_neg, ks, betas), rtol=0, atol=1e-12
+    )
+    assert list(curve.columns) == ["metric", "k", "beta", "corr"]
+
+
+def test_exact_moments_closed_forms():
+    """E[hits@K] = K n_pos / n, E[C(1)] = n_pos n_neg / 2, Var(C(1)) = n_pos n_neg (n+1) / 12."""
+    n_pos, n_neg, k = 7, 11, 5
+    n = n_pos + n_neg
+    f = np.zeros(n)
+    f[:k] = 1
+    m = corr.exact_moments(n_pos, n_neg, f, [1.0])
+    assert m["ex"] == pytest.approx(k * n_pos / n, rel=1e-13)
+    # hits@K is hypergeometric.
+    var_h = k * (n_pos / n) * (n_neg / n) * (n - k) / (n - 1)
+    assert m["exx"] - m["ex"] ** 2 == pytest.approx(var_h, rel=1e-12)
+    assert m["ey"][0] == pytest.approx(n_pos * n_neg / 2, rel=1e-13)
+    assert m["eyy"][0] - m["ey"][0] ** 2 == pytest.approx(n_pos * n_neg * (n + 1) / 12, rel=1e-11)
+
+
+def _fig6_small():
+    return dict(ks=[1, 5, 10, 20, 50, 100], betas=corr.fig6_grid(800, 31))
+
+
+def test_monte_carlo_agrees_with_exact_within_ci():
+    """On the Fig. 6 setting, Monte Carlo 95% CIs cover the exact value about 95% of the time
+    (pooled over 8 independent runs, as the points of one run are strongly correlated), and
+    no point is far outside."""
+    grid = _fig6_small()
+    exact = corr.beta_curve(200, 800, **grid, exact=True)["corr"]
+    covered = []
+    for seed in range(8):
+        mc = corr.beta_curve(200, 800, **grid, n_rankings=4096, seed=seed)
+        covered.append((mc["ci_low"] <= exact) & (exact <= mc["ci_high"]))
+        se = (mc["ci_high"] - mc["ci_low"]) / (2 * 2.04)
+        assert ((mc["corr"] - exact).abs() / se).max() < 5.5
+        assert (mc["n_rankings"] == 4096).all()
+    rate = float(np.mean(covered))
+    assert 0.88 < rate < 0.995
+
+
+def test_monte_carlo_ci_shrinks_with_n():
+    """The CI half-width scales like 1 / sqrt(n_rankings)."""
+    kw = dict(ks=[5], betas=[0.01, 1.0], metrics=["recall"])
+    w1 = corr.beta_curve(50, 200, **kw, n_rankings=4096, seed=1)
+    w2 = corr.beta_curve(50, 200, **kw, n_rankings=65536, seed=1)
+    ratio = ((w1.ci_high - w1.ci_low) / (w2.ci_high - w2.ci_low)).to_numpy()
+    assert ((ratio > 2.5) & (ratio < 6.5)).all()
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
+def test_matches_scipy_on_the_same_rankings(method):
+    """beta_curve equals scipy's pearsonr / spearmanr / kendalltau(tau-b) computed between
+    Recall/Precision/NDCG@K and Norm_OPAUC (McClish) on the very same rankings."""
+    n_pos, n_neg, n = 12, 40, 700
+    ks = [1, 3, 10]
+    betas = [0.025, 0.1, 0.55, 1.0]
+    curve = corr.beta_curve(n_pos, n_neg, ks=ks, betas=betas, method=method, n_rankings=n, seed=3)
+    pos = rankings.uniform(n_pos, n_neg, n, seed=3)
+    y = rm.opauc(pos, n_neg, betas, normalize="mcclish")
+    xs = {
+        "recall": rm.recall_at_k(pos, n_neg, ks),
+        "precision": rm.precision_at_k(pos, n_neg, ks),
+        "ndcg": rm.ndcg_at_k(pos, n_neg, ks),
+    }
+    fn = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[
+        method
+    ]
+    expect = [
+        fn(xs[m][:, a], y[:, b]).statistic
+        for m in ("recall", "precision", "ndcg")
+        for a in range(3)
+        for b in range(4)
+    ]
+    np.testing.assert_allclose(curve["corr"].to_numpy(), expect, rtol=0, atol=1e-12)
+    assert (curve["ci_low"] <= curve["corr"]).all() and (curve["corr"] <= curve["ci_high"]).all()
+
+
+def test_deterministic_across_chunk_sizes_and_threads():
+    """The Monte Carlo curve and CI are bit-identical for every chunk size and thread count."""
+    kw = dict(ks=[1, 7, 30], betas=corr.fig6_grid(150, 9), n_rankings=5000, seed=9)
+    base = corr.beta_curve(40, 150, **kw)
+    for chunk in (64, 320, 4096):
+        for n_threads in (1, 2):
+            other = corr.beta_curve(40, 150, **kw, chunk_size=chunk, n_threads=n_threads)
+            pd.testing.assert_frame_equal(base, other, check_exact=True)
+
+
+def test_binormal_generator_and_quality():
+    """Better rankings (larger mu) move the curves; mu = 0 agrees with the exact uniform."""
+    kw = dict(ks=[5], betas=[0.01, 0.1, 1.0], metrics=["recall"])
+    exact = corr.beta_curve(30, 120, **kw, exact=True)
+    b0 = corr.beta_curve(30, 120, **kw, generator="binormal", mu=0.0, n_rankings=20_000)
+    assert ((b0.ci_low <= exact["corr"]) & (exact["corr"] <= b0.ci_high)).mean() >= 2 / 3
+    b2 = corr.beta_curve(30, 120, **kw, generator="binormal", mu=2.0, n_rankings=20_000)
+    assert (b2["corr"] - exact["corr"]).abs().max() > 0.05
+
+
+def test_normalisation_does_not_matter():
+    """Correlations against raw OPAUC, OPAUC/beta and McClish's Norm_OPAUC are equal."""
+    pos = rankings.uniform(10, 30, 500, seed=2)
+    x = rm.recall_at_k(pos, 30, 5)
+    vals = [
+        stats.pearsonr(x, rm.opauc(pos, 30, 0.2, normalize=nm)).statistic
+        for nm in (None, "max", "mcclish")
+    ]
+    assert max(vals) - min(vals) < 1e-12
+
+
+def test_constant_variable_gives_nan():
+    """K = n makes hits@K constant: its correlation is NaN, not a number from round-off."""
+    c = corr.beta_curve(3, 4, ks=[7], betas=[0.5, 1.0], metrics=["recall"], exact=True)
+    assert c["corr"].isna().all()
+    m = corr.beta_curve(3, 4, ks=[7], betas=[0.5], metrics=["recall"], n_rankings=500)
+    assert m["corr"].isna().all()
+
+
+def test_fig6_claims_exact():
+    """Regression on the exact Fig. 6 setting: peaks rise with K, peak corr > 0.8, NDCG keeps
+    more of its peak to the left, Recall = Precision; K = 1 and K = 100 are the exceptions
+    (K = 1 is flat below beta = 1/n_neg; at K = 100 the AUC correlation exceeds 0.4)."""
+    curve = corr.beta_curve(
+        200, 800, ks=[1, 5, 10, 20, 50, 100], betas=corr.fig6_grid(), exact=True
+    )
+    claims = corr.check_paper_claims(curve)
+    summary = claims[claims.scope == "all"].set_index("claim")["holds"]
+    assert summary["peak_order"] and summary["peak_above"] and summary["ndcg_left"]
+    assert summary["recall_eq_precision"]
+    failed = claims[(claims.scope != "all") & (claims.holds == False)]  # noqa: E712
+    assert set(failed.claim) == {"peak", "auc_below"}
+    assert {s.split("@")[1] for s in failed.scope} == {"1", "100"}
+    peaks = corr.peak_beta(curve)
+    assert list(peaks.columns) == ["metric", "k", "beta", "corr", "corr_at_1", "interior"]
+    assert len(peaks) == 18
+
+
+def test_peak_beta_and_ci_columns():
+    """peak_beta keeps the CI of Monte Carlo curves and takes the first maximum."""
+    c = pd.DataFrame(
+        {
+            "metric": "ndcg",
+            "k": 3,
+            "beta": [0.5, 0.1, 1.0],
+            "corr": [0.9, 0.9, 0.2],
+            "ci_low": [0.8, 0.85, 0.1],
+            "ci_high": [1.0, 0.95, 0.3],
+        }
+    )
+    p = corr.peak_beta(c)
+    assert p.loc[0, "beta"] == 0.1 and p.loc[0, "ci_low"] == 0.85
+    with pytest.raises(ValueError, match="lacks columns"):
+        corr.peak_beta(c.drop(columns="corr"))
+
+
+def test_peak_law_refines():
+    """The coarse-to-fine search finds the peak of a fine exact curve."""
+    law = corr.peak_law([(20, 80, 5)], metrics=["recall"], n_coarse=11, n_fine=21)
+    fine = corr.beta_curve(
+        20, 80, ks=[5], betas=np.geomspace(1 / 80, 1, 400), metrics=["recall"], exact=True
+    )
+    best = fine.loc[fine["corr"].idxmax()]
+    assert law.loc[0, "corr_peak"] == pytest.approx(best["corr"], abs=2e-3)
+    assert math.isclose(law.loc[0, "k_over_n"], 0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(n_pos=0), ValueError, "n_pos must be >= 1, got 0"),
+        (dict(n_neg=0), ValueError, "n_neg must be >= 1, got 0"),
+        (dict(ks=[5, 60]), ValueError, r"ks\[1\] must be <= 50, got 60"),
+        (dict(ks=[0]), ValueError, r"ks\[0\] must be >= 1"),
+        (dict(ks=[]), ValueError, "ks must not be empty"),
+        (dict(betas=[0.0, 0.5]), ValueError, r"betas\[0\] must be > 0"),
+        (dict(betas=[0.5, 1.01]), ValueError, r"betas\[1\] must be <= 1"),
+        (dict(betas=[float("nan")]), ValueError, "finite"),
+        (dict(betas=[]), ValueError, "betas must not be empty"),
+        (dict(metrics=["auc"]), ValueError, "metrics"),
+        (dict(metrics=["ndcg", "ndcg"]), ValueError, "repeat"),
+        (dict(method="tau"), ValueError, "method"),
+        (dict(generator="zipf"), ValueError, "generator"),
+        (dict(n_rankings=1), ValueError, "n_rankings"),
+        (dict(chunk_size=100), ValueError, "multiple of 64"),
+        (dict(exact=True, method="spearman"), ValueError, "exact=True"),
+        (dict(exact=True, generator="binormal"), ValueError, "exact=True"),
+        (dict(exact="yes"), TypeError, "exact"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    """Bad arguments raise, naming the argument and the value."""
+    args = dict(n_pos=10, n_neg=40, ks=[5], betas=[0.5], n_rankings=100)
+    args.update(kwargs)
+    n_pos, n_neg = args.pop("n_pos"), args.pop("n_neg")
+    with pytest.raises(error, match=match):
+        corr.beta_curve(n_pos, n_neg, **args)
+
+
+@pytest.mark.slow
+def test_monte_carlo_1e6_close_to_exact():
+    """At 1e6 rankings Monte Carlo is within 0.005 of exact everywhere on the Fig. 6 grid."""
+    grid = _fig6_small()
+    exact = corr.beta_curve(200, 800, **grid, exact=True)
+    mc = corr.beta_curve(200, 800, **grid, n_rankings=1_000_000, seed=1)
+    assert (mc["corr"] - exact["corr"]).abs().max() < 0.005
+    ok = (mc["ci_low"] <= exact["corr"]) & (exact["corr"] <= mc["ci_high"])
+    assert ok.mean() > 0.85
