@@ -37,8 +37,13 @@ TOL = 1e-9
 def primal_lp(losses: np.ndarray, beta: float) -> float:
     """sup E_Q[L] over q in the simplex with q_j <= 1 / (n beta), by linear programming."""
     n = losses.size
+    # HiGHS' tolerances are absolute (~1e-7): solve for the losses mapped affinely onto
+    # [0, 1], which moves E_Q[L] by the same affine map for every Q.
+    low, spread = float(losses.min()), float(np.ptp(losses))
+    if spread == 0.0:
+        return low
     res = linprog(
-        -losses,
+        -(losses - low) / spread,
         A_eq=np.ones((1, n)),
         b_eq=[1.0],
         bounds=[(0.0, 1.0 / (n * beta))] * n,
@@ -46,7 +51,7 @@ def primal_lp(losses: np.ndarray, beta: float) -> float:
     )
     if not res.success:  # pragma: no cover - a feasible bounded LP
         raise RuntimeError(f"linprog failed: {res.message}")
-    return float(-res.fun)
+    return low + spread * float(-res.fun)
 
 
 def random_case(rng: np.random.Generator) -> tuple[np.ndarray, float]:

@@ -346,10 +346,35 @@ def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -
     return CheckResult(RESULT, claim, cases, worst, "max error", worst <= 1e-9)
 
 
+def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
+    """Beyond the theorem: tied scores, with the metrics module's conventions (hits@K the
+    expectation over tie orders, OPAUC the ROC area with diagonal tie segments)."""
+    claim = "edge ties (metrics' expected hits, ROC-diagonal OPAUC): real-valued bounds"
+    try:
+        from opauc_sim import metrics
+    except ImportError as exc:
+        return CheckResult(RESULT, claim, 0, float("nan"), "violation", None, note=str(exc))
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(n_cases):
+        n_pos, n_neg = int(rng.integers(1, 12)), int(rng.integers(1, 14))
+        k = int(rng.integers(1, n_neg + 1))
+        y_true = np.r_[np.ones(n_pos, dtype=np.int64), np.zeros(n_neg, dtype=np.int64)]
+        levels = int(rng.integers(1, 5))
+        y_score = rng.integers(0, levels, size=n_pos + n_neg).astype(np.float64)
+        table = metrics.evaluate(y_true, y_score, ks=(k,), betas=(k / n_neg,))
+        value = min(float(table[f"opauc@{k / n_neg:g}"].iloc[0]), k / n_neg)
+        hits = float(table[f"recall@{k}"].iloc[0]) * n_pos
+        lo, up = hits_bounds(value, n_pos, n_neg, k)
+        worst = max(worst, lo - hits, hits - up)
+    return CheckResult(RESULT, claim, n_cases, worst, "violation", worst <= 1e-12, expected=None)
+
+
 def run(*, deep: bool = False) -> list[CheckResult]:
     results = check_exhaustive(14)
     results += check_random(6000 if deep else 600)
     results.append(check_metrics_identity(10 if deep else 7, 1000 if deep else 150))
+    results.append(check_ties(3000 if deep else 200))
     return results
 
 
