@@ -12,6 +12,7 @@ from opauc_sim import __version__
 _COMMAND_MODULES: tuple[str, ...] = (
     "opauc_sim.commands.figures",
     "opauc_sim.commands.check",
+    "opauc_sim.commands.simulate",
 )
 
 

@@ -50,10 +50,13 @@ from opauc_sim._validation import (
 __all__ = [
     "METHODS",
     "METRICS",
+    "auc_correlation",
     "beta_curve",
     "binormal_study",
     "check_paper_claims",
+    "exact_moments",
     "fig6_grid",
+    "fit_peak_law",
     "peak_beta",
     "peak_law",
 ]
@@ -690,7 +693,10 @@ def check_paper_claims(
 
     Claims, each evaluated per (metric, K) or per metric, and summarised:
 
-    1. ``peak``: each curve has an interior peak (not at either end of the beta grid).
+    1. ``peak``: each curve has an interior peak (not at either end of the beta grid). For
+       K = 1 it cannot: hits@1 = 1[a_0 = 0] and, for beta <= 1/n_neg,
+       C(beta) = beta * n_neg * #{i: a_i = 0}, so the curve is flat on (0, 1/n_neg] and its
+       maximum is that plateau, the lower end of the paper's grid.
     2. ``peak_order``: smaller K peaks at smaller (or equal) beta, for each metric.
     3. ``peak_above``: the correlation at the peak exceeds ``peak_threshold`` (0.8).
     4. ``auc_below``: the correlation at beta = 1 (AUC) is below ``auc_threshold`` (0.4).
@@ -722,14 +728,12 @@ def check_paper_claims(
             {"claim": claim, "scope": scope, "holds": holds, "value": value, "detail": detail}
         )
 
+    beta_min = float(curve["beta"].min())
     for p in peaks.itertuples():
-        add(
-            "peak",
-            f"{p.metric}@{p.k}",
-            bool(p.interior),
-            p.beta,
-            f"peak at beta={p.beta:.4g} (corr {p.corr:.3f})",
-        )
+        where = f"peak at beta={p.beta:.4g} (corr {p.corr:.3f})"
+        if not p.interior and p.beta == beta_min:
+            where += "; the maximum is the grid's lower end (curve decreasing on the grid)"
+        add("peak", f"{p.metric}@{p.k}", bool(p.interior), p.beta, where)
     for metric, part in peaks.groupby("metric", sort=False):
         part = part.sort_values("k")
         b = part["beta"].to_numpy()
@@ -903,3 +907,85 @@ def binormal_study(
         if callback is not None:
             callback(mu)
     return pd.concat(curves, ignore_index=True), pd.concat(peaks, ignore_index=True)
+
+
+def fit_peak_law(law: pd.DataFrame, *, min_k: int = 2) -> pd.DataFrame:
+    """Fit ``beta_peak = c * (K / scale)^b`` per metric, for scale n and n_neg, K >= min_k.
+
+    K = 1 is left out by default: its curve is flat for ``beta <= 1/n_neg``, where
+    ``C(beta) = beta * n_neg * #{positives above every negative}`` and hits@1 = 1[p_0 = 0],
+    so its "peak" is the grid's lower end.
+
+    Parameters
+    ----------
+    law : pandas.DataFrame
+        From :func:`peak_law`.
+    min_k : int, default 2
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (metric, scale): the log-log ``slope`` b and its ``r2``, and the
+        one-parameter law ``beta_peak = ratio * K / scale`` with ``ratio`` the median of
+        ``beta_peak / (K / scale)``, its ``ratio_min``, ``ratio_max`` and the worst relative
+        error ``max_rel_err`` of that law.
+    """
+    rows = []
+    data = law[law["k"] >= min_k]
+    for metric, part in data.groupby("metric", sort=False):
+        for scale, col in (("n", "k_over_n"), ("n_neg", "k_over_n_neg")):
+            x = np.log(part[col].to_numpy())
+            y = np.log(part["beta_peak"].to_numpy())
+            slope, intercept = np.polyfit(x, y, 1)
+            resid = y - (slope * x + intercept)
+            r2 = 1 - (resid**2).sum() / ((y - y.mean()) ** 2).sum()
+            ratio = part["beta_peak"].to_numpy() / part[col].to_numpy()
+            med = float(np.median(ratio))
+            rows.append(
+                {
+                    "metric": metric,
+                    "scale": f"K/{scale}",
+                    "slope": float(slope),
+                    "r2": float(r2),
+                    "ratio": med,
+                    "ratio_min": float(ratio.min()),
+                    "ratio_max": float(ratio.max()),
+                    "max_rel_err": float(np.max(np.abs(ratio / med - 1))),
+                    "n_settings": len(part),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def auc_correlation(n_pos: int, n_neg: int, k: int, metric: str = "recall") -> float:
+    """Closed form of the correlation between a Top-K metric and AUC over uniform rankings.
+
+    AUC is affine in the rank sum ``sum_i p_i`` (Mann-Whitney), and hits@K, DCG@K are sums
+    over the positives of a function ``f`` of the rank. For a uniformly random n_pos-subset
+    of ranks (sampling without replacement) the covariance of two such sums is the same
+    multiple of the population covariance of the functions over ``r = 0..n-1``, so
+
+        corr(metric@K, AUC) = -corr_r(f(r), r),   f(r) = 1[r < K] or 1[r < K] / log2(r + 2),
+
+    independent of n_pos given n. For Recall/Precision this is about ``sqrt(3 q (1 - q))``
+    with ``q = K / n``. No such reduction exists for beta < 1, where ``a_i = p_i - i``
+    couples the positives (hence the dynamic programme).
+
+    Examples
+    --------
+    >>> round(auc_correlation(200, 800, 5), 6)
+    0.122168
+    """
+    n_pos = check_int("n_pos", n_pos, low=1)
+    n_neg = check_int("n_neg", n_neg, low=1)
+    n = n_pos + n_neg
+    k = check_int("k", k, low=1, high=n)
+    check_choice("metric", metric, METRICS)
+    r = np.arange(n, dtype=np.float64)
+    f = (r < k).astype(np.float64)
+    if metric == "ndcg":
+        f = f / np.log2(r + 2.0)
+    fc = f - f.mean()
+    rc = r - r.mean()
+    denom = math.sqrt(float((fc * fc).sum() * (rc * rc).sum()))
+    return float("nan") if denom == 0 else float(-(fc * rc).sum() / denom)

@@ -252,3 +252,37 @@ def test_monte_carlo_1e6_close_to_exact():
     assert (mc["corr"] - exact["corr"]).abs().max() < 0.005
     ok = (mc["ci_low"] <= exact["corr"]) & (exact["corr"] <= mc["ci_high"])
     assert ok.mean() > 0.85
+
+
+@pytest.mark.parametrize(
+    ("n_pos", "n_neg", "k"), [(200, 800, 5), (50, 950, 20), (500, 500, 100), (3, 5, 2), (7, 1, 8)]
+)
+def test_auc_correlation_closed_form(n_pos, n_neg, k):
+    """corr(metric@K, AUC) = -corr_r(f(r), r) over the n ranks, equal to the exact DP."""
+    exact = corr.beta_curve(
+        n_pos, n_neg, ks=[k], betas=[1.0], metrics=["recall", "ndcg"], exact=True
+    )["corr"].to_numpy()
+    closed = [corr.auc_correlation(n_pos, n_neg, k, m) for m in ("recall", "ndcg")]
+    np.testing.assert_allclose(exact, closed, rtol=0, atol=1e-12, equal_nan=True)
+
+
+def test_fit_peak_law_recovers_a_planted_law():
+    """A table with beta_peak = 1.5 K / n exactly is fitted with slope 1 and ratio 1.5."""
+    rows = [
+        {
+            "n_pos": p,
+            "n_neg": q,
+            "k": k,
+            "metric": "recall",
+            "beta_peak": 1.5 * k / (p + q),
+            "k_over_n": k / (p + q),
+            "k_over_n_neg": k / q,
+        }
+        for p, q in [(50, 200), (300, 700)]
+        for k in (2, 5, 20)
+    ]
+    fit = corr.fit_peak_law(pd.DataFrame(rows)).set_index("scale")
+    assert fit.loc["K/n", "slope"] == pytest.approx(1.0)
+    assert fit.loc["K/n", "ratio"] == pytest.approx(1.5)
+    assert fit.loc["K/n", "max_rel_err"] == pytest.approx(0.0, abs=1e-12)
+    assert fit.loc["K/n_neg", "max_rel_err"] > 0.05

@@ -1,0 +1,365 @@
+"""``opauc-sim simulate``: the beta-peak correlation study over random rankings.
+
+Subcommands
+-----------
+fig6
+    Reproduce the paper's Fig. 6/7: n_pos = 200, n_neg = 800, K in {1, 5, 10, 20, 50, 100},
+    61 log-spaced betas from 1/n_neg to 1, Recall/Precision/NDCG, Monte Carlo (100,000
+    uniform rankings, 95% CIs) and exact. Caches ``results/fig6_{curves,peaks,claims}``,
+    prints the peak table and the checks of the paper's claims, and writes the figures.
+curve
+    One correlation curve for any (n_pos, n_neg, K grid, beta grid, method, generator).
+peak-law
+    Exact peak beta across many (n_pos, n_neg, K): is there a simple law in K / n_neg?
+binormal
+    How the peak moves as ranking quality grows (binormal mu from 0 to 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+FIG6 = {"n_pos": 200, "n_neg": 800, "ks": [1, 5, 10, 20, 50, 100], "n_betas": 61}
+
+#: (n_pos, n_neg) settings of the peak-law study; K runs over LAW_KS up to n_neg / 4.
+LAW_SIZES = [
+    (50, 200),
+    (100, 400),
+    (200, 800),
+    (400, 1600),
+    (100, 900),
+    (500, 500),
+    (50, 950),
+    (300, 700),
+]
+LAW_KS = [1, 2, 5, 10, 20, 50, 100, 200]
+
+
+def _fmt_table(df, floatfmt: str = ".4g") -> str:
+    """A plain-text table without pandas' index (readable in a terminal and in markdown)."""
+    cols = list(df.columns)
+    cells = [
+        [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
+        for row in df.itertuples(index=False)
+    ]
+    widths = [max(len(str(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    lines = [
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
+    return "\n".join(lines)
+
+
+def _write_figures(names: list[str], args) -> None:
+    from opauc_sim.commands.figures import _load
+
+    for name in names:
+        script = Path(args.figures_dir) / f"fig_{name}.py"
+        if not script.exists():
+            print(f"(figure script {script} not found; skipping the figure)", file=sys.stderr)
+            continue
+        for path in _load(script).main(results_dir=args.results_dir, out_dir=args.out_dir) or []:
+            print(f"wrote {path}")
+
+
+def peak_table(peaks_mc, peaks_exact):
+    """The README's peak table: MC and exact peak per (metric, K), and corr at beta = 1."""
+    import pandas as pd
+
+    rows = []
+    exact = None if peaks_exact is None else peaks_exact.set_index(["metric", "k"])
+    mc = None if peaks_mc is None else peaks_mc.set_index(["metric", "k"])
+    keys = (mc if mc is not None else exact).index
+    for metric, k in keys:
+        row = {"metric": metric, "K": int(k)}
+        if mc is not None:
+            p = mc.loc[(metric, k)]
+            row["beta_peak (MC)"] = float(p["beta"])
+            row["corr_peak (MC, 95% CI)"] = (
+                f"{p['corr']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
+            )
+            row["corr_AUC (MC)"] = round(float(p["corr_at_1"]), 3)
+        if exact is not None:
+            p = exact.loc[(metric, k)]
+            row["beta_peak (exact)"] = float(p["beta"])
+            row["corr_peak (exact)"] = round(float(p["corr"]), 4)
+            row["corr_AUC (exact)"] = round(float(p["corr_at_1"]), 4)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_fig6(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from opauc_sim import correlation as corr
+    from opauc_sim.results_cache import save_result
+
+    start = time.perf_counter()
+    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
+    params = {
+        "n_pos": FIG6["n_pos"],
+        "n_neg": FIG6["n_neg"],
+        "ks": FIG6["ks"],
+        "betas": f"geomspace(1/{FIG6['n_neg']}, 1, {args.n_betas})",
+        "metrics": list(corr.METRICS),
+        "method": "pearson",
+        "n_rankings": args.n_rankings,
+        "generator": "uniform",
+    }
+    kw = dict(ks=FIG6["ks"], betas=betas)
+    t0 = time.perf_counter()
+    mc = corr.beta_curve(
+        FIG6["n_pos"],
+        FIG6["n_neg"],
+        **kw,
+        n_rankings=args.n_rankings,
+        seed=args.seed,
+        n_threads=args.threads,
+        progress=not args.quiet,
+    )
+    t_mc = time.perf_counter() - t0
+    curves = [mc.assign(source="monte_carlo")]
+    exact = None
+    t_exact = float("nan")
+    if not args.no_exact:
+        t0 = time.perf_counter()
+        exact = corr.beta_curve(
+            FIG6["n_pos"], FIG6["n_neg"], **kw, exact=True, n_threads=args.threads
+        )
+        t_exact = time.perf_counter() - t0
+        curves.append(exact.assign(source="exact", n_rankings=pd.NA))
+    curve = pd.concat(curves, ignore_index=True)
+    curve = curve[["source", *[c for c in curve.columns if c != "source"]]]
+    peaks_mc = corr.peak_beta(mc)
+    peaks_exact = None if exact is None else corr.peak_beta(exact)
+    claims = [corr.check_paper_claims(mc).assign(source="monte_carlo")]
+    if exact is not None:
+        claims.append(corr.check_paper_claims(exact).assign(source="exact"))
+    claims = pd.concat(claims, ignore_index=True)
+    peaks = pd.concat(
+        [peaks_mc.assign(source="monte_carlo")]
+        + ([] if peaks_exact is None else [peaks_exact.assign(source="exact")]),
+        ignore_index=True,
+    )
+    timing = {"monte_carlo_s": round(t_mc, 3), "exact_s": round(t_exact, 3)}
+    for name, frame in (("fig6_curves", curve), ("fig6_peaks", peaks), ("fig6_claims", claims)):
+        path = save_result(
+            frame,
+            name,
+            params=params,
+            seed=args.seed,
+            results_dir=args.results_dir,
+            extra={"timing": timing},
+        )
+        print(f"wrote {path}")
+    table = peak_table(peaks_mc, peaks_exact)
+    print(
+        f"\nFig. 6 peak table (n_pos=200, n_neg=800, {args.n_rankings:,} uniform rankings, "
+        f"{args.n_betas} betas in [1/800, 1]; Monte Carlo {t_mc:.2f} s, exact {t_exact:.2f} s)"
+    )
+    print(_fmt_table(table))
+    print(
+        "\nClaims of the paper (SPEC §5), checked on the "
+        f"{'exact curves' if exact is not None else 'Monte Carlo curves'}:"
+    )
+    src = "exact" if exact is not None else "monte_carlo"
+    summary = claims[(claims.source == src) & (claims.scope == "all")]
+    print(_fmt_table(summary[["claim", "holds", "detail"]]))
+    failed = claims[(claims.source == src) & (claims.scope != "all") & (claims.holds == False)]  # noqa: E712
+    for row in failed.itertuples():
+        print(f"  does not hold: {row.claim} [{row.scope}]: {row.detail}")
+    if exact is not None:
+        both = claims[claims.scope == "all"].pivot(index="claim", columns="source", values="holds")
+        agree = bool((both["exact"] == both["monte_carlo"]).all())
+        print(f"Monte Carlo and exact verdicts agree on every claim: {agree}")
+    if not args.no_figure:
+        _write_figures(["beta_curves", "beta_curves_by_k"], args)
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def run_curve(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from opauc_sim import correlation as corr
+    from opauc_sim.results_cache import save_result
+
+    if len(args.betas) == 1 and float(args.betas[0]).is_integer() and float(args.betas[0]) > 1:
+        betas = corr.fig6_grid(args.n_neg, int(float(args.betas[0])))
+    else:
+        betas = np.array([float(b) for b in args.betas])
+    curve = corr.beta_curve(
+        args.n_pos,
+        args.n_neg,
+        ks=args.ks,
+        betas=betas,
+        metrics=args.metrics,
+        method=args.method,
+        n_rankings=args.n_rankings,
+        exact=args.exact,
+        generator=args.generator,
+        mu=args.mu,
+        seed=args.seed,
+        n_threads=args.threads,
+        progress=not args.quiet,
+    )
+    print(_fmt_table(corr.peak_beta(curve)))
+    if args.save:
+        params = {k: v for k, v in vars(args).items() if k not in ("func", "save", "quiet")}
+        path = save_result(
+            curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
+        )
+        print(f"wrote {path}")
+    return 0
+
+
+def run_peak_law(args: argparse.Namespace) -> int:
+    from opauc_sim import correlation as corr
+    from opauc_sim.results_cache import save_result
+
+    configs = [(p, n, k) for p, n in LAW_SIZES for k in LAW_KS if k <= n // 4]
+    t0 = time.perf_counter()
+    law = corr.peak_law(configs, metrics=("recall", "ndcg"), progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    fit = corr.fit_peak_law(law)
+    params = {
+        "sizes": LAW_SIZES,
+        "ks": LAW_KS,
+        "metrics": ["recall", "ndcg"],
+        "method": "exact pearson, coarse 41 + fine 41 log-spaced betas",
+    }
+    path = save_result(
+        law,
+        "peak_law",
+        params=params,
+        results_dir=args.results_dir,
+        extra={"fit": fit.to_dict("records"), "seconds": round(elapsed, 2)},
+    )
+    print(f"wrote {path}  ({len(configs)} settings, {elapsed:.1f} s)")
+    print(_fmt_table(fit))
+    if not args.no_figure:
+        _write_figures(["peak_law"], args)
+    return 0
+
+
+def run_binormal(args: argparse.Namespace) -> int:
+    from opauc_sim import correlation as corr
+    from opauc_sim.results_cache import save_result
+
+    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
+    t0 = time.perf_counter()
+    curves, peaks = corr.binormal_study(
+        args.mus,
+        FIG6["n_pos"],
+        FIG6["n_neg"],
+        ks=FIG6["ks"],
+        betas=betas,
+        metrics=("recall", "ndcg"),
+        n_rankings=args.n_rankings,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    elapsed = time.perf_counter() - t0
+    params = {
+        "n_pos": FIG6["n_pos"],
+        "n_neg": FIG6["n_neg"],
+        "ks": FIG6["ks"],
+        "mus": args.mus,
+        "n_betas": args.n_betas,
+        "n_rankings": args.n_rankings,
+        "generator": "binormal",
+    }
+    for name, frame in (("binormal_curves", curves), ("binormal_peaks", peaks)):
+        path = save_result(
+            frame,
+            name,
+            params=params,
+            seed=args.seed,
+            results_dir=args.results_dir,
+            extra={"seconds": round(elapsed, 2)},
+        )
+        print(f"wrote {path}")
+    wide = peaks.pivot_table(index=["metric", "k"], columns="mu", values="beta", sort=False)
+    wide.columns = [f"mu={m:g}" for m in wide.columns]
+    print("peak beta by binormal mu (rows: metric, K):")
+    print(_fmt_table(wide.reset_index()))
+    if not args.no_figure:
+        _write_figures(["binormal_peaks"], args)
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    parser.add_argument("--results-dir", default="results", help="cache to write (results)")
+    parser.add_argument("--figures-dir", default="figures", help="where fig_*.py scripts are")
+    parser.add_argument("--out-dir", default="figures", help="where PNGs go (figures)")
+    parser.add_argument("--no-figure", action="store_true", help="do not draw the figure")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--threads", type=int, default=None, help="Numba threads")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="the beta-peak correlation study over random rankings (paper Fig. 6/7)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="simulation", metavar="SIMULATION", required=True)
+
+    fig6 = sub.add_parser("fig6", help="reproduce Fig. 6/7 (MC + exact), print the peak table")
+    fig6.add_argument(
+        "--n-rankings",
+        type=int,
+        default=100_000,
+        help="Monte Carlo rankings (default 100000, the paper's)",
+    )
+    fig6.add_argument(
+        "--n-betas",
+        type=int,
+        default=FIG6["n_betas"],
+        help="log-spaced betas from 1/n_neg to 1 (default 61)",
+    )
+    fig6.add_argument("--no-exact", action="store_true", help="skip the exact computation")
+    _common(fig6)
+    fig6.set_defaults(func=run_fig6)
+
+    curve = sub.add_parser("curve", help="one correlation curve, any setting")
+    curve.add_argument("--n-pos", type=int, required=True)
+    curve.add_argument("--n-neg", type=int, required=True)
+    curve.add_argument("--ks", type=int, nargs="+", required=True)
+    curve.add_argument(
+        "--betas",
+        nargs="+",
+        default=["61"],
+        help="beta values, or one integer > 1: that many log-spaced betas",
+    )
+    curve.add_argument("--metrics", nargs="+", default=["recall", "precision", "ndcg"])
+    curve.add_argument("--method", default="pearson", choices=["pearson", "spearman", "kendall"])
+    curve.add_argument("--n-rankings", type=int, default=100_000)
+    curve.add_argument("--exact", action="store_true", help="exact Pearson (uniform only)")
+    curve.add_argument("--generator", default="uniform", choices=["uniform", "binormal"])
+    curve.add_argument("--mu", type=float, default=0.0, help="binormal separation")
+    curve.add_argument("--save", metavar="NAME", help="cache the curve as results/NAME.csv")
+    _common(curve)
+    curve.set_defaults(func=run_curve)
+
+    law = sub.add_parser("peak-law", help="exact peak beta across (n_pos, n_neg, K)")
+    _common(law, seed=False)
+    law.set_defaults(func=run_peak_law)
+
+    binormal = sub.add_parser("binormal", help="peak beta as ranking quality (mu) grows")
+    binormal.add_argument(
+        "--mus", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+    )
+    binormal.add_argument("--n-rankings", type=int, default=20_000)
+    binormal.add_argument("--n-betas", type=int, default=61)
+    _common(binormal)
+    binormal.set_defaults(func=run_binormal)
