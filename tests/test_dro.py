@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reference_dro import (
+
+from opauc_sim import dro
+from tests.reference_dro import (
     cvar_dual_scan,
     cvar_fraction,
     dns_expected_weights_enum,
@@ -19,8 +21,6 @@ from reference_dro import (
     population_variance,
     softmax_loop,
 )
-
-from opauc_sim import dro
 
 
 @st.composite
