@@ -878,7 +878,9 @@ def binormal_study(
 
     Each ``mu`` gets an independent stream spawned from ``seed``. Returns ``(curves,
     peaks)``: the concatenated :func:`beta_curve` results and :func:`peak_beta` tables, each
-    with a ``mu`` column; ``peaks`` also has the expected AUC ``Phi(mu / sqrt(2))``.
+    with a ``mu`` column; ``peaks`` also has the expected AUC ``Phi(mu / sqrt(2))``, the mean
+    number of negatives in the top K over the same rankings (``neg_in_top_k``) and the peak
+    cut ``beta * n_neg`` divided by it (``m_peak_over_neg_in_top_k``).
     """
     from scipy.stats import norm
 
@@ -902,6 +904,26 @@ def binormal_study(
         p = peak_beta(c.drop(columns="mu"))
         p.insert(0, "mu", mu)
         p["expected_auc"] = float(norm.cdf(mu / math.sqrt(2)))
+        # Mean number of negatives in the top K, over the very same rankings.
+        ks_arr = np.unique(np.asarray(ks, dtype=np.int64))
+        disc = _rm._discounts(int(ks_arr[-1]))
+        hits_sum = np.zeros(len(ks_arr))
+        for _, chunk in _rankings.iter_chunks(
+            n_pos,
+            n_neg,
+            n_rankings,
+            generator="binormal",
+            mu=mu,
+            seed=ss,
+            chunk_size=_DEFAULT_CHUNK,
+            dtype=np.int32,
+        ):
+            hits = np.empty((chunk.shape[0], len(ks_arr)))
+            _rm._topk_batch(chunk, ks_arr, disc, hits, np.empty_like(hits))
+            hits_sum += hits.sum(axis=0)
+        neg_top = dict(zip(ks_arr.tolist(), ks_arr - hits_sum / n_rankings, strict=True))
+        p["neg_in_top_k"] = p["k"].map(neg_top)
+        p["m_peak_over_neg_in_top_k"] = p["beta"] * n_neg / p["neg_in_top_k"]
         curves.append(c)
         peaks.append(p)
         if callback is not None:

@@ -14,9 +14,10 @@ uniform
 binormal
     Quality-controlled rankings: positive scores ``~ N(mu, 1)``, negative scores
     ``~ N(0, 1)``, items ranked by descending score. ``mu = 0`` is the uniform case.
-    Only the ``n_pos`` positive scores are sorted; each negative is placed among them by
-    a binary search on its upper-tail probability: ``O(n_pos log n_pos + n_neg log n_pos)``
-    per ranking.
+    Only the ``n_pos`` positive scores are sorted. The negatives enter through their
+    upper-tail probabilities, uniform on (0, 1), drawn already sorted (uniform order
+    statistics from exponential spacings) and merged with the positives' tail
+    probabilities: ``O(n_pos log n_pos + n_neg)`` per ranking.
 
 Reproducibility
 ---------------
@@ -184,7 +185,7 @@ def _uniform_batch(key, start, n_pos, n_neg, out):
 
 
 @njit(cache=True)
-def _binormal_one(s, n_pos, n_neg, mu, tails, counts, out):
+def _binormal_one(s, n_pos, n_neg, mu, tails, spacings, out):
     """One binormal ranking: positives ~ N(mu, 1), negatives ~ N(0, 1), descending order.
 
     A negative with score ``z`` lies above a positive with score ``x`` iff its upper-tail
@@ -202,22 +203,19 @@ def _binormal_one(s, n_pos, n_neg, mu, tails, counts, out):
             tails[i] = 0.5 * math.erfc((mu + radius * math.sin(2.0 * math.pi * u2)) / _SQRT2)
             i += 1
     tails.sort()  # ascending tail probability = descending positive score
-    for i in range(n_pos + 1):
-        counts[i] = 0
-    for _ in range(n_neg):
-        u = _next_float(s)
-        lo = 0
-        hi = n_pos
-        while lo < hi:  # number of tails <= u
-            mid = (lo + hi) >> 1
-            if tails[mid] <= u:
-                lo = mid + 1
-            else:
-                hi = mid
-        counts[lo] += 1
+    # The negatives' tail probabilities, sorted, as uniform order statistics from
+    # exponential spacings: U_(j) = S_j / S_(n_neg + 1), S the running sum of Exp(1) draws.
+    # Merging them with the sorted positive tails is linear and branch-predictable.
+    total = 0.0
+    for j in range(n_neg):
+        total += -math.log(1.0 - _next_float(s))
+        spacings[j] = total  # S_(j+1)
+    total += -math.log(1.0 - _next_float(s))  # S_(n_neg+1)
     above = 0
     for i in range(n_pos):
-        above += counts[i]
+        threshold = tails[i] * total
+        while above < n_neg and spacings[above] < threshold:
+            above += 1
         out[i] = above + i
 
 
@@ -228,10 +226,10 @@ def _binormal_batch(key, start, n_pos, n_neg, mu, out):
     for b in prange(n_blocks):
         state = np.empty(4, dtype=np.uint64)
         tails = np.empty(n_pos, dtype=np.float64)
-        counts = np.empty(n_pos + 1, dtype=np.int64)
+        spacings = np.empty(n_neg + 1, dtype=np.float64)
         for r in range(b * 64, min(n_rows, b * 64 + 64)):
             _seed_state(state, key, start + r)
-            _binormal_one(state, n_pos, n_neg, mu, tails, counts, out[r])
+            _binormal_one(state, n_pos, n_neg, mu, tails, spacings, out[r])
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,12 +350,13 @@ def binormal(
 
     Notes
     -----
-    Only the positives are sorted. Each negative draws its upper-tail probability
-    ``U ~ Uniform(0, 1)`` and is placed above the positives whose tail probability
-    ``0.5 * erfc(x / sqrt(2))`` exceeds ``U``, by binary search:
-    ``O(n_pos log n_pos + n_neg log n_pos)`` per ranking. Normals come from the
-    Box-Muller transform; ``erfc`` saturates for ``|mu| >~ 37``, where rankings become
-    deterministic in floating point.
+    Only the positives are sorted. A negative with score ``z`` lies above a positive with
+    score ``x`` iff its upper-tail probability ``U = P(N(0, 1) > z)``, uniform on (0, 1), is
+    below ``0.5 * erfc(x / sqrt(2))``. The ``n_neg`` values ``U`` are drawn in sorted order
+    (``U_(j) = S_j / S_(n_neg + 1)`` with ``S`` the running sum of Exp(1) draws) and
+    merged with the sorted positive tails: ``O(n_pos log n_pos + n_neg)`` per ranking.
+    Normals come from the Box-Muller transform; ``erfc`` saturates for ``|mu| >~ 37``,
+    where rankings become deterministic in floating point.
 
     Examples
     --------

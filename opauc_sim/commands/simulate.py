@@ -289,6 +289,12 @@ def run_binormal(args: argparse.Namespace) -> int:
     wide.columns = [f"mu={m:g}" for m in wide.columns]
     print("peak beta by binormal mu (rows: metric, K):")
     print(_fmt_table(wide.reset_index()))
+    ratio = peaks[peaks.k > 1].pivot_table(
+        index=["metric", "k"], columns="mu", values="m_peak_over_neg_in_top_k", sort=False
+    )
+    ratio.columns = [f"mu={m:g}" for m in ratio.columns]
+    print("peak cut beta*n_neg / mean negatives in the top K (rows: metric, K):")
+    print(_fmt_table(ratio.reset_index(), floatfmt=".3g"))
     if not args.no_figure:
         _write_figures(["binormal_peaks"], args)
     return 0
