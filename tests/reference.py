@@ -85,28 +85,27 @@ def _tie_orders(y_score):
 
 
 def topk_expected(y_true, y_score, k) -> dict[str, float]:
-    """Recall/Precision/NDCG@K averaged over all orders within tie groups (exact)."""
+    """Recall/Precision/NDCG@K averaged over all orders within tie groups (exact).
+
+    Counts, for each rank r < K, the orders that put a positive there; the expected DCG is
+    then sum_r P(positive at r) / log2(r + 2), with the probabilities as exact fractions.
+    """
     y_true = [bool(t) for t in y_true]
     n_pos = sum(y_true)
-    hits_sum = Fraction(0)
-    dcg_sum = 0.0
+    at_rank = [0] * k
     count = 0
     for ranking in _tie_orders(list(y_score)):
-        hits = 0
-        dcg = 0.0
         for r, item in enumerate(ranking[:k]):
-            if y_true[item]:
-                hits += 1
-                dcg += 1.0 / math.log2(r + 2)
-        hits_sum += hits
-        dcg_sum += dcg
+            at_rank[r] += y_true[item]
         count += 1
-    hits = hits_sum / count
+    prob = [Fraction(c, count) for c in at_rank]
+    hits = sum(prob)
+    dcg = sum(float(p) / math.log2(r + 2) for r, p in enumerate(prob))
     idcg = sum(1.0 / math.log2(r + 2) for r in range(min(k, n_pos)))
     return {
         "recall": float(hits / n_pos) if n_pos else math.nan,
         "precision": float(hits / k),
-        "ndcg": dcg_sum / count / idcg if n_pos else math.nan,
+        "ndcg": dcg / idcg if n_pos else math.nan,
         "hits": float(hits),
     }
 
