@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from collections.abc import Sequence
 
 from opauc_sim import __version__
 
 # One module per group of subcommands; each exposes ``register(subparsers)``.
 _COMMAND_MODULES: tuple[str, ...] = (
+    "opauc_sim.commands.demo",
     "opauc_sim.commands.figures",
     "opauc_sim.commands.check",
+    "opauc_sim.commands.train",
     "opauc_sim.commands.simulate",
 )
 
@@ -34,7 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        # Bad input is reported as the library words it (argument and value), without a
+        # traceback; set OPAUC_SIM_DEBUG=1 to see where it came from.
+        if os.environ.get("OPAUC_SIM_DEBUG"):
+            raise
+        print(f"opauc-sim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,65 @@
+"""``opauc-sim demo``: evaluate a generated score matrix and print the metric table.
+
+Scores follow a binormal model (positives ~ N(mu, 1), negatives ~ N(0, 1)), rounded to
+``--decimals`` so that ties occur, as they do with real model scores. The table gives, for
+each metric, the mean over rows and the number of rows where it is defined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from opauc_sim._validation import as_generator
+    from opauc_sim.metrics import evaluate
+
+    rng = as_generator(args.seed)
+    y_true = rng.random((args.rows, args.items)) < args.pos_rate
+    y_score = rng.normal(size=(args.rows, args.items)) + args.mu * y_true
+    if args.decimals is not None:
+        y_score = np.round(y_score, args.decimals)
+    t0 = time.perf_counter()
+    df = evaluate(y_true, y_score, ks=args.ks, betas=args.betas)
+    elapsed = time.perf_counter() - t0
+    metric_cols = [c for c in df.columns if c not in ("n_pos", "n_neg")]
+    table = pd.DataFrame(
+        {"mean": df[metric_cols].mean(), "defined rows": df[metric_cols].notna().sum()}
+    )
+    print(
+        f"{args.rows} rows x {args.items} items, positive rate {args.pos_rate}, binormal "
+        f"mu = {args.mu}, scores rounded to {args.decimals} decimals (ties), seed {args.seed}"
+    )
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"evaluate: {elapsed:.3f} s (first call includes Numba compile or cache load)")
+    return 0
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(v) for v in text.split(",")]
+
+
+def _float_list(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="evaluate a generated score matrix and print the metric table",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--pos-rate", type=float, default=0.05)
+    parser.add_argument("--mu", type=float, default=1.0, help="binormal separation")
+    parser.add_argument("--decimals", type=int, default=2, help="round scores (ties)")
+    parser.add_argument("--ks", type=_int_list, default=[5, 10, 20, 50], help="e.g. 5,10,20")
+    parser.add_argument("--betas", type=_float_list, default=[0.01, 0.05, 0.1])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)

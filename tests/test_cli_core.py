@@ -1,0 +1,34 @@
+"""The CLI dispatcher and the demo command (the other commands are tested with their modules)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from opauc_sim.cli import main
+
+
+def test_demo_prints_the_metric_table(capsys):
+    assert main(["demo", "--rows", "50", "--items", "40", "--ks", "1,5", "--betas", "0.1"]) == 0
+    out = capsys.readouterr().out
+    for name in ("recall@5", "precision@1", "ndcg@5", "auc", "opauc@0.1"):
+        assert name in out
+
+
+def test_bad_argument_is_a_one_line_error_naming_it(capsys):
+    assert main(["demo", "--rows", "5", "--items", "4", "--ks", "9"]) == 2
+    err = capsys.readouterr().err
+    assert "ks[0] must be <= 4, got 9" in err and "Traceback" not in err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["-m", "opauc_sim", "--help"]])
+def test_python_dash_m_is_the_console_script(argv):
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "opauc-sim" in done.stdout and "demo" in done.stdout
