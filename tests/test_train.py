@@ -1,0 +1,321 @@
+"""The torch training path: samplers against opauc_sim.dro, the loop, the CLI.
+
+Tiny synthetic data, CPU, seconds. Skipped when torch (the 'train' extra) is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+torch = pytest.importorskip("torch")
+
+from opauc_sim import dro  # noqa: E402
+from opauc_sim.train import data as D  # noqa: E402
+from opauc_sim.train import loop, samplers  # noqa: E402
+from opauc_sim.train.loop import TrainConfig, train, train_many  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+
+def _planted(seed: int = 0, n_users: int = 60, n_items: int = 50, dim: int = 3):
+    """Interactions from a planted low-rank model, so MF has something to learn."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n_users, dim)) @ rng.normal(size=(dim, n_items)) * 1.5
+    dense = logits > np.quantile(logits, 0.8, axis=1, keepdims=True)
+    return sp.csr_matrix(dense)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return D.split_per_user(_planted(), seed=0)
+
+
+def _small(**kw):
+    base = dict(epochs=3, batch_size=64, lr=0.05, eval_every=1, ks=(5, 10), select_metric="ndcg@10")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+# ----------------------------------------------------------------- sampler weights vs dro
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_softmax_v_weights_and_tau_match_dro(seed):
+    rng = np.random.default_rng(seed)
+    losses = rng.gamma(2.0, size=(7, 13)) * rng.uniform(0.01, 3)
+    for rho in (0.01, 0.1, 1.0, 10.0, 100.0):
+        w = samplers.softmax_v_weights(torch.as_tensor(losses), rho).numpy()
+        np.testing.assert_allclose(w, dro.softmax_v_weights(losses, rho), rtol=1e-12, atol=1e-15)
+        tau = samplers.softmax_v_tau(torch.as_tensor(losses), rho).numpy()[:, 0]
+        np.testing.assert_allclose(tau, dro.taylor_tau(losses, rho), rtol=1e-12)
+
+
+def test_softmax_v_zero_variance_guard_and_authors_nan():
+    losses = torch.full((2, 4), 0.7, dtype=torch.float64)
+    guarded = samplers.softmax_v_weights(losses, 1.0)
+    np.testing.assert_array_equal(guarded.numpy(), dro.softmax_v_weights(losses.numpy(), 1.0))
+    assert torch.isnan(samplers.softmax_v_weights(losses, 1.0, guard=False)).all()
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 9])
+def test_dns_weights_pick_the_top_m_like_dro(m):
+    rng = np.random.default_rng(m)
+    scores = rng.permutation(9 * 11).reshape(11, 9) / 7.0  # tie-free
+    got = samplers.dns_weights(torch.as_tensor(scores), m).numpy()
+    np.testing.assert_array_equal(got, dro.dns_weights(scores, m))
+    summed = samplers.dns_weights(torch.as_tensor(scores), m, normalize=False).numpy()
+    np.testing.assert_array_equal(summed, m * dro.dns_weights(scores, m))
+
+
+def _manual_pair_loss(ue, ie, item_w, cand, weights):
+    pos = (ue * ie).sum(-1)
+    neg = torch.einsum("bd,bnd->bn", ue, item_w[cand])
+    return (weights * torch.nn.functional.softplus(neg - pos[:, None])).sum(-1)
+
+
+@pytest.mark.parametrize("n", [4, 40])  # 40 >= items / 20: the GEMM path
+def test_batch_loss_uses_dro_weights(n):
+    """Per-pair losses of stacked DNS/Softmax-v/RNS configs equal losses with dro's weights."""
+    g = torch.Generator().manual_seed(0)
+    n_users, n_items, dim, b = 6, 30, 4, 8
+    user_w = torch.randn(1, n_users, dim, generator=g, dtype=torch.float64)
+    item_w = torch.randn(1, n_items, dim, generator=g, dtype=torch.float64)
+    u = torch.randint(n_users, (b,), generator=g)
+    i = torch.randint(n_items, (b,), generator=g)
+    cand = torch.stack([torch.randperm(n_items, generator=g)[:n] for _ in range(b)])
+    ue, ie = user_w[0, u], item_w[0, i]
+    scores = torch.einsum("bd,bnd->bn", ue, item_w[0, cand]).numpy()
+    losses = np.log1p(np.exp(scores - (ue * ie).sum(-1).numpy()[:, None]))
+    configs = [
+        TrainConfig(sampler="dns", M=3, N=n, weight_decay=0.0),
+        TrainConfig(sampler="softmax", rho=0.5, N=n, weight_decay=0.0),
+        TrainConfig(sampler="dns", M=1, N=n, weight_decay=0.0),
+    ]
+    expected = [
+        dro.dns_weights(scores, 3),
+        dro.softmax_v_weights(losses, 0.5),
+        dro.dns_weights(scores, 1),
+    ]
+    stacked_u = user_w.expand(3, -1, -1)
+    stacked_i = item_w.expand(3, -1, -1)
+    st = loop._Stack(configs, "cpu", dtype=torch.float64)
+    got = loop._batch_loss(stacked_u, stacked_i, u, i, cand, st)
+    for c, w in enumerate(expected):
+        want = _manual_pair_loss(ue, ie, item_w[0], cand, torch.as_tensor(w))
+        np.testing.assert_allclose(got[c].numpy(), want.numpy(), rtol=1e-12)
+    # Alone, each configuration gives the same losses (grouping does not matter).
+    for c, config in enumerate(configs):
+        alone = loop._batch_loss(
+            user_w, item_w, u, i, cand, loop._Stack([config], "cpu", dtype=torch.float64)
+        )
+        np.testing.assert_allclose(alone[0].numpy(), got[c].numpy(), rtol=1e-12)
+
+
+def test_rns_batch_loss_is_bpr():
+    g = torch.Generator().manual_seed(1)
+    user_w = torch.randn(1, 5, 3, generator=g, dtype=torch.float64)
+    item_w = torch.randn(1, 9, 3, generator=g, dtype=torch.float64)
+    u, i = torch.tensor([0, 1, 4]), torch.tensor([2, 3, 8])
+    cand = torch.tensor([[1], [0], [5]])
+    st = loop._Stack([TrainConfig(weight_decay=0.0)], "cpu", dtype=torch.float64)
+    got = loop._batch_loss(user_w, item_w, u, i, cand, st)[0]
+    diff = (user_w[0, u] * (item_w[0, i] - item_w[0, cand[:, 0]])).sum(-1)
+    np.testing.assert_allclose(got.numpy(), torch.nn.functional.softplus(-diff).numpy())
+
+
+def test_negatives_exclude_positives_and_are_uniform():
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 0, 0, 0, 1, 0]] * 2, dtype=bool))
+    mask = samplers.NegativeMask(matrix, "cpu")
+    sparse_mask = samplers.NegativeMask(matrix, "cpu", dense_limit=0)
+    g = torch.Generator().manual_seed(0)
+    users = torch.tensor([0, 1] * 2000)
+    for m in (mask, sparse_mask):
+        draws = samplers.draw_negatives(users, 5, 8, g, m)
+        counts = np.bincount(draws.numpy().ravel(), minlength=8)
+        assert counts[[0, 1, 2, 6]].sum() == 0
+        freq = counts[[3, 4, 5, 7]] / counts.sum()
+        np.testing.assert_allclose(freq, 0.25, atol=0.01)  # 20000 draws: sd ~0.003
+    anything = samplers.draw_negatives(users, 5, 8, g, None)
+    assert np.isin(anything.numpy(), [0, 1, 2, 6]).any()  # authors' code: positives allowed
+
+
+# ----------------------------------------------------------------- the loop
+
+
+def test_loss_decreases_and_metrics_improve(split):
+    result = train(split, _small(sampler="dns", M=2, N=10, epochs=8), device="cpu")
+    losses = [row["loss"] for row in result.history]
+    assert losses[-1] < 0.8 * losses[0]
+    first = result.history[0]["valid_ndcg@10"]
+    assert max(row["valid_ndcg@10"] for row in result.history) > first
+    assert result.test["recall@10"] > 0.2  # random ranking: ~10/40
+
+
+def test_seeded_run_is_deterministic(split):
+    config = _small(sampler="softmax", rho=1.0, N=8)
+    a = train(split, config, device="cpu", keep_embeddings=True)
+    b = train(split, config, device="cpu", keep_embeddings=True)
+    np.testing.assert_array_equal(a.item_embedding, b.item_embedding)
+    assert a.test == b.test and a.history == b.history
+    c = train(split, _small(sampler="softmax", rho=1.0, N=8, seed=1), device="cpu")
+    assert c.history != a.history
+
+
+def test_grouped_training_equals_separate_runs(split):
+    configs = [
+        _small(sampler="dns", M=2, N=8, weight_decay=1e-3),
+        _small(sampler="softmax", rho=0.1, N=8),
+        _small(sampler="dns", M=8, N=8),
+    ]
+    together = train_many(split, configs, device="cpu", keep_embeddings=True)
+    for config, res in zip(configs, together, strict=True):
+        alone = train(split, config, device="cpu", keep_embeddings=True)
+        np.testing.assert_allclose(res.item_embedding, alone.item_embedding, atol=1e-5)
+        assert res.best_epoch == alone.best_epoch
+    with pytest.raises(ValueError, match="agree"):
+        train_many(split, [_small(sampler="dns", M=2, N=8), _small(sampler="rns")], device="cpu")
+
+
+def test_selected_epoch_is_the_best_validation_epoch(split):
+    result = train(split, _small(sampler="rns", epochs=5), device="cpu")
+    values = [row["valid_ndcg@10"] for row in result.history]
+    assert result.best_epoch == 1 + int(np.argmax(values))
+    assert result.valid["ndcg@10"] == max(values)
+
+
+def test_evaluation_equals_metrics_evaluate(split):
+    """The reported test metrics are metrics.evaluate's, averaged over users with test items."""
+    from opauc_sim import metrics
+
+    result = train(split, _small(sampler="rns", epochs=2), device="cpu", keep_embeddings=True)
+    scores = result.user_embedding.astype(np.float64) @ result.item_embedding.T.astype(np.float64)
+    users = np.flatnonzero(np.diff(split.test.indptr) > 0)
+    ref = metrics.evaluate(
+        split.test[users], scores[users], ks=(5, 10), betas=(0.1,), exclude=split.train_all[users]
+    )
+    for name in ("recall@5", "precision@10", "ndcg@10", "auc"):
+        assert result.test[name] == pytest.approx(ref[name].mean(), rel=1e-6)
+
+
+def test_authors_code_runs_and_config_validation(split):
+    result = train(split, _small(sampler="dns", M=2, N=6, authors_code=True), device="cpu")
+    assert np.isfinite(result.history[-1]["loss"])
+    with pytest.raises(ValueError, match="M must be <= N"):
+        TrainConfig(sampler="dns", M=5, N=2)
+    with pytest.raises(ValueError, match="sampler"):
+        TrainConfig(sampler="hard")
+    with pytest.raises(ValueError, match="device"):
+        loop.resolve_device("tpu")
+    assert TrainConfig(sampler="rns", M=3, N=7) == TrainConfig(sampler="rns")
+
+
+# ----------------------------------------------------------------- CLI, sweep, import guard
+
+
+def _lightgcn_dir(tmp_path):
+    matrix = _planted(seed=3)
+    split = D.split_per_user(matrix, seed=1, valid_frac=0.0)
+    D.write_lightgcn(tmp_path, split.train, split.test)
+    return tmp_path
+
+
+def test_cli_train_writes_json_with_test_metrics(tmp_path):
+    from opauc_sim.cli import main
+
+    data = _lightgcn_dir(tmp_path / "data")
+    out = tmp_path / "result.json"
+    argv = ["train", "--dataset", str(data), "--sampler", "dns", "--M", "2", "--N", "10"]
+    argv += ["--epochs", "2", "--batch-size", "64", "--device", "cpu", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert payload["label"] == "DNS(M=2, N=10)"
+    assert 0.0 <= payload["test"]["recall@20"] <= 1.0
+    assert "opauc@20/n_neg" in payload["test"]
+
+
+SWEEP = [
+    "sweep",
+    "--grid",
+    "rns",
+    "--grid",
+    "dns:M=1,2,4:N=8",
+    "--grid",
+    "softmax:rho=0.1,1:N=8",
+    "--epochs",
+    "30",
+    "--eval-every",
+    "15",
+    "--batch-size",
+    "64",
+    "--device",
+    "cpu",
+    "--quiet",
+]
+
+
+def test_sweep_resumes_after_kill_9(tmp_path):
+    """kill -9 mid-sweep leaves a readable CSV; the rerun skips finished configs."""
+    import signal
+    import time
+
+    import pandas as pd
+
+    data = _lightgcn_dir(tmp_path / "data")
+    out = tmp_path / "results" / "train_test.csv"
+    cmd = [sys.executable, "-m", "opauc_sim", *SWEEP, "--dataset", str(data), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and len(pd.read_csv(out)) >= 1:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    first = pd.read_csv(out, dtype={"id": str})
+    assert 1 <= len(first) < 6
+    assert not list(out.parent.glob(".*.tmp"))  # no temporary left visible as a result
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"skipping {len(first)} finished" in rerun.stdout
+    final = pd.read_csv(out, dtype={"id": str})
+    assert len(final) == 6 and final["id"].is_unique
+    pd.testing.assert_frame_equal(final.iloc[: len(first)], first)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["rows"] == 6 and "sweep" in meta["command"]
+    # A third run has nothing left to do.
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "skipping 6 finished" in again.stdout
+
+
+def test_parse_grid():
+    from opauc_sim.train.sweep import parse_grid
+
+    assert parse_grid("dns:M=1,2:N=10") == [
+        {"sampler": "dns", "M": 1, "N": 10},
+        {"sampler": "dns", "M": 2, "N": 10},
+    ]
+    assert parse_grid("rns") == [{"sampler": "rns"}]
+    with pytest.raises(ValueError, match="KEY"):
+        parse_grid("dns:K=3")
+
+
+def test_training_without_torch_says_how_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import opauc_sim.train as t\n"
+        "from opauc_sim.cli import build_parser; build_parser()\n"
+        "t.split_per_user\n"
+        "try:\n    t.train\nexcept ImportError as e:\n    print('ERR', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'opauc-sim[train]'" in out.stdout

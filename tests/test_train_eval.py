@@ -1,0 +1,90 @@
+"""The training path's evaluation equals metrics.evaluate / metrics.opauc row by row.
+
+``evaluate_ranking`` pads rows with dummy negatives so that one call to
+``metrics.evaluate`` gives OPAUC at a per-user beta = K / n_neg; these tests check that
+trick against the definition, computed user by user on the unpadded, masked rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from opauc_sim import metrics
+from opauc_sim._validation import UndefinedMetricWarning
+from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
+
+
+def _problem(seed: int, n_users: int = 25, n_items: int = 30, ties: bool = True):
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(n_users, n_items))
+    if ties:  # rounded scores make many tie groups, including across the K cut
+        scores = np.round(scores, 1)
+    excl = rng.random((n_users, n_items)) < rng.uniform(0.0, 0.7, size=(n_users, 1))
+    y = (rng.random((n_users, n_items)) < 0.2) & ~excl
+    y[0] = False  # a user without held-out items: not evaluated
+    y[1, :] = ~excl[1]  # a user with no negative left: AUC/OPAUC undefined (NaN)
+    excl[2, 3:], excl[2, :3] = True, False  # a user with fewer than K negatives
+    y[2, :3] = [True, False, False]
+    return y, scores, excl
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_user_equals_evaluate_row_by_row(seed):
+    y, scores, excl = _problem(seed)
+    ks = (1, 2, 5)
+    with pytest.warns(UndefinedMetricWarning, match=r"1 of \d+ rows have no negatives"):
+        got = evaluate_ranking(sp.csr_matrix(y), scores, exclude=sp.csr_matrix(excl), ks=ks)
+    users = [u for u in range(y.shape[0]) if (y[u] & ~excl[u]).any()]
+    assert got["user"].tolist() == users
+    for row, u in zip(got.itertuples(index=False), users, strict=True):
+        keep = ~excl[u]
+        yt, ys = y[u, keep], scores[u, keep]
+        n_neg = int((~yt).sum())
+        assert row.n_neg == n_neg and row.n_pos == int(yt.sum())
+        for k in ks:
+            if k > len(yt):  # evaluate refuses k > n_items; the padded call does not need to
+                continue
+            for name, fn in (
+                (f"recall@{k}", metrics.recall_at_k),
+                (f"precision@{k}", metrics.precision_at_k),
+                (f"ndcg@{k}", metrics.ndcg_at_k),
+            ):
+                assert getattr_col(row, got, name) == pytest.approx(fn(yt, ys, k), abs=1e-12)
+        if n_neg == 0:
+            assert np.isnan(row.auc)
+            continue
+        assert row.auc == pytest.approx(metrics.auc(yt, ys), abs=1e-12)
+        for k in ks:
+            beta = min(k / n_neg, 1.0)
+            expected = metrics.opauc(yt, ys, beta)
+            assert getattr_col(row, got, f"opauc@{k}/n_neg") == pytest.approx(expected, abs=1e-12)
+            assert getattr_col(row, got, f"opauc_norm@{k}/n_neg") == pytest.approx(
+                expected / beta, abs=1e-12
+            )
+
+
+def getattr_col(row, df, name):
+    return row[list(df.columns).index(name)]
+
+
+@pytest.mark.filterwarnings("ignore::opauc_sim._validation.UndefinedMetricWarning")
+def test_chunking_does_not_change_results():
+    y, scores, excl = _problem(11, n_users=40)
+    a = evaluate_ranking(y, scores, exclude=excl, ks=(3,))
+    b = evaluate_ranking(y, scores, exclude=excl, ks=(3,), chunk_rows=7)
+    c = evaluate_ranking(y, lambda rows: scores[rows], exclude=excl, ks=(3,), chunk_rows=5)
+    np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(a.to_numpy(float), c.to_numpy(float), rtol=0, atol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore::opauc_sim._validation.UndefinedMetricWarning")
+def test_mean_metrics_averages_evaluated_users_and_skips_nan():
+    y, scores, excl = _problem(3)
+    per_user = evaluate_ranking(y, scores, exclude=excl, ks=(2,))
+    means = mean_metrics(per_user)
+    assert set(means) >= {"recall@2", "ndcg@2", "auc", "opauc@2/n_neg"}
+    assert "user" not in means and "n_neg" not in means
+    assert means["auc"] == pytest.approx(np.nanmean(per_user["auc"]), abs=1e-15)
+    assert means["recall@2"] == pytest.approx(per_user["recall@2"].mean(), abs=1e-15)
