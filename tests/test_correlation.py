@@ -286,3 +286,122 @@ def test_fit_peak_law_recovers_a_planted_law():
     assert fit.loc["K/n", "ratio"] == pytest.approx(1.5)
     assert fit.loc["K/n", "max_rel_err"] == pytest.approx(0.0, abs=1e-12)
     assert fit.loc["K/n_neg", "max_rel_err"] > 0.05
+
+
+def _load_figure_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "figures" / f"fig_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_test_fig_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_simulate_fig6_cli_writes_cache_tables_and_figures(tmp_path, capsys):
+    """`opauc-sim simulate fig6` (small) caches curves/peaks/claims, prints the peak table
+    and the claim checks, and its figures are drawn from the cache alone."""
+    from opauc_sim.cli import main
+    from opauc_sim.results_cache import load_result
+
+    code = main(
+        [
+            "simulate",
+            "fig6",
+            "--n-rankings",
+            "2048",
+            "--n-betas",
+            "13",
+            "--quiet",
+            "--results-dir",
+            str(tmp_path),
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Fig. 6 peak table" in out and "peak_order" in out and "recall_eq_precision" in out
+    curves, meta = load_result("fig6_curves", tmp_path)
+    assert set(curves["source"]) == {"monte_carlo", "exact"}
+    assert len(curves) == 2 * 3 * 6 * 13
+    assert meta["params"]["n_rankings"] == 2048 and meta["seed"] == 0
+    peaks, _ = load_result("fig6_peaks", tmp_path)
+    assert len(peaks) == 2 * 18
+    assert (tmp_path / "beta_curves.png").stat().st_size > 10_000
+    assert (tmp_path / "beta_curves_by_k.png").stat().st_size > 10_000
+
+
+def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch):
+    """The other subcommands run end to end on small settings and cache their results."""
+    from opauc_sim.cli import main
+    from opauc_sim.commands import simulate
+    from opauc_sim.results_cache import load_result
+
+    common = ["--quiet", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path)]
+    assert (
+        main(
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "20",
+                "--n-neg",
+                "80",
+                "--ks",
+                "2",
+                "5",
+                "--betas",
+                "9",
+                "--exact",
+                "--save",
+                "mycurve",
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert len(load_result("mycurve", tmp_path)[0]) == 3 * 2 * 9
+    monkeypatch.setattr(simulate, "LAW_SIZES", [(20, 80), (30, 70)])
+    monkeypatch.setattr(simulate, "LAW_KS", [1, 2, 5])
+    assert main(["simulate", "peak-law", *common]) == 0
+    law, meta = load_result("peak_law", tmp_path)
+    assert len(law) == 2 * 3 * 2 and meta["fit"]
+    assert (
+        main(
+            [
+                "simulate",
+                "binormal",
+                "--mus",
+                "0",
+                "1.5",
+                "--n-rankings",
+                "1024",
+                "--n-betas",
+                "9",
+                *common,
+            ]
+        )
+        == 0
+    )
+    peaks, _ = load_result("binormal_peaks", tmp_path)
+    assert set(peaks["mu"]) == {0.0, 1.5}
+    assert (peaks["neg_in_top_k"] >= 0).all()
+    for name in ("peak_law.png", "binormal_peaks.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+    capsys.readouterr()
+
+
+def test_figure_scripts_are_pure():
+    """make_figure builds a Figure from a DataFrame without touching pyplot's global state."""
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    curve = corr.beta_curve(10, 30, ks=[1, 3], betas=[0.1, 0.5, 1.0], exact=True)
+    mc = corr.beta_curve(10, 30, ks=[1, 3], betas=[0.1, 0.5, 1.0], n_rankings=256)
+    df = pd.concat([curve.assign(source="exact"), mc.assign(source="monte_carlo")])
+    for name in ("beta_curves", "beta_curves_by_k"):
+        fig = _load_figure_script(name).make_figure(df)
+        assert len(fig.axes) >= 2
+    assert plt.get_fignums() == before
