@@ -244,6 +244,7 @@ class _Stack:
         self.is_softmax = col([k == "softmax" for k in self.kinds], torch.bool)[:, :, None]
         self.rho = col([c.rho for c in configs])[:, :, None]
         self.wd = col([c.weight_decay for c in configs])
+        self.any_wd = any(c.weight_decay > 0 for c in configs)
         m = torch.as_tensor([c.M for c in configs], device=device)
         # DNS weight of the r-th best candidate: 1/M (summed: 1) for r < M, else 0.
         rank = torch.arange(self.m_max, device=device)
@@ -298,7 +299,7 @@ def _batch_loss(
         weights = st.dns_rank_weight[:, None, :1].expand(-1, cand.shape[1], cand.shape[2])
     neg = scores_of(chosen)
     pair = (weights * torch.nn.functional.softplus(neg - pos[..., None])).sum(-1)
-    if bool((st.wd > 0).any()):
+    if st.any_wd:
         neg_sq = item_w.square().sum(-1)  # (C, n_items)
         neg_sq = torch.gather(neg_sq, 1, chosen.reshape(n_cfg, -1)).view_as(chosen)
         reg = ue.square().sum(-1) + ie.square().sum(-1) + (weights * neg_sq).sum(-1)

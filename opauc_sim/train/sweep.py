@@ -107,9 +107,11 @@ def done_ids(out_csv: str | os.PathLike) -> set[str]:
 
 
 def _groups(configs: Sequence[TrainConfig], max_group: int) -> list[list[TrainConfig]]:
+    # Softmax-v needs gradients through all N candidates, DNS only through its top M:
+    # grouping them apart spares DNS the larger backward pass.
     by_key: dict[tuple, list[TrainConfig]] = {}
     for c in configs:
-        by_key.setdefault(group_key(c), []).append(c)
+        by_key.setdefault((group_key(c), c.sampler == "softmax"), []).append(c)
     out = []
     for members in by_key.values():
         for start in range(0, len(members), max_group):

@@ -1,0 +1,49 @@
+"""Softmax-v(rho, N=200): test metrics against rho (Fig. 9 analogue).
+
+Reads the training sweep cached by ``opauc-sim sweep`` (``results/train_ml1m_gpu.csv``,
+the paper's setting, and/or ``results/train_ml1m_cpu.csv``, the reduced CPU run) and writes
+one PNG per sweep found: ``figures/train_softmax_rho_<gpu|cpu>.png``. Each curve is a K; the
+value chosen on validation is circled; the dotted lines are BPR (RNS) at the same scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from opauc_sim.results_cache import load_result
+from opauc_sim.train.report import plot_sweep, sweep_sources
+
+NAME = "train_softmax_rho"
+TITLE = "Softmax-v(rho, N=200): test metrics against rho (Fig. 9 analogue)"
+
+
+def make_figure(df: pd.DataFrame, title: str = TITLE) -> Figure:
+    """Relative test NDCG@K / Recall@K against rho, one line per K."""
+    return plot_sweep(df, "softmax", "rho", fixed={"N": 200}, title=title)
+
+
+def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+    sources = sweep_sources(results_dir)
+    if not sources:
+        raise FileNotFoundError(
+            f"no training sweep in {results_dir!r}; run 'opauc-sim sweep' (see the README)"
+        )
+    written = []
+    for source in sources:
+        df, meta = load_result(source, results_dir)
+        tag = source.rsplit("_", 1)[-1]
+        epochs = meta.get("params", {}).get("epochs", "?")
+        fig = make_figure(df, title=f"ML-1M, {tag.upper()} run ({epochs} epochs): {TITLE}")
+        out = Path(out_dir) / f"{NAME}_{tag}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=120)
+        written.append(out)
+    return written
+
+
+if __name__ == "__main__":
+    for path in main():
+        print(path)

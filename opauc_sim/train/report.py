@@ -1,0 +1,260 @@
+"""Summaries of a sweep CSV (no torch): the paper's guideline and a Table-2-style comparison.
+
+For each K, the best configuration of a sampler family is the one with the highest
+*validation* metric at K (test numbers are reported for it, never used to choose it).
+The guideline of the paper says: the smaller K, the harder the best sampler, i.e. a
+smaller best M (DNS), a larger best rho (Softmax-v) and a larger best N.
+
+    python -m opauc_sim.train.report results/train_ml1m_cpu.csv
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["best_per_k", "comparison_table", "guideline_verdict", "markdown"]
+
+FAMILIES = {
+    "dns": ("M", "DNS(M*, N)"),
+    "softmax": ("rho", "Softmax-v(rho*, N)"),
+}
+
+
+def _family(df: pd.DataFrame, sampler: str, n: int | None) -> pd.DataFrame:
+    sub = df[df["sampler"] == sampler]
+    if n is not None and len(sub):
+        sub = sub[sub["N"] == n]
+    return sub
+
+
+def best_per_k(
+    df: pd.DataFrame,
+    sampler: str,
+    *,
+    ks: Sequence[int] = (5, 20, 50),
+    metric: str = "ndcg",
+    n: int | None = 200,
+) -> pd.DataFrame:
+    """For each K, the configuration of ``sampler`` (at N = ``n``) best on validation.
+
+    Returns one row per K with the chosen row's settings, its validation value and its
+    test ``metric@K``, ``ndcg@K`` and ``recall@K``.
+    """
+    sub = _family(df, sampler, n)
+    rows = []
+    for k in ks:
+        col = f"valid_{metric}@{k}"
+        if sub.empty or col not in sub:
+            continue
+        best = sub.loc[sub[col].idxmax()]
+        rows.append(
+            {
+                "K": k,
+                "sampler": sampler,
+                "label": best["label"],
+                "M": best["M"],
+                "N": best["N"],
+                "rho": best["rho"],
+                "weight_decay": best["weight_decay"],
+                f"valid_{metric}@K": best[col],
+                f"test_ndcg@{k}": best[f"test_ndcg@{k}"],
+                f"test_recall@{k}": best[f"test_recall@{k}"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def guideline_verdict(df: pd.DataFrame, *, ks=(5, 20, 50), metric="ndcg", n=200) -> dict:
+    """Best M and best rho per K, and whether they move as the guideline says.
+
+    ``"holds"`` is True when the best M is non-decreasing in K and the best rho
+    non-increasing in K (ties allowed); ``"strict"`` when at least one of them changes.
+    """
+    out: dict = {}
+    for sampler, (param, _) in FAMILIES.items():
+        best = best_per_k(df, sampler, ks=ks, metric=metric, n=n)
+        if best.empty:
+            continue
+        values = best[param].to_numpy(float)
+        steps = np.diff(values)
+        ok = bool((steps >= 0).all()) if param == "M" else bool((steps <= 0).all())
+        out[sampler] = {
+            "param": param,
+            "best": dict(zip(best["K"].tolist(), values.tolist(), strict=True)),
+            "holds": ok,
+            "strict": ok and bool((steps != 0).any()),
+        }
+    return out
+
+
+def comparison_table(df: pd.DataFrame, *, k: int = 50, n: int = 200) -> pd.DataFrame:
+    """Table 2 style: test NDCG@k and Recall@k of BPR (RNS) and of the best DNS / Softmax-v.
+
+    Each family's configuration (and RNS's weight decay) is chosen on validation NDCG@k.
+    The last columns give the relative gain over BPR.
+    """
+    rows = []
+    rns = df[df["sampler"] == "rns"]
+    base = None
+    if not rns.empty:
+        r = rns.loc[rns[f"valid_ndcg@{k}"].idxmax()]
+        base = r
+        rows.append(
+            {"method": "BPR (RNS)", "config": r["label"], "wd": r["weight_decay"], **_m(r, k)}
+        )
+    for sampler, (_, name) in FAMILIES.items():
+        sub = _family(df, sampler, n)
+        if sub.empty:
+            continue
+        r = sub.loc[sub[f"valid_ndcg@{k}"].idxmax()]
+        rows.append({"method": name, "config": r["label"], "wd": r["weight_decay"], **_m(r, k)})
+    table = pd.DataFrame(rows)
+    if base is not None and len(table):
+        for col in (f"ndcg@{k}", f"recall@{k}"):
+            table[f"{col} vs BPR"] = table[col] / base[f"test_{col}"] - 1.0
+    return table
+
+
+def _m(row, k) -> dict:
+    return {f"ndcg@{k}": row[f"test_ndcg@{k}"], f"recall@{k}": row[f"test_recall@{k}"]}
+
+
+def markdown(df: pd.DataFrame, *, ks=(5, 20, 50), n: int = 200) -> str:
+    """The README's tables: comparison at K = 50, and the best config per K."""
+    lines = []
+    table = comparison_table(df, k=50, n=n)
+    if len(table):
+        lines.append("| method | selected config | NDCG@50 | Recall@50 | vs BPR (NDCG / Recall) |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        for d in table.to_dict("records"):
+            gain = (
+                f"{d['ndcg@50 vs BPR']:+.1%} / {d['recall@50 vs BPR']:+.1%}"
+                if "ndcg@50 vs BPR" in d
+                else ""
+            )
+            lines.append(
+                f"| {d['method']} | {d['config']}, wd {d['wd']:g} | {d['ndcg@50']:.4f} | "
+                f"{d['recall@50']:.4f} | {gain} |"
+            )
+        lines.append("")
+    lines.append("| K | best DNS M (test NDCG@K) | best Softmax-v rho (test NDCG@K) |")
+    lines.append("| --- | --- | --- |")
+    dns, soft = (best_per_k(df, s, ks=ks, n=n) for s in ("dns", "softmax"))
+    dns = dns.set_index("K") if len(dns) else dns
+    soft = soft.set_index("K") if len(soft) else soft
+    for k in ks:
+        a = (
+            f"M = {dns.loc[k, 'M']:g} ({dns.loc[k, f'test_ndcg@{k}']:.4f})"
+            if k in dns.index
+            else ""
+        )
+        b = (
+            f"rho = {soft.loc[k, 'rho']:g} ({soft.loc[k, f'test_ndcg@{k}']:.4f})"
+            if k in soft.index
+            else ""
+        )
+        lines.append(f"| {k} | {a} | {b} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print("usage: python -m opauc_sim.train.report SWEEP.csv", file=sys.stderr)
+        return 2
+    df = pd.read_csv(argv[0], dtype={"id": str})
+    print(markdown(df))
+    print()
+    for sampler, v in guideline_verdict(df).items():
+        print(f"{sampler}: best {v['param']} per K {v['best']}; guideline holds: {v['holds']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def sweep_curve(
+    df: pd.DataFrame,
+    sampler: str,
+    param: str,
+    *,
+    fixed: dict | None = None,
+    ks: Sequence[int] = (5, 20, 50),
+) -> pd.DataFrame:
+    """Tidy data for a Fig. 8-10 style plot: test metric@K against ``param``.
+
+    For each value of ``param`` (M, N or rho) among ``sampler``'s rows matching ``fixed``
+    (e.g. ``{"N": 200}``), the weight decay is chosen on validation per K and metric;
+    ``relative`` is the test value divided by its maximum over ``param`` (per K and
+    metric), and ``selected`` marks the value chosen on validation.
+    """
+    sub = df[df["sampler"] == sampler]
+    for key, value in (fixed or {}).items():
+        sub = sub[sub[key] == value]
+    rows = []
+    for metric in ("ndcg", "recall"):
+        for k in ks:
+            vcol, tcol = f"valid_{metric}@{k}", f"test_{metric}@{k}"
+            if sub.empty or vcol not in sub:
+                continue
+            best = sub.loc[sub.groupby(param)[vcol].idxmax()]
+            part = pd.DataFrame(
+                {
+                    param: best[param].to_numpy(float),
+                    "metric": metric,
+                    "K": k,
+                    "valid": best[vcol].to_numpy(float),
+                    "test": best[tcol].to_numpy(float),
+                }
+            )
+            part["relative"] = part["test"] / part["test"].max()
+            part["selected"] = part["valid"] == part["valid"].max()
+            rows.append(part)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title: str = ""):
+    """Two panels (NDCG@K, Recall@K), relative test value against ``param``, one line per K.
+
+    The value chosen on validation for each K is circled; the RNS (BPR) level, relative
+    to the same maximum, is the dotted line of the same colour when the sweep has it.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    tidy = sweep_curve(df, sampler, param, fixed=fixed)
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    ks = sorted(set(tidy["K"])) if len(tidy) else []
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, max(len(ks), 1)))
+    rns = df[df["sampler"] == "rns"]
+    for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
+        for colour, k in zip(colours, ks, strict=True):
+            part = tidy[(tidy["metric"] == metric) & (tidy["K"] == k)].sort_values(param)
+            ax.plot(part[param], part["relative"], "-o", color=colour, ms=3.5, label=f"K={k}")
+            sel = part[part["selected"]]
+            ax.plot(sel[param], sel["relative"], "o", ms=10, mfc="none", mec=colour, mew=1.6)
+            if len(rns):
+                r = rns.loc[rns[f"valid_{metric}@{k}"].idxmax(), f"test_{metric}@{k}"]
+                ax.axhline(r / part["test"].max(), color=colour, ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel(param if param != "rho" else r"$\rho$")
+        ax.set_title(f"{metric.upper() if metric == 'ndcg' else 'Recall'}@K")
+        ax.grid(alpha=0.3, which="both", lw=0.4)
+    axes[0].set_ylabel("test value / best over the grid")
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def sweep_sources(results_dir: str = "results") -> list[str]:
+    """Cached sweeps a figure can use, GPU (paper setting) first."""
+    from pathlib import Path
+
+    names = ("train_ml1m_gpu", "train_ml1m_cpu")
+    return [n for n in names if (Path(results_dir) / f"{n}.csv").exists()]
