@@ -279,9 +279,12 @@ def _batch_loss(
             return torch.gather(full, 2, items)
         return torch.einsum("cbd,cbkd->cbk", ue, item_w[cfg, items])
 
+    neg = None
     if st.needs_scores:
+        if st.any_softmax:  # every candidate carries gradient: score them once, with it
+            neg = scores_of(cand)
         with torch.no_grad():
-            s = scores_of(cand)
+            s = neg.detach() if neg is not None else scores_of(cand)
             top = torch.topk(s, st.m_max, dim=-1).indices  # (C, B, M_max), best first
             weights = torch.zeros_like(s)
             weights.scatter_(2, top, st.dns_rank_weight[:, None, :].expand_as(top).to(s.dtype))
@@ -297,7 +300,8 @@ def _batch_loss(
     else:  # RNS, or DNS with M = N: every candidate counts
         chosen = cand
         weights = st.dns_rank_weight[:, None, :1].expand(-1, cand.shape[1], cand.shape[2])
-    neg = scores_of(chosen)
+    if neg is None:
+        neg = scores_of(chosen)
     pair = (weights * torch.nn.functional.softplus(neg - pos[..., None])).sum(-1)
     if st.any_wd:
         neg_sq = item_w.square().sum(-1)  # (C, n_items)
