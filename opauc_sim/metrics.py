@@ -47,14 +47,15 @@ defined (0) for a row with no positives.
 Implementation
 --------------
 Nothing is sorted in full. Per row, the positive scores are sorted and collapsed into
-distinct-score groups; every negative is then placed against those groups (by a
-branch-free count of comparisons, two-level for many groups), counting the negatives
-strictly between consecutive groups and those tied with each group. One descending walk
-over the groups then yields hits and DCG at every K, AUC and OPAUC at every β. The cost
-is ``O(n_+ log n_+ + n_- min(G, G/16 + 16))`` per row for ``G`` distinct positive
-scores, and :func:`evaluate` shares that work across all metrics. Rows run in parallel (Numba
-``prange``). NaN scores and labels outside {0, 1} are detected inside the same pass and
-turned into ``ValueError`` by the public functions.
+distinct-score groups; every negative is then placed against those groups (by a branch-free
+count of comparisons, or a bucket table for many groups), counting the negatives strictly
+between consecutive groups and those tied with each group. One descending walk over the
+groups then yields hits and DCG at every K, AUC and OPAUC at every β. The cost per row is
+``O(n_+ log n_+ + n_- min(G, G/16 + 16))`` at worst for ``G`` distinct positive scores, and
+``O(n_+ log n_+ + n_-)`` when many positive scores are spread out; :func:`evaluate` shares
+that work across all metrics. Rows run in parallel (Numba ``prange``). NaN scores and labels
+outside {0, 1} are detected inside the same pass and turned into ``ValueError`` by the
+public functions.
 
 References
 ----------
@@ -99,9 +100,11 @@ NORMALIZATIONS = (None, "max", "mcclish")
 _N_POS, _N_NEG, _BAD_LABEL, _NAN_SCORE, _AUC = 0, 1, 2, 3, 4
 _N_FIXED = 5
 # Placing negatives among n_g positive groups: one linear count up to _LINEAR_MAX groups,
-# else a two-level count with blocks of _BLOCK (see _row_stats).
+# else a bucket table with a window of _WINDOW, falling back to a two-level count with
+# blocks of _BLOCK (see _row_stats).
 _LINEAR_MAX = 96
 _BLOCK = 16
+_WINDOW = 8
 
 
 # --------------------------------------------------------------------------------------
@@ -118,7 +121,7 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
     dcg@k..., opauc_area(beta)...]``; the areas are in units of (positive, negative) pairs,
     not yet divided by ``n_pos * n_neg``. ``ms_frac`` holds each beta; the kernel
     multiplies by this row's ``n_neg``. ``buf`` (float64) and ``ibuf`` (int64) need at
-    least ``4 * n_items + 2 * _BLOCK + 2 * len(ks) + len(ms_frac)`` and ``3 * n_items + 2``
+    least ``4 * n_items + 3 * _BLOCK + 2 * len(ks) + len(ms_frac)`` and ``5 * n_items + 4``
     entries.
     """
     n = scores.shape[0]
@@ -167,46 +170,74 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
 
     # Pass 2: place every negative. With r = #{u <= s}, cnt[2r] counts the negatives
     # strictly between groups r-1 and r (r = n_g: above all groups), cnt[2r+1] those tied
-    # with group r-1. r is found by counting comparisons, not by binary search: the count
-    # is branch-free and vectorises, where a binary search pays a mispredicted branch per
-    # level (benchmarks/bench_placement.py: ~5 ns against ~26 ns per negative at n_g = 50,
-    # single thread; a bucket table with a fixed window measured ~9 ns). Above _LINEAR_MAX
-    # groups, a first count over every _BLOCK-th value picks the block and a second count
-    # inside it finishes, so the cost is O(n_g / _BLOCK + _BLOCK). Padding is NaN, which
-    # compares false.
+    # with group r-1. No binary search: it pays a mispredicted branch per level. Measured
+    # per negative by benchmarks/bench_placement.py (1 thread): at n_g = 50, binary ~50 ns,
+    # linear count ~6 ns; at n_g = 1000, binary ~100 ns, two-level ~24 ns, table ~13 ns.
+    # * n_g <= _LINEAR_MAX: a branch-free count of comparisons over all groups (vectorises).
+    # * otherwise a bucket table: b(v) = int((v - u[0]) * scale), clamped to
+    #   [0, n_buckets], is monotone in v, so every u in a lower bucket than b(s) is <= s and
+    #   every u in a higher one is > s; r is start[b] plus a count over bucket b's own
+    #   members, which a fixed window of _WINDOW values covers when the bucket holds at most
+    #   _WINDOW (values past the bucket compare false, padding is NaN). Exact.
+    # * a crowded bucket, or infinite/degenerate positive scores: a two-level count (every
+    #   _BLOCK-th value first, then inside one block), O(n_g / _BLOCK + _BLOCK).
     cnt = ibuf[n : 3 * n + 2]
     for r in range(2 * n_g + 2):
         cnt[r] = 0
     n_blocks = (n_g + _BLOCK - 1) // _BLOCK
-    pad = buf[2 * n : 2 * n + n_blocks * _BLOCK]
-    fence = buf[3 * n + _BLOCK : 3 * n + _BLOCK + n_blocks]
-    for i in range(n_blocks * _BLOCK):
+    n_pad = max(n_blocks * _BLOCK, n_g + _WINDOW)
+    pad = buf[2 * n : 2 * n + n_pad]
+    fence = buf[3 * n + 2 * _BLOCK : 3 * n + 2 * _BLOCK + n_blocks]
+    for i in range(n_pad):
         pad[i] = u[i] if i < n_g else np.nan
     for b in range(n_blocks):
         fence[b] = pad[b * _BLOCK + _BLOCK - 1]
-    two_level = n_g > _LINEAR_MAX
+    linear = n_g <= _LINEAR_MAX
+    n_buckets = 2 * n_g
+    scale = 0.0
+    if not linear:
+        scale = n_buckets / (u[n_g - 1] - u[0])
+    use_table = not linear and 0.0 < scale < np.inf
+    start = ibuf[3 * n + 2 : 5 * n + 4]
+    if use_table:
+        for b in range(n_buckets + 2):
+            start[b] = 0
+        for i in range(n_g):
+            start[int(min((u[i] - u[0]) * scale, float(n_buckets))) + 1] += 1
+        for b in range(n_buckets + 1):
+            start[b + 1] += start[b]
     for j in range(n_neg):
         s = neg[j]
         r = 0
-        if two_level:
-            for b in range(n_blocks):
-                r += fence[b] <= s
-            if r < n_blocks:
-                lo = r * _BLOCK
-                r = lo
-                for q in range(lo, lo + _BLOCK):
-                    r += pad[q] <= s
-            else:
-                r = n_g
-        else:
+        if linear:
             for q in range(n_g):
                 r += pad[q] <= s
+        else:
+            r = -1
+            if use_table:
+                b = int(min(max((s - u[0]) * scale, 0.0), float(n_buckets)))
+                lo = start[b]
+                if start[b + 1] - lo <= _WINDOW:
+                    r = lo
+                    for q in range(lo, lo + _WINDOW):
+                        r += pad[q] <= s
+            if r < 0:
+                r = 0
+                for b in range(n_blocks):
+                    r += fence[b] <= s
+                if r < n_blocks:
+                    lo = r * _BLOCK
+                    r = lo
+                    for q in range(lo, lo + _BLOCK):
+                        r += pad[q] <= s
+                else:
+                    r = n_g
         tie = 1 if r > 0 and pad[r - 1] == s else 0
         cnt[2 * r + tie] += 1
 
     # Walk the groups from the top. x: negatives passed (ROC abscissa, in negatives);
     # y: positives passed; above: items strictly above the current group.
-    acc = buf[4 * n + 2 * _BLOCK : 4 * n + 2 * _BLOCK + 2 * n_k + n_b]  # hits, dcg, area
+    acc = buf[4 * n + 3 * _BLOCK : 4 * n + 3 * _BLOCK + 2 * n_k + n_b]  # hits, dcg, area
     for t in range(acc.shape[0]):
         acc[t] = 0.0
     x = 0.0
@@ -276,8 +307,8 @@ def _batch_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, n_chunk
     for c in prange(n_chunks):
         lo = c * n_rows // n_chunks
         hi = (c + 1) * n_rows // n_chunks
-        buf = np.empty(4 * n + 2 * _BLOCK + n_acc, dtype=np.float64)
-        ibuf = np.empty(3 * n + 2, dtype=np.int64)
+        buf = np.empty(4 * n + 3 * _BLOCK + n_acc, dtype=np.float64)
+        ibuf = np.empty(5 * n + 4, dtype=np.int64)
         for i in range(lo, hi):
             if use_excl:
                 _row_stats(

@@ -379,3 +379,48 @@ def test_public_names_are_exported():
     for name in ("recall_at_k", "precision_at_k", "ndcg_at_k", "auc", "opauc", "evaluate"):
         assert name in metrics.__all__
         assert re.search(r"Examples\n\s+-+", getattr(metrics, name).__doc__)
+
+
+def _auc_by_broadcast(y, s):
+    """AUC by comparing every (positive, negative) pair at once, 1/2 per tie."""
+    p, q = s[y == 1][:, None], s[y == 0][None, :]
+    return ((p > q).sum() + 0.5 * (p == q).sum()) / (p.size * q.size)
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        "spread",  # many groups, spread out: bucket table
+        "crowded",  # heavy tail: most positives in one bucket, two-level fallback
+        "ties",  # many groups with ties on both sides
+        "infinite",  # an infinite positive score: no table, two-level
+        "few",  # few groups: linear count
+    ],
+)
+def test_every_negative_placement_path_is_exact(scores):
+    """The kernel places negatives by one of three methods chosen by the positives' scores;
+    each must give exactly what pair counting and sklearn give."""
+    from sklearn.metrics import ndcg_score
+
+    rng = np.random.default_rng(7)
+    n = 700
+    y = np.zeros((3, n), dtype=int)
+    y[:, rng.permutation(n)[:350]] = 1
+    s = {
+        "spread": lambda: rng.normal(size=(3, n)),
+        "crowded": lambda: 10.0 ** rng.uniform(-30, 30, (3, n)),
+        "ties": lambda: rng.integers(0, 300, (3, n)).astype(float),
+        "infinite": lambda: np.where(rng.random((3, n)) < 0.01, np.inf, rng.normal(size=(3, n))),
+        "few": lambda: rng.integers(0, 20, (3, n)).astype(float),
+    }[scores]()
+    y[:, 0], s[:, 0] = 1, np.inf if scores == "infinite" else s[:, 0]
+    df = evaluate(y, s, ks=(1, 10, 100), betas=(0.05, 0.5, 1.0))
+    for i in range(3):
+        assert abs(df.loc[i, "auc"] - _auc_by_broadcast(y[i], s[i])) < TOL
+        assert abs(df.loc[i, "opauc@1"] - df.loc[i, "auc"]) < TOL
+        for beta in (0.05, 0.5):
+            expected = ref.sklearn_raw_opauc(y[i], np.nan_to_num(s[i], posinf=1e308), beta)
+            assert abs(df.loc[i, f"opauc@{beta:g}"] - expected) < TOL
+        for k in (1, 10, 100):
+            finite = np.nan_to_num(s[i], posinf=1e308)
+            assert abs(df.loc[i, f"ndcg@{k}"] - ndcg_score([y[i]], [finite], k=k)) < TOL
