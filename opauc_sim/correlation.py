@@ -569,7 +569,8 @@ def beta_curve(
             raise ValueError(f"exact=True supports method='pearson' only, got {method!r}")
         if generator != "uniform":
             raise ValueError(f"exact=True supports generator='uniform' only, got {generator!r}")
-        r = _exact_pearson(n_pos, n_neg, ks, ms, want_hits, want_dcg)
+        with _rankings.numba_threads(n_threads):
+            r = _exact_pearson(n_pos, n_neg, ks, ms, want_hits, want_dcg)
         low = high = None
     else:
         n_rankings = check_int("n_rankings", n_rankings, low=2)
