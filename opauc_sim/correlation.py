@@ -245,6 +245,7 @@ def _mc_pearson(
     n_y = len(ms)
     lay = _sums_layout(n_x, n_y)
     disc = _rm._discounts(int(ks[-1]))
+    first = _rm._first_table(ms, n_neg)
     groups = np.zeros((N_GROUPS, lay["len"]))
     blocks = np.zeros(((chunk_size + BLOCK - 1) // BLOCK, lay["len"]))
     shift_x = shift_y = None
@@ -278,6 +279,7 @@ def _mc_pearson(
                 ks,
                 disc,
                 ms,
+                first,
                 want_hits,
                 want_dcg,
                 shift_x,

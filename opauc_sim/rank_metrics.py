@@ -114,14 +114,42 @@ def _pairs_serial(pos_ranks, ms, out):
 _PARALLEL_MIN = 50_000
 
 
+@njit(cache=True)
+def _row_pairs_table(p, ms, first, cnt, tot, out):
+    """As :func:`_row_pairs`, branch-free: ``first[a]`` = number of ``ms`` that are <= a.
+
+    A positive with ``a_i`` negatives above contributes ``m - a_i`` to every ``m > a_i``,
+    i.e. to the thresholds ``j >= first[a_i]``: histogram, then one prefix pass.
+    """
+    n_y = ms.shape[0]
+    for j in range(n_y + 1):
+        cnt[j] = 0.0
+        tot[j] = 0.0
+    for i in range(p.shape[0]):
+        a = p[i] - i
+        f = first[a]
+        cnt[f] += 1.0
+        tot[f] += a
+    c = 0.0
+    total = 0.0
+    for j in range(n_y):
+        c += cnt[j]
+        total += tot[j]
+        out[j] = c * ms[j] - total
+
+
 @njit(cache=True, parallel=True)
-def _moment_sums_batch(pos_ranks, ks, disc, ms, want_hits, want_dcg, shift_x, shift_y, block, sums):
+def _moment_sums_batch(
+    pos_ranks, ks, disc, ms, first, want_hits, want_dcg, shift_x, shift_y, block, sums
+):
     """Per block of ``block`` rankings, shifted power sums of x = (hits, DCG) and y = C.
 
+    ``first[a]`` is the number of thresholds ``ms`` that are <= a, for a = 0..n_neg.
     ``sums[b]`` receives, for rankings ``b * block ...``: ``[0]`` count, then
     ``sx (n_x), sxx (n_x), sy (n_y), syy (n_y), sxy (n_x * n_y)`` of ``x - shift_x`` and
     ``y - shift_y``, where x holds hits@K (if ``want_hits``) then DCG@K (if ``want_dcg``).
-    Blocks are independent, so the caller can merge them in a fixed order.
+    Within a block the rankings are added in order, so the sums do not depend on threads;
+    blocks are independent, so the caller can merge them in a fixed order.
     """
     n_rows = pos_ranks.shape[0]
     n_k = ks.shape[0]
@@ -131,18 +159,21 @@ def _moment_sums_batch(pos_ranks, ks, disc, ms, want_hits, want_dcg, shift_x, sh
     for b in prange(n_blocks):
         hits = np.empty(n_k, dtype=np.float64)
         dcg = np.empty(n_k, dtype=np.float64)
+        cnt = np.empty(n_y + 1, dtype=np.float64)
+        tot = np.empty(n_y + 1, dtype=np.float64)
         x = np.empty(n_x, dtype=np.float64)
         y = np.empty(n_y, dtype=np.float64)
-        out = sums[b]
-        out[:] = 0.0
-        o_sxx = 1 + n_x
-        o_sy = 1 + 2 * n_x
-        o_syy = o_sy + n_y
-        o_sxy = o_syy + n_y
+        # Separate accumulators (not views of ``sums``) so the inner loops vectorise.
+        sx = np.zeros(n_x)
+        sxx = np.zeros(n_x)
+        sy = np.zeros(n_y)
+        syy = np.zeros(n_y)
+        sxy = np.zeros((n_x, n_y))
+        count = 0.0
         for r in range(b * block, min(n_rows, (b + 1) * block)):
             p = pos_ranks[r]
             _row_topk(p, ks, disc, hits, dcg)
-            _row_pairs(p, ms, y)
+            _row_pairs_table(p, ms, first, cnt, tot, y)
             c = 0
             if want_hits:
                 for j in range(n_k):
@@ -154,18 +185,38 @@ def _moment_sums_batch(pos_ranks, ks, disc, ms, want_hits, want_dcg, shift_x, sh
                     c += 1
             for j in range(n_y):
                 y[j] -= shift_y[j]
-            out[0] += 1.0
+            count += 1.0
             for a in range(n_x):
-                out[1 + a] += x[a]
-                out[o_sxx + a] += x[a] * x[a]
+                sx[a] += x[a]
+                sxx[a] += x[a] * x[a]
             for j in range(n_y):
-                out[o_sy + j] += y[j]
-                out[o_syy + j] += y[j] * y[j]
+                sy[j] += y[j]
+                syy[j] += y[j] * y[j]
             for a in range(n_x):
                 xa = x[a]
-                base = o_sxy + a * n_y
                 for j in range(n_y):
-                    out[base + j] += xa * y[j]
+                    sxy[a, j] += xa * y[j]
+        out = sums[b]
+        out[0] = count
+        o = 1
+        for a in range(n_x):
+            out[o + a] = sx[a]
+            out[o + n_x + a] = sxx[a]
+        o += 2 * n_x
+        for j in range(n_y):
+            out[o + j] = sy[j]
+            out[o + n_y + j] = syy[j]
+        o += 2 * n_y
+        for a in range(n_x):
+            for j in range(n_y):
+                out[o + a * n_y + j] = sxy[a, j]
+
+
+def _first_table(ms: np.ndarray, n_neg: int) -> np.ndarray:
+    """``first[a]`` = number of thresholds in the ascending ``ms`` that are <= a."""
+    return np.searchsorted(ms, np.arange(n_neg + 1, dtype=np.float64), side="right").astype(
+        np.int64
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -221,7 +221,8 @@ def test_batch_kernel_sums_match_direct():
     shift_y = y[0].copy()
     block = 32
     sums = np.empty((3, 1 + 2 * 6 + 2 * 3 + 18))
-    rm._moment_sums_batch(pos, ks, disc, ms, True, True, shift_x, shift_y, block, sums)
+    first = rm._first_table(ms, n_neg)
+    rm._moment_sums_batch(pos, ks, disc, ms, first, True, True, shift_x, shift_y, block, sums)
     for b in range(3):
         xs = x[b * block : (b + 1) * block] - shift_x
         ys = y[b * block : (b + 1) * block] - shift_y
