@@ -47,6 +47,10 @@ def test_exhaustive_enumeration_n_le_14():
     assert _by_claim(results, ["edge n_pos <= K"]).holds
     assert _by_claim(results, ["edge n_neg = K"]).holds
     assert _by_claim(results, ["AUC in place"]).holds is False
+    # Given C, ceil(lower) and min(floor(upper), K, n_pos) are the exact extremes of hits@K.
+    assert _by_claim(results, ["ceil(lower) is the exact minimum"]).holds
+    assert _by_claim(results, ["min(floor(upper), K, n_pos)"]).holds
+    assert _by_claim(results, ["floor(upper) is the exact maximum"]).holds is False
 
 
 def test_random_rankings_and_metrics_identity():

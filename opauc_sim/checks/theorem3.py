@@ -105,7 +105,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
     }
     beyond = {"cases": 0, "extended": 0.0, "auc": 0.0, "auc_failing": 0}
     attained = {"configs": 0, "upper_missing": 0, "lower_missing": 0}
-    sharp = {"groups": 0, "lower_gap": 0, "upper_gap": 0, "upper_loose": 0}
+    sharp = {"groups": 0, "lower_gap": 0, "upper_gap": 0, "capped_gap": 0, "upper_loose": 0}
     for n, k, n_pos, hits, pairs in _enumerated(n_max):
         n_neg = n - n_pos
         valid = n_neg >= k
@@ -191,6 +191,16 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
         ),
         CheckResult(
             RESULT,
+            "given C, min(floor(upper), K, n_pos) is the exact maximum of hits@K",
+            sharp["groups"],
+            sharp["capped_gap"],
+            "max gap",
+            sharp["capped_gap"] == 0,
+            expected=None,
+            note="the looseness above is sqrt(C) > K, possible when n_pos > K",
+        ),
+        CheckResult(
+            RESULT,
             "edge n_pos <= K (precondition dropped): both bounds, all roundings, both metrics",
             domains["n_pos<=K"]["cases"],
             domains["n_pos<=K"]["worst"],
@@ -244,9 +254,12 @@ def _tightness(n, k, n_pos, hits, pairs, attained, sharp) -> None:
     lo, up = hits_bounds(c / (p * (n - p)), p, n - p, k, rounding="tight")
     lower_gap = groups["min"].to_numpy() - lo
     upper_gap = up - groups["max"].to_numpy()
+    # With the trivial cap hits <= min(K, n_pos): sqrt(C) can exceed K when n_pos > K.
+    capped_gap = np.minimum(up, np.minimum(k, p)) - groups["max"].to_numpy()
     sharp["groups"] += len(groups)
     sharp["lower_gap"] = max(sharp["lower_gap"], int(lower_gap.max()))
     sharp["upper_gap"] = max(sharp["upper_gap"], int(upper_gap.max()))
+    sharp["capped_gap"] = max(sharp["capped_gap"], int(capped_gap.max()))
     sharp["upper_loose"] += int((upper_gap > 0).sum())
 
 
