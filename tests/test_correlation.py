@@ -388,7 +388,10 @@ def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch)
     peaks, _ = load_result("binormal_peaks", tmp_path)
     assert set(peaks["mu"]) == {0.0, 1.5}
     assert (peaks["neg_in_top_k"] >= 0).all()
-    for name in ("peak_law.png", "binormal_peaks.png"):
+    assert main(["simulate", "methods", "--n-rankings", "512", "--n-betas", "7", *common]) == 0
+    methods, _ = load_result("fig6_methods_curves", tmp_path)
+    assert set(methods["method"]) == {"pearson (exact)", "spearman", "kendall"}
+    for name in ("peak_law.png", "binormal_peaks.png", "methods.png"):
         assert (tmp_path / name).stat().st_size > 10_000
     capsys.readouterr()
 

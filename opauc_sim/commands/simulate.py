@@ -13,6 +13,9 @@ peak-law
     Exact peak beta across many (n_pos, n_neg, K): is there a simple law in K / n_neg?
 binormal
     How the peak moves as ranking quality grows (binormal mu from 0 to 2).
+methods
+    The Fig. 6 setting under Pearson (exact), Spearman and Kendall's tau-b (Monte Carlo, the
+    same rankings): do the paper's claims depend on the correlation coefficient?
 """
 
 from __future__ import annotations
@@ -300,6 +303,74 @@ def run_binormal(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_methods(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from opauc_sim import correlation as corr
+    from opauc_sim.results_cache import save_result
+
+    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
+    kw = dict(ks=FIG6["ks"], betas=betas, metrics=("recall", "precision", "ndcg"))
+    curves, timing = [], {}
+    for method in ("pearson", "spearman", "kendall"):
+        t0 = time.perf_counter()
+        if method == "pearson":
+            c = corr.beta_curve(FIG6["n_pos"], FIG6["n_neg"], **kw, exact=True)
+            c["n_rankings"] = pd.NA
+        else:
+            c = corr.beta_curve(
+                FIG6["n_pos"],
+                FIG6["n_neg"],
+                **kw,
+                method=method,
+                n_rankings=args.n_rankings,
+                seed=args.seed,
+                progress=not args.quiet,
+            )
+        timing[method] = round(time.perf_counter() - t0, 2)
+        curves.append(c.assign(method=method if method != "pearson" else "pearson (exact)"))
+    curve = pd.concat(curves, ignore_index=True)
+    curve = curve[["method", *[c for c in curve.columns if c != "method"]]]
+    peaks, claims = [], []
+    for method, part in curve.groupby("method", sort=False):
+        body = part.drop(columns="method")
+        peaks.append(corr.peak_beta(body).assign(method=method))
+        claims.append(corr.check_paper_claims(body).assign(method=method))
+    peaks = pd.concat(peaks, ignore_index=True)
+    claims = pd.concat(claims, ignore_index=True)
+    params = {
+        "n_pos": FIG6["n_pos"],
+        "n_neg": FIG6["n_neg"],
+        "ks": FIG6["ks"],
+        "n_betas": args.n_betas,
+        "n_rankings": args.n_rankings,
+        "methods": ["pearson (exact)", "spearman", "kendall"],
+    }
+    for name, frame in (("fig6_methods_curves", curve), ("fig6_methods_claims", claims)):
+        path = save_result(
+            frame,
+            name,
+            params=params,
+            seed=args.seed,
+            results_dir=args.results_dir,
+            extra={"seconds": timing},
+        )
+        print(f"wrote {path}")
+    wide = peaks[peaks.metric != "precision"].pivot_table(
+        index=["metric", "k"], columns="method", values=["beta", "corr"], sort=False
+    )
+    wide.columns = [f"{v} ({m})" for v, m in wide.columns]
+    print("peak beta and peak correlation by coefficient (precision = recall):")
+    print(_fmt_table(wide.reset_index(), floatfmt=".4g"))
+    summary = claims[claims.scope == "all"].pivot(index="claim", columns="method", values="detail")
+    print("claims by coefficient:")
+    print(_fmt_table(summary.reset_index()))
+    print(f"seconds: {timing}")
+    if not args.no_figure:
+        _write_figures(["methods"], args)
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
     parser.add_argument("--results-dir", default="results", help="cache to write (results)")
     parser.add_argument("--figures-dir", default="figures", help="where fig_*.py scripts are")
@@ -369,3 +440,9 @@ def register(subparsers) -> None:
     binormal.add_argument("--n-betas", type=int, default=61)
     _common(binormal)
     binormal.set_defaults(func=run_binormal)
+
+    methods = sub.add_parser("methods", help="Fig. 6 under Pearson, Spearman and Kendall")
+    methods.add_argument("--n-rankings", type=int, default=100_000)
+    methods.add_argument("--n-betas", type=int, default=61)
+    _common(methods)
+    methods.set_defaults(func=run_methods)
