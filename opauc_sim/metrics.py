@@ -114,19 +114,20 @@ _WINDOW = 8
 
 
 @njit(cache=True)
-def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf):
+def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, buf, ibuf):
     """Fill ``out`` for one row, using the scratch buffers ``buf`` and ``ibuf``.
 
     ``out`` holds ``[n_pos, n_neg, bad_label, nan_score, auc_pairs, hits@k...,
     dcg@k..., opauc_area(beta)...]``; the areas are in units of (positive, negative) pairs,
-    not yet divided by ``n_pos * n_neg``. ``ms_frac`` holds each beta; the kernel
-    multiplies by this row's ``n_neg``. ``buf`` (float64) and ``ibuf`` (int64) need at
-    least ``4 * n_items + 3 * _BLOCK + 2 * len(ks) + len(ms_frac)`` and ``5 * n_items + 4``
-    entries.
+    not yet divided by ``n_pos * n_neg``. The cut of OPAUC column ``b``, in negatives, is
+    ``m = min(m_scale[b] * n_neg + m_const[b], n_neg)`` for this row's ``n_neg``: a fixed
+    beta is ``(beta, 0)``, a per-row beta = K / n_neg is ``(0, K)``. ``buf`` (float64) and
+    ``ibuf`` (int64) need at least ``4 * n_items + 3 * _BLOCK + 2 * len(ks) + 2 *
+    len(m_scale)`` and ``5 * n_items + 4`` entries.
     """
     n = scores.shape[0]
     n_k = ks.shape[0]
-    n_b = ms_frac.shape[0]
+    n_b = m_scale.shape[0]
     # Pass 1: split the row into positive and negative scores (compact, in buf).
     pos = buf[:n]
     neg = buf[n : 2 * n]
@@ -240,6 +241,9 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
     acc = buf[4 * n + 3 * _BLOCK : 4 * n + 3 * _BLOCK + 2 * n_k + n_b]  # hits, dcg, area
     for t in range(acc.shape[0]):
         acc[t] = 0.0
+    m = buf[4 * n + 3 * _BLOCK + 2 * n_k + n_b : 4 * n + 3 * _BLOCK + 2 * n_k + 2 * n_b]
+    for b in range(n_b):
+        m[b] = min(m_scale[b] * n_neg + m_const[b], float(n_neg))
     x = 0.0
     y = 0.0
     above = 0
@@ -249,9 +253,8 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
         # Horizontal stretch of the ROC curve at height y.
         if w_gap > 0:
             for b in range(n_b):
-                m = ms_frac[b] * n_neg
-                if x < m:
-                    acc[2 * n_k + b] += y * min(w_gap, m - x)
+                if x < m[b]:
+                    acc[2 * n_k + b] += y * min(w_gap, m[b] - x)
             auc_area += y * w_gap
             x += w_gap
             above += w_gap
@@ -276,9 +279,8 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
         # ROC: vertical (no tied negatives) or diagonal segment through the tie group.
         if g_neg > 0:
             for b in range(n_b):
-                m = ms_frac[b] * n_neg
-                if x < m:
-                    w = min(float(g_neg), m - x)
+                if x < m[b]:
+                    w = min(float(g_neg), m[b] - x)
                     acc[2 * n_k + b] += y * w + g_pos * w * w / (2.0 * g_neg)
             auc_area += g_neg * (y + 0.5 * g_pos)
         x += g_neg
@@ -286,9 +288,8 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
         above += size
     # Below the lowest positive the curve runs at full height.
     for b in range(n_b):
-        m = ms_frac[b] * n_neg
-        if x < m:
-            acc[2 * n_k + b] += y * (m - x)
+        if x < m[b]:
+            acc[2 * n_k + b] += y * (m[b] - x)
     auc_area += y * cnt[0]
     out[_AUC] = auc_area
     for t in range(acc.shape[0]):
@@ -296,14 +297,14 @@ def _row_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, buf, ibuf
 
 
 @njit(cache=True, parallel=True)
-def _batch_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, n_chunks):
+def _batch_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, n_chunks):
     """Rows in ``n_chunks`` contiguous chunks, run in parallel, one scratch space per chunk.
 
     Each row's result depends on that row alone, so the output is the same for any
     ``n_chunks`` and any number of threads.
     """
     n_rows, n = scores.shape
-    n_acc = 2 * ks.shape[0] + ms_frac.shape[0]
+    n_acc = 2 * ks.shape[0] + 2 * m_scale.shape[0]
     for c in prange(n_chunks):
         lo = c * n_rows // n_chunks
         hi = (c + 1) * n_rows // n_chunks
@@ -312,11 +313,31 @@ def _batch_stats(scores, labels, excl, use_excl, ks, ms_frac, disc, out, n_chunk
         for i in range(lo, hi):
             if use_excl:
                 _row_stats(
-                    scores[i], labels[i], excl[i], True, ks, ms_frac, disc, out[i], buf, ibuf
+                    scores[i],
+                    labels[i],
+                    excl[i],
+                    True,
+                    ks,
+                    m_scale,
+                    m_const,
+                    disc,
+                    out[i],
+                    buf,
+                    ibuf,
                 )
             else:
                 _row_stats(
-                    scores[i], labels[i], excl[0], False, ks, ms_frac, disc, out[i], buf, ibuf
+                    scores[i],
+                    labels[i],
+                    excl[0],
+                    False,
+                    ks,
+                    m_scale,
+                    m_const,
+                    disc,
+                    out[i],
+                    buf,
+                    ibuf,
                 )
 
 
@@ -395,14 +416,27 @@ def _discounts(kmax: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(kmax, dtype=np.float64) + 2.0)
 
 
-def _run(scores, labels, excl, use_excl, ks: tuple[int, ...], betas: tuple[float, ...]):
-    """Run the kernel; raise on NaN scores or bad labels. Returns the stats matrix."""
+def _run(
+    scores,
+    labels,
+    excl,
+    use_excl,
+    ks: tuple[int, ...],
+    betas: tuple[float, ...],
+    opauc_ks: tuple[int, ...] = (),
+):
+    """Run the kernel; raise on NaN scores or bad labels. Returns the stats matrix.
+
+    Its OPAUC columns are the fixed ``betas``, then OPAUC(K / n_neg) for ``opauc_ks``.
+    """
     ks_arr = np.asarray(ks, dtype=np.int64)
-    ms = np.asarray(betas, dtype=np.float64)
+    m_scale = np.array([*betas, *(0.0 for _ in opauc_ks)], dtype=np.float64)
+    m_const = np.array([*(0.0 for _ in betas), *opauc_ks], dtype=np.float64)
     disc = _discounts(max(ks) if ks else 1)
-    out = np.empty((scores.shape[0], _N_FIXED + 2 * len(ks) + len(betas)), dtype=np.float64)
-    n_chunks = min(scores.shape[0], 8 * numba.get_num_threads())
-    _batch_stats(scores, labels, excl, use_excl, ks_arr, ms, disc, out, max(n_chunks, 1))
+    n_cols = _N_FIXED + 2 * len(ks) + len(m_scale)
+    out = np.empty((scores.shape[0], n_cols), dtype=np.float64)
+    n_chunks = max(min(scores.shape[0], 8 * numba.get_num_threads()), 1)
+    _batch_stats(scores, labels, excl, use_excl, ks_arr, m_scale, m_const, disc, out, n_chunks)
     if out[:, _NAN_SCORE].any():
         row = int(np.flatnonzero(out[:, _NAN_SCORE])[0])
         col = int(np.flatnonzero(np.isnan(scores[row]))[0])
@@ -714,6 +748,15 @@ def _check_betas(betas) -> tuple[float, ...]:
     return betas
 
 
+def _check_opauc_ks(opauc_ks) -> tuple[int, ...]:
+    if isinstance(opauc_ks, list | tuple) and not opauc_ks:
+        return ()
+    opauc_ks = check_sequence("opauc_ks", opauc_ks, lambda name, v: check_int(name, v, low=1))
+    if len(set(opauc_ks)) != len(opauc_ks):
+        raise ValueError(f"opauc_ks must not repeat a value, got {opauc_ks!r}")
+    return opauc_ks
+
+
 def evaluate(
     y_true,
     y_score,
@@ -721,6 +764,7 @@ def evaluate(
     ks=(5, 10, 20, 50),
     betas=(0.01, 0.05, 0.1),
     exclude=None,
+    opauc_ks=(),
 ) -> pd.DataFrame:
     """Every metric of every row in one pass: Recall/Precision/NDCG@K, AUC and OPAUC(beta).
 
@@ -736,14 +780,21 @@ def evaluate(
         Items to remove from the ranking before anything is computed (dense or, in 2-D,
         scipy.sparse). This is how training interactions are masked in full-ranking
         evaluation: an excluded item is neither a positive, nor a negative, nor a rank.
+    opauc_ks : sequence of int, default ()
+        For each K, also OPAUC at the row's own ``beta = K / n_neg`` (the level of the
+        paper's Theorem 3), in a column ``opauc@K/n_neg``: the raw area, in ``[0, K/n_neg]``,
+        so that ``n_pos * n_neg * opauc@K/n_neg`` is the number of correctly ordered pairs
+        of a positive and one of the top-K negatives. A row with ``n_neg < K`` gets
+        ``beta = 1`` (its AUC). Each K is a positive integer; the list may be empty.
 
     Returns
     -------
     pandas.DataFrame
         One row per input row (one row for 1-D input), with columns ``recall@K``,
         ``precision@K``, ``ndcg@K`` for each K, ``auc``, ``opauc@<beta>`` (raw area, beta
-        formatted with ``:g``) for each beta, and ``n_pos``, ``n_neg`` (counts after
-        ``exclude``). Undefined values are ``nan``, with one UndefinedMetricWarning per call.
+        formatted with ``:g``) for each beta, ``opauc@K/n_neg`` for each of ``opauc_ks``,
+        and ``n_pos``, ``n_neg`` (counts after ``exclude``). Undefined values are ``nan``,
+        with one UndefinedMetricWarning per call.
 
     Notes
     -----
@@ -756,7 +807,7 @@ def evaluate(
     ------
     ValueError
         Shape mismatch (of ``y_true`` or ``exclude``), NaN scores, labels outside {{0, 1}},
-        bad or empty ``ks``/``betas``.
+        bad or empty ``ks``/``betas``, bad ``opauc_ks``.
     TypeError
         Non-numeric input.
 
@@ -769,7 +820,8 @@ def evaluate(
     scores, labels, excl, use_excl, _ = _prepare(y_true, y_score, exclude)
     ks = _check_ks(ks, scores.shape[1])
     betas = _check_betas(betas)
-    out = _run(scores, labels, excl, use_excl, ks, betas)
+    opauc_ks = _check_opauc_ks(opauc_ks)
+    out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks)
     n_rows = out.shape[0]
     n_pos = out[:, _N_POS]
     n_neg = out[:, _N_NEG]
@@ -790,6 +842,9 @@ def evaluate(
         for b, beta in enumerate(betas):
             area = out[:, _N_FIXED + 2 * len(ks) + b]
             columns[_beta_label(beta)] = np.where(no_pairs, np.nan, area / pairs)
+        for b, k in enumerate(opauc_ks):
+            area = out[:, _N_FIXED + 2 * len(ks) + len(betas) + b]
+            columns[f"opauc@{k}/n_neg"] = np.where(no_pairs, np.nan, area / pairs)
     columns["n_pos"] = n_pos.astype(np.int64)
     columns["n_neg"] = n_neg.astype(np.int64)
     if no_pairs.any():

@@ -424,3 +424,45 @@ def test_every_negative_placement_path_is_exact(scores):
         for k in (1, 10, 100):
             finite = np.nan_to_num(s[i], posinf=1e308)
             assert abs(df.loc[i, f"ndcg@{k}"] - ndcg_score([y[i]], [finite], k=k)) < TOL
+
+
+@given(score_matrices(max_items=12), st.sampled_from(["none", "dense", "csr"]), st.data())
+def test_opauc_at_k_over_each_rows_own_n_neg(mat, kind, data):
+    """opauc@K/n_neg is OPAUC at beta = K / n_neg with each row's own n_neg (after exclude),
+    beta = 1 where n_neg < K; on tie-free rows n_pos*n_neg times it counts the pairs of a
+    positive and one of the top-K negatives that are ordered correctly."""
+    labels, scores = mat
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    mask = rng.random(scores.shape) < 0.3 if kind != "none" else np.zeros(scores.shape, bool)
+    excl = None if kind == "none" else sp.csr_matrix(mask) if kind == "csr" else mask
+    opauc_ks = data.draw(st.lists(st.integers(1, 15), min_size=1, max_size=3, unique=True))
+    df = quiet(evaluate, labels, scores, ks=(1,), betas=(1.0,), exclude=excl, opauc_ks=opauc_ks)
+    for i in range(len(scores)):
+        keep = ~mask[i]
+        y_i, s_i = labels[i][keep], scores[i][keep]
+        n_neg = int((y_i == 0).sum())
+        for k in opauc_ks:
+            beta = min(k / n_neg, 1.0) if n_neg else 1.0
+            assert close(df.loc[i, f"opauc@{k}/n_neg"], ref.opauc_roc(y_i, s_i, beta))
+
+
+def test_opauc_at_k_over_n_neg_counts_top_k_pairs():
+    # P N P N N P, n_neg = 3; K = 2: the top-2 negatives are at ranks 1 and 3.
+    y = np.array([1, 0, 1, 0, 0, 1])
+    s = -np.arange(6.0)
+    df = evaluate(y, s, ks=(1,), betas=(1.0,), opauc_ks=(2,))
+    # Pairs (positive above a top-2 negative): P0 beats both, P2 beats one, P5 none.
+    assert df.loc[0, "opauc@2/n_neg"] * 3 * 3 == pytest.approx(3, abs=TOL)
+
+
+@pytest.mark.parametrize(
+    ("value", "exc", "pattern"),
+    [
+        ((0,), ValueError, r"opauc_ks\[0\] must be >= 1, got 0"),
+        ((2.5,), TypeError, r"opauc_ks\[0\] must be an integer"),
+        ((3, 3), ValueError, r"opauc_ks must not repeat"),
+    ],
+)
+def test_bad_opauc_ks(value, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        evaluate([1, 0], [0.1, 0.2], ks=(1,), opauc_ks=value)
