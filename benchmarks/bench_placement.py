@@ -4,10 +4,12 @@ Placing a negative score s among the G sorted distinct positive scores u (findin
 r = #{u <= s}) is the inner loop of every metric. This single-thread micro-benchmark
 times, on the same random data, per negative:
 - ``binary``: a textbook binary search (one data-dependent branch per level);
-- ``linear``: a branch-free count of comparisons (vectorises);
+- ``linear``: a branch-free count of comparisons (vectorises); the kernel's count for
+  few groups is the same work turned around (per group, over the negatives);
 - ``two_level``: count over every 16th value, then inside one block of 16
-  (what the kernel uses above 96 groups);
-- ``table``: a bucket table over [u_0, u_{G-1}] plus a fixed window of 8 comparisons.
+  (the kernel's fallback for crowded buckets and infinite scores);
+- ``table``: a bucket table over [u_0, u_{G-1}] plus a fixed window of 8 comparisons
+  (what the kernel uses above 96 groups).
 Each timing is the minimum of the repeats (the least disturbed run on a shared machine).
 
     python benchmarks/bench_placement.py

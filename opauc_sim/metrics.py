@@ -47,15 +47,17 @@ defined (0) for a row with no positives.
 Implementation
 --------------
 Nothing is sorted in full. Per row, the positive scores are sorted and collapsed into
-distinct-score groups; every negative is then placed against those groups (by a branch-free
-count of comparisons, or a bucket table for many groups), counting the negatives strictly
-between consecutive groups and those tied with each group. One descending walk over the
-groups then yields hits and DCG at every K, AUC and OPAUC at every β. The cost per row is
-``O(n_+ log n_+ + n_- min(G, G/16 + 16))`` at worst for ``G`` distinct positive scores, and
-``O(n_+ log n_+ + n_-)`` when many positive scores are spread out; :func:`evaluate` shares
-that work across all metrics. Rows run in parallel (Numba ``prange``). NaN scores and labels
-outside {0, 1} are detected inside the same pass and turned into ``ValueError`` by the
-public functions.
+distinct-score groups, and the negatives are counted against those groups: with few groups
+(at most 96), group by group from the top, one vectorised count of the negatives above and
+tied per group, stopping as soon as every requested K and β is complete (so OPAUC at a
+small β and Top-K at a small K touch only the top groups; AUC needs them all); with many
+groups, each negative is placed once into a histogram over the groups by a bucket table.
+One walk over the groups then yields hits and DCG at every K, AUC and OPAUC at every β.
+The cost per row is ``O(n_+ log n_+ + n_- min(G, 96))`` for ``G`` distinct positive scores
+when spread out (``O(n_- (G/16 + 16))`` at worst), far less with the early stop, and
+:func:`evaluate` shares the work across all metrics. Rows run in parallel (Numba
+``prange``). NaN scores and labels outside {0, 1} are detected inside the same pass and
+turned into ``ValueError`` by the public functions.
 
 References
 ----------
@@ -114,7 +116,9 @@ _WINDOW = 8
 
 
 @njit(cache=True)
-def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, buf, ibuf):
+def _row_stats(
+    scores, labels, excl, use_excl, ks, m_scale, m_const, want_auc, disc, out, buf, ibuf
+):
     """Fill ``out`` for one row, using the scratch buffers ``buf`` and ``ibuf``.
 
     ``out`` holds ``[n_pos, n_neg, bad_label, nan_score, auc_pairs, hits@k...,
@@ -169,72 +173,26 @@ def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, 
         gpos[n_g - 1] += 1
     u = pos
 
-    # Pass 2: place every negative. With r = #{u <= s}, cnt[2r] counts the negatives
-    # strictly between groups r-1 and r (r = n_g: above all groups), cnt[2r+1] those tied
-    # with group r-1. No binary search: it pays a mispredicted branch per level. Measured
-    # per negative by benchmarks/bench_placement.py (1 thread): at n_g = 50, binary ~50 ns,
-    # linear count ~6 ns; at n_g = 1000, binary ~100 ns, two-level ~24 ns, table ~13 ns.
-    # * n_g <= _LINEAR_MAX: a branch-free count of comparisons over all groups (vectorises).
-    # * otherwise a bucket table: b(v) = int((v - u[0]) * scale), clamped to
-    #   [0, n_buckets], is monotone in v, so every u in a lower bucket than b(s) is <= s and
-    #   every u in a higher one is > s; r is start[b] plus a count over bucket b's own
-    #   members, which a fixed window of _WINDOW values covers when the bucket holds at most
-    #   _WINDOW (values past the bucket compare false, padding is NaN). Exact.
-    # * a crowded bucket, or infinite/degenerate positive scores: a two-level count (every
-    #   _BLOCK-th value first, then inside one block), O(n_g / _BLOCK + _BLOCK).
+    # Negatives against positive groups. Two strategies, both exact, both free of
+    # data-dependent branches in their inner loops (a binary search per negative pays a
+    # mispredicted branch per level: ~50 ns per negative at 50 groups, against ~3-6 ns for
+    # counting; benchmarks/bench_placement.py):
+    # * few groups (n_g <= _LINEAR_MAX): walk the groups from the top and, for each, count
+    #   the negatives above it (s > v) and at or above it (s >= v) in one vectorised pass
+    #   over the negatives. The walk stops as soon as every requested metric is complete
+    #   (rank max(ks) and cut max(m) passed) unless AUC needs every group, so OPAUC at a
+    #   small beta touches only the top few groups.
+    # * many groups: place every negative once into a histogram over the groups, then walk.
+    #   cnt[2r] counts the negatives strictly between groups r-1 and r (r = n_g: above all),
+    #   cnt[2r+1] those tied with group r-1, where r = #{u <= s} comes from a monotone
+    #   bucket table plus a fixed window of _WINDOW comparisons, or, for a crowded bucket
+    #   or infinite scores, from a two-level count (every _BLOCK-th value, then one block).
+    count_down = n_g <= _LINEAR_MAX
     cnt = ibuf[n : 3 * n + 2]
-    for r in range(2 * n_g + 2):
-        cnt[r] = 0
-    n_blocks = (n_g + _BLOCK - 1) // _BLOCK
-    n_pad = max(n_blocks * _BLOCK, n_g + _WINDOW)
-    pad = buf[2 * n : 2 * n + n_pad]
-    fence = buf[3 * n + 2 * _BLOCK : 3 * n + 2 * _BLOCK + n_blocks]
-    for i in range(n_pad):
-        pad[i] = u[i] if i < n_g else np.nan
-    for b in range(n_blocks):
-        fence[b] = pad[b * _BLOCK + _BLOCK - 1]
-    linear = n_g <= _LINEAR_MAX
-    n_buckets = 2 * n_g
-    scale = 0.0
-    if not linear:
-        scale = n_buckets / (u[n_g - 1] - u[0])
-    use_table = not linear and 0.0 < scale < np.inf
-    start = ibuf[3 * n + 2 : 5 * n + 4]
-    if use_table:
-        for b in range(n_buckets + 2):
-            start[b] = 0
-        for i in range(n_g):
-            start[int(min((u[i] - u[0]) * scale, float(n_buckets))) + 1] += 1
-        for b in range(n_buckets + 1):
-            start[b + 1] += start[b]
-    for j in range(n_neg):
-        s = neg[j]
-        r = 0
-        if linear:
-            for q in range(n_g):
-                r += pad[q] <= s
-        else:
-            r = -1
-            if use_table:
-                b = int(min(max((s - u[0]) * scale, 0.0), float(n_buckets)))
-                lo = start[b]
-                if start[b + 1] - lo <= _WINDOW:
-                    r = lo
-                    for q in range(lo, lo + _WINDOW):
-                        r += pad[q] <= s
-            if r < 0:
-                r = 0
-                for b in range(n_blocks):
-                    r += fence[b] <= s
-                if r < n_blocks:
-                    lo = r * _BLOCK
-                    r = lo
-                    for q in range(lo, lo + _BLOCK):
-                        r += pad[q] <= s
-                else:
-                    r = n_g
-        tie = 1 if r > 0 and pad[r - 1] == s else 0
-        cnt[2 * r + tie] += 1
+    if not count_down:
+        _place_negatives(
+            u, n_g, neg, n_neg, cnt, buf[2 * n : 4 * n + 3 * _BLOCK], ibuf[3 * n + 2 :]
+        )
 
     # Walk the groups from the top. x: negatives passed (ROC abscissa, in negatives);
     # y: positives passed; above: items strictly above the current group.
@@ -242,14 +200,33 @@ def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, 
     for t in range(acc.shape[0]):
         acc[t] = 0.0
     m = buf[4 * n + 3 * _BLOCK + 2 * n_k + n_b : 4 * n + 3 * _BLOCK + 2 * n_k + 2 * n_b]
+    m_max = 0.0
     for b in range(n_b):
         m[b] = min(m_scale[b] * n_neg + m_const[b], float(n_neg))
+        m_max = max(m_max, m[b])
+    k_max = 0
+    for t in range(n_k):
+        k_max = max(k_max, ks[t])
     x = 0.0
     y = 0.0
     above = 0
     auc_area = 0.0
+    at_or_above_prev = 0  # negatives at or above the group before (count_down only)
     for q in range(n_g - 1, -1, -1):
-        w_gap = cnt[2 * (q + 1)]
+        if count_down:
+            v = u[q]
+            n_gt = 0
+            n_ge = 0
+            for j in range(n_neg):
+                s = neg[j]
+                n_gt += s > v
+                n_ge += s >= v
+            w_gap = n_gt - at_or_above_prev
+            g_neg = n_ge - n_gt
+            at_or_above_prev = n_ge
+        else:
+            w_gap = cnt[2 * (q + 1)]
+            g_neg = cnt[2 * (q + 1) + 1]
         # Horizontal stretch of the ROC curve at height y.
         if w_gap > 0:
             for b in range(n_b):
@@ -259,7 +236,6 @@ def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, 
             x += w_gap
             above += w_gap
         g_pos = gpos[q]
-        g_neg = cnt[2 * (q + 1) + 1]
         size = g_pos + g_neg
         # Top-K: the group occupies ranks [above, above + size); expected share of slots < K.
         for t in range(n_k):
@@ -286,18 +262,74 @@ def _row_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, 
         x += g_neg
         y += g_pos
         above += size
-    # Below the lowest positive the curve runs at full height.
+        if not want_auc and above >= k_max and x >= m_max:
+            break  # every requested metric is complete; the lower groups change nothing
+    # Below the last group walked the curve runs at height y to the end.
     for b in range(n_b):
         if x < m[b]:
             acc[2 * n_k + b] += y * (m[b] - x)
-    auc_area += y * cnt[0]
+    auc_area += y * (n_neg - x)
     out[_AUC] = auc_area
     for t in range(acc.shape[0]):
         out[_N_FIXED + t] = acc[t]
 
 
+@njit(cache=True)
+def _place_negatives(u, n_g, neg, n_neg, cnt, fbuf, ibuf):
+    """Histogram of the negatives over the positive groups (see _row_stats).
+
+    ``fbuf`` needs ``2 * n + 3 * _BLOCK`` float64 entries, ``ibuf`` ``2 * n + 2`` int64.
+    """
+    for r in range(2 * n_g + 2):
+        cnt[r] = 0
+    n_blocks = (n_g + _BLOCK - 1) // _BLOCK
+    n_pad = max(n_blocks * _BLOCK, n_g + _WINDOW)
+    pad = fbuf[:n_pad]
+    fence = fbuf[n_pad : n_pad + n_blocks]
+    for i in range(n_pad):
+        pad[i] = u[i] if i < n_g else np.nan
+    for b in range(n_blocks):
+        fence[b] = pad[b * _BLOCK + _BLOCK - 1]
+    n_buckets = 2 * n_g
+    scale = n_buckets / (u[n_g - 1] - u[0])
+    use_table = 0.0 < scale < np.inf
+    start = ibuf[: n_buckets + 2]
+    if use_table:
+        for b in range(n_buckets + 2):
+            start[b] = 0
+        for i in range(n_g):
+            start[int(min((u[i] - u[0]) * scale, float(n_buckets))) + 1] += 1
+        for b in range(n_buckets + 1):
+            start[b + 1] += start[b]
+    for j in range(n_neg):
+        s = neg[j]
+        r = -1
+        if use_table:
+            b = int(min(max((s - u[0]) * scale, 0.0), float(n_buckets)))
+            lo = start[b]
+            if start[b + 1] - lo <= _WINDOW:
+                r = lo
+                for q in range(lo, lo + _WINDOW):
+                    r += pad[q] <= s
+        if r < 0:
+            r = 0
+            for b in range(n_blocks):
+                r += fence[b] <= s
+            if r < n_blocks:
+                lo = r * _BLOCK
+                r = lo
+                for q in range(lo, lo + _BLOCK):
+                    r += pad[q] <= s
+            else:
+                r = n_g
+        tie = 1 if r > 0 and pad[r - 1] == s else 0
+        cnt[2 * r + tie] += 1
+
+
 @njit(cache=True, parallel=True)
-def _batch_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out, n_chunks):
+def _batch_stats(
+    scores, labels, excl, use_excl, ks, m_scale, m_const, want_auc, disc, out, n_chunks
+):
     """Rows in ``n_chunks`` contiguous chunks, run in parallel, one scratch space per chunk.
 
     Each row's result depends on that row alone, so the output is the same for any
@@ -311,34 +343,22 @@ def _batch_stats(scores, labels, excl, use_excl, ks, m_scale, m_const, disc, out
         buf = np.empty(4 * n + 3 * _BLOCK + n_acc, dtype=np.float64)
         ibuf = np.empty(5 * n + 4, dtype=np.int64)
         for i in range(lo, hi):
-            if use_excl:
-                _row_stats(
-                    scores[i],
-                    labels[i],
-                    excl[i],
-                    True,
-                    ks,
-                    m_scale,
-                    m_const,
-                    disc,
-                    out[i],
-                    buf,
-                    ibuf,
-                )
-            else:
-                _row_stats(
-                    scores[i],
-                    labels[i],
-                    excl[0],
-                    False,
-                    ks,
-                    m_scale,
-                    m_const,
-                    disc,
-                    out[i],
-                    buf,
-                    ibuf,
-                )
+            # excl[0] is a placeholder row when there is nothing to exclude.
+            row_excl = excl[i] if use_excl else excl[0]
+            _row_stats(
+                scores[i],
+                labels[i],
+                row_excl,
+                use_excl,
+                ks,
+                m_scale,
+                m_const,
+                want_auc,
+                disc,
+                out[i],
+                buf,
+                ibuf,
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -424,10 +444,13 @@ def _run(
     ks: tuple[int, ...],
     betas: tuple[float, ...],
     opauc_ks: tuple[int, ...] = (),
+    *,
+    want_auc: bool,
 ):
     """Run the kernel; raise on NaN scores or bad labels. Returns the stats matrix.
 
-    Its OPAUC columns are the fixed ``betas``, then OPAUC(K / n_neg) for ``opauc_ks``.
+    Its OPAUC columns are the fixed ``betas``, then OPAUC(K / n_neg) for ``opauc_ks``. The
+    AUC column is only valid with ``want_auc`` (without it the kernel may stop early).
     """
     ks_arr = np.asarray(ks, dtype=np.int64)
     m_scale = np.array([*betas, *(0.0 for _ in opauc_ks)], dtype=np.float64)
@@ -436,7 +459,9 @@ def _run(
     n_cols = _N_FIXED + 2 * len(ks) + len(m_scale)
     out = np.empty((scores.shape[0], n_cols), dtype=np.float64)
     n_chunks = max(min(scores.shape[0], 8 * numba.get_num_threads()), 1)
-    _batch_stats(scores, labels, excl, use_excl, ks_arr, m_scale, m_const, disc, out, n_chunks)
+    _batch_stats(
+        scores, labels, excl, use_excl, ks_arr, m_scale, m_const, want_auc, disc, out, n_chunks
+    )
     if out[:, _NAN_SCORE].any():
         row = int(np.flatnonzero(out[:, _NAN_SCORE])[0])
         col = int(np.flatnonzero(np.isnan(scores[row]))[0])
@@ -497,7 +522,7 @@ _ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
 def _topk(y_true, y_score, k, which: str):
     scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
     k = _check_k("k", k, scores.shape[1])
-    out = _run(scores, labels, excl, use_excl, (k,), ())
+    out = _run(scores, labels, excl, use_excl, (k,), (), want_auc=False)
     n_pos = out[:, _N_POS]
     if which == "precision":
         return _finish(out[:, _N_FIXED] / k, was_1d)
@@ -654,7 +679,7 @@ def auc(y_true, y_score) -> float | np.ndarray:
     0.5
     """
     scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
-    out = _run(scores, labels, excl, use_excl, (), ())
+    out = _run(scores, labels, excl, use_excl, (), (), want_auc=True)
     pairs = out[:, _N_POS] * out[:, _N_NEG]
     undefined = pairs == 0
     warn_undefined(
@@ -713,7 +738,7 @@ def opauc(y_true, y_score, beta: float, *, normalize: str | None = None) -> floa
     beta = check_beta("beta", beta)
     check_choice("normalize", normalize, NORMALIZATIONS)
     scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
-    out = _run(scores, labels, excl, use_excl, (), (beta,))
+    out = _run(scores, labels, excl, use_excl, (), (beta,), want_auc=False)
     pairs = out[:, _N_POS] * out[:, _N_NEG]
     undefined = pairs == 0
     warn_undefined(
@@ -821,7 +846,7 @@ def evaluate(
     ks = _check_ks(ks, scores.shape[1])
     betas = _check_betas(betas)
     opauc_ks = _check_opauc_ks(opauc_ks)
-    out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks)
+    out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks, want_auc=True)
     n_rows = out.shape[0]
     n_pos = out[:, _N_POS]
     n_neg = out[:, _N_NEG]
