@@ -1,8 +1,9 @@
 """Softmax-v(rho, N=200): test metrics against rho (Fig. 9 analogue).
 
-Reads the training sweep cached by ``opauc-sim sweep`` (``results/train_ml1m_gpu.csv``,
-the paper's setting, and/or ``results/train_ml1m_cpu.csv``, the reduced CPU run) and writes
-one PNG per sweep found: ``figures/train_softmax_rho_<gpu|cpu>.png``. Each curve is a K; the
+Reads the training sweeps cached by ``opauc-sim sweep`` (``results/train_ml1m_gpu.csv``,
+the paper's setting on a GPU; ``results/train_ml1m_cpu.csv``, the reduced CPU run;
+``results/train_ml100k_cpu.csv``, the paper's setting on ML-100K) and writes one PNG per
+sweep found: ``figures/train_softmax_rho_<source>.png``. Each curve is a K; the
 value chosen on validation is circled; the dotted lines are BPR (RNS) at the same scale.
 """
 
@@ -34,9 +35,11 @@ def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     written = []
     for source in sources:
         df, meta = load_result(source, results_dir)
-        tag = source.rsplit("_", 1)[-1]
-        epochs = meta.get("params", {}).get("epochs", "?")
-        fig = make_figure(df, title=f"ML-1M, {tag.upper()} run ({epochs} epochs): {TITLE}")
+        tag = source.removeprefix("train_")
+        params = meta.get("params", {})
+        dataset, device = tag.split("_")
+        head = f"{params.get('dataset', dataset)}, {device.upper()}, {params.get('epochs', '?')} ep"
+        fig = make_figure(df, title=f"{head}, lr {params.get('lr', '?')}: {TITLE}")
         out = Path(out_dir) / f"{NAME}_{tag}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=120)

@@ -70,10 +70,13 @@ def test_best_per_k_follows_validation():
 
 def test_guideline_verdict_holds_and_fails():
     ok = guideline_verdict(_sweep())
-    assert ok["dns"]["holds"] and ok["dns"]["strict"]
+    assert ok["dns"]["holds"] and ok["dns"]["strict"] and ok["dns"]["verdict"] == "supported"
     assert ok["softmax"]["holds"]
     bad = guideline_verdict(_sweep(best_m={5: 10, 20: 3, 50: 1}, best_rho={5: 0.1, 20: 1, 50: 10}))
     assert not bad["dns"]["holds"] and not bad["softmax"]["holds"]
+    assert bad["dns"]["verdict"] == "contradicted"
+    flat = guideline_verdict(_sweep(best_m={5: 3, 20: 3, 50: 3}))
+    assert flat["dns"]["holds"] and flat["dns"]["verdict"] == "no change"
 
 
 def test_comparison_table_gain_over_bpr():

@@ -72,7 +72,10 @@ def guideline_verdict(df: pd.DataFrame, *, ks=(5, 20, 50), metric="ndcg", n=200)
     """Best M and best rho per K, and whether they move as the guideline says.
 
     ``"holds"`` is True when the best M is non-decreasing in K and the best rho
-    non-increasing in K (ties allowed); ``"strict"`` when at least one of them changes.
+    non-increasing in K (ties allowed); ``"strict"`` when, in addition, it changes at least
+    once. ``"verdict"`` says it in words: ``"supported"`` (holds and changes),
+    ``"no change"`` (the same best value for every K: no evidence either way) or
+    ``"contradicted"``.
     """
     out: dict = {}
     for sampler, (param, _) in FAMILIES.items():
@@ -88,6 +91,10 @@ def guideline_verdict(df: pd.DataFrame, *, ks=(5, 20, 50), metric="ndcg", n=200)
             "holds": ok,
             "strict": ok and bool((steps != 0).any()),
         }
+        if not ok:
+            out[sampler]["verdict"] = "contradicted"
+        else:
+            out[sampler]["verdict"] = "supported" if out[sampler]["strict"] else "no change"
     return out
 
 
@@ -170,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown(df))
     print()
     for sampler, v in guideline_verdict(df).items():
-        print(f"{sampler}: best {v['param']} per K {v['best']}; guideline holds: {v['holds']}")
+        print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
     return 0
 
 
@@ -231,7 +238,7 @@ def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title:
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     ks = sorted(set(tidy["K"])) if len(tidy) else []
-    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, max(len(ks), 1)))
+    colours = list(matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(ks))))
     rns = df[df["sampler"] == "rns"]
     for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
         for colour, k in zip(colours, ks, strict=True):
@@ -243,11 +250,15 @@ def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title:
                 r = rns.loc[rns[f"valid_{metric}@{k}"].idxmax(), f"test_{metric}@{k}"]
                 ax.axhline(r / part["test"].max(), color=colour, ls=":", lw=1)
         ax.set_xscale("log")
+        values = sorted(set(tidy[param])) if len(tidy) else []
+        ax.set_xticks(values, [f"{v:g}" for v in values], minor=False)
+        ax.set_xticks([], minor=True)
         ax.set_xlabel(param if param != "rho" else r"$\rho$")
         ax.set_title(f"{metric.upper() if metric == 'ndcg' else 'Recall'}@K")
         ax.grid(alpha=0.3, which="both", lw=0.4)
     axes[0].set_ylabel("test value / best over the grid")
-    axes[1].legend(fontsize=8, loc="lower right")
+    if ks:
+        axes[1].legend(fontsize=8, loc="lower right")
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -256,5 +267,5 @@ def sweep_sources(results_dir: str = "results") -> list[str]:
     """Cached sweeps a figure can use, GPU (paper setting) first."""
     from pathlib import Path
 
-    names = ("train_ml1m_gpu", "train_ml1m_cpu")
+    names = ("train_ml1m_gpu", "train_ml1m_cpu", "train_ml100k_cpu")
     return [n for n in names if (Path(results_dir) / f"{n}.csv").exists()]
