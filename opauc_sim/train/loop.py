@@ -422,6 +422,7 @@ def train_many(
     eval_seconds: list[float] = []
     best: list[tuple[float, int, Any, dict]] = [(-np.inf, 0, None, {}) for _ in configs]
     bar = None
+    post: dict[str, str] = {}
     if progress:
         from tqdm.auto import tqdm
 
@@ -434,7 +435,7 @@ def train_many(
         _sync(dev)
         epoch_seconds.append(time.perf_counter() - t0)
         is_eval = epoch == first.epochs or bool(first.eval_every and epoch % first.eval_every == 0)
-        post: dict[str, str] = {"loss": f"{float(np.mean(losses)):.4f}"}
+        post["loss"] = f"{float(np.mean(losses)):.4f}"  # validation values stay until renewed
         for c, config in enumerate(configs):
             row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
             if is_eval:
@@ -458,7 +459,9 @@ def train_many(
                     )
                     best[c] = (value, epoch, state, valid)
                 if n_cfg == 1:
-                    post[config.select_metric] = f"{value:.4f}"
+                    post[f"valid {config.select_metric}"] = f"{value:.4f}"
+                elif c == n_cfg - 1:
+                    post[f"best valid {config.select_metric}"] = f"{max(b[0] for b in best):.4f}"
             histories[c].append(row)
         if bar is not None:
             bar.set_postfix(post)
