@@ -258,7 +258,7 @@ def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title:
         ax.grid(alpha=0.3, which="both", lw=0.4)
     axes[0].set_ylabel("test value / best over the grid")
     if ks:
-        axes[1].legend(fontsize=8, loc="lower right")
+        axes[1].legend(fontsize=8, loc="best")
     fig.suptitle(title, fontsize=10)
     return fig
 
