@@ -75,6 +75,7 @@ def test_guideline_verdict_holds_and_fails():
     bad = guideline_verdict(_sweep(best_m={5: 10, 20: 3, 50: 1}, best_rho={5: 0.1, 20: 1, 50: 10}))
     assert not bad["dns"]["holds"] and not bad["softmax"]["holds"]
     assert bad["dns"]["verdict"] == "contradicted"
+    assert "dns_N" not in ok  # no N grid at M = 5 in this table
     flat = guideline_verdict(_sweep(best_m={5: 3, 20: 3, 50: 3}))
     assert flat["dns"]["holds"] and flat["dns"]["verdict"] == "no change"
 

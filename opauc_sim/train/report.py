@@ -24,10 +24,12 @@ FAMILIES = {
 }
 
 
-def _family(df: pd.DataFrame, sampler: str, n: int | None) -> pd.DataFrame:
+def _family(df: pd.DataFrame, sampler: str, n: int | None, m: int | None = None):
     sub = df[df["sampler"] == sampler]
     if n is not None and len(sub):
         sub = sub[sub["N"] == n]
+    if m is not None and len(sub):
+        sub = sub[sub["M"] == m]
     return sub
 
 
@@ -38,13 +40,14 @@ def best_per_k(
     ks: Sequence[int] = (5, 20, 50),
     metric: str = "ndcg",
     n: int | None = 200,
+    m: int | None = None,
 ) -> pd.DataFrame:
-    """For each K, the configuration of ``sampler`` (at N = ``n``) best on validation.
+    """For each K, the configuration of ``sampler`` (at N = ``n``, M = ``m``) best on validation.
 
     Returns one row per K with the chosen row's settings, its validation value and its
     test ``metric@K``, ``ndcg@K`` and ``recall@K``.
     """
-    sub = _family(df, sampler, n)
+    sub = _family(df, sampler, n, m)
     rows = []
     for k in ks:
         col = f"valid_{metric}@{k}"
@@ -69,32 +72,35 @@ def best_per_k(
 
 
 def guideline_verdict(df: pd.DataFrame, *, ks=(5, 20, 50), metric="ndcg", n=200) -> dict:
-    """Best M and best rho per K, and whether they move as the guideline says.
+    """Best M, best rho and best N per K, and whether they move as the guideline says.
 
-    ``"holds"`` is True when the best M is non-decreasing in K and the best rho
-    non-increasing in K (ties allowed); ``"strict"`` when, in addition, it changes at least
-    once. ``"verdict"`` says it in words: ``"supported"`` (holds and changes),
-    ``"no change"`` (the same best value for every K: no evidence either way) or
-    ``"contradicted"``.
+    Keys: ``"dns"`` (M at N = ``n``), ``"softmax"`` (rho at N = ``n``) and ``"dns_N"``
+    (N among DNS runs at M = 5, when there are several). ``"holds"`` is True when the best
+    M is non-decreasing in K and the best rho and best N non-increasing (ties allowed);
+    ``"strict"`` when, in addition, it changes at least once. ``"verdict"`` says it in
+    words: ``"supported"`` (holds and changes), ``"no change"`` (the same best value for
+    every K: no evidence either way) or ``"contradicted"``.
     """
     out: dict = {}
-    for sampler, (param, _) in FAMILIES.items():
-        best = best_per_k(df, sampler, ks=ks, metric=metric, n=n)
-        if best.empty:
+    cases = [(s, p, n, None) for s, (p, _) in FAMILIES.items()] + [("dns", "N", None, 5)]
+    for sampler, param, n_fixed, m_fixed in cases:
+        best = best_per_k(df, sampler, ks=ks, metric=metric, n=n_fixed, m=m_fixed)
+        if best.empty or (param == "N" and _family(df, sampler, None, 5)["N"].nunique() < 2):
             continue
+        key = sampler if param != "N" else "dns_N"
         values = best[param].to_numpy(float)
         steps = np.diff(values)
         ok = bool((steps >= 0).all()) if param == "M" else bool((steps <= 0).all())
-        out[sampler] = {
+        out[key] = {
             "param": param,
             "best": dict(zip(best["K"].tolist(), values.tolist(), strict=True)),
             "holds": ok,
             "strict": ok and bool((steps != 0).any()),
         }
         if not ok:
-            out[sampler]["verdict"] = "contradicted"
+            out[key]["verdict"] = "contradicted"
         else:
-            out[sampler]["verdict"] = "supported" if out[sampler]["strict"] else "no change"
+            out[key]["verdict"] = "supported" if out[key]["strict"] else "no change"
     return out
 
 
