@@ -88,3 +88,15 @@ def test_mean_metrics_averages_evaluated_users_and_skips_nan():
     assert "user" not in means and "n_neg" not in means
     assert means["auc"] == pytest.approx(np.nanmean(per_user["auc"]), abs=1e-15)
     assert means["recall@2"] == pytest.approx(per_user["recall@2"].mean(), abs=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore::opauc_sim._validation.UndefinedMetricWarning")
+def test_k_larger_than_the_number_of_items():
+    """K above n_items is allowed: all items are in the top K; OPAUC(K/n_neg > 1) is the AUC."""
+    y, scores, excl = _problem(4, n_users=6, n_items=8, ties=False)
+    y[:, 0], excl[:, 0] = True, False
+    got = evaluate_ranking(y, scores, exclude=excl, ks=(20,))
+    np.testing.assert_allclose(got["recall@20"], 1.0)
+    has_neg = got["n_neg"] > 0
+    assert has_neg.any()
+    np.testing.assert_allclose(got["opauc@20/n_neg"][has_neg], got["auc"][has_neg], atol=1e-12)

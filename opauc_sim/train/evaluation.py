@@ -68,6 +68,8 @@ def _evaluate_chunk(scores, y_true, exclude, ks, evaluate) -> pd.DataFrame:
     n_common = int(n_neg.max()) if n_rows else 0
     n_dummy = n_common - n_neg
     width = int(n_dummy.max()) if n_rows else 0
+    # evaluate checks every K against the number of columns: pad (excluded) up to max(ks).
+    width = max(width, max(ks) - n_items, 0)
     if width:
         lowest = float(scores.min())
         low = lowest - 1.0 - abs(lowest)  # strictly below every real score
