@@ -5,6 +5,7 @@
 #
 #   bash benchmarks/gpu_sweep.sh                 # full sweep -> results/train_ml1m_gpu.csv
 #   SMOKE=1 bash benchmarks/gpu_sweep.sh         # 2 epochs, to check the setup first
+#   DATASET=ml-100k DEVICE=cpu SMOKE=1 OUT=/tmp/s.csv bash benchmarks/gpu_sweep.sh  # CPU check
 #
 # Settings: MF dim 32, Adam lr 1e-3, batch 4096, 200 epochs, N(0, 0.1^2) init,
 # weight decay in {1e-1, 1e-2, 1e-3, 1e-4}; grids M in {1,2,3,4,5,10,20} at N = 200,
@@ -32,17 +33,18 @@ if [ "${SMOKE:-0}" = "1" ]; then
     OUT=${OUT%.csv}_smoke.csv
 fi
 DEVICE=${DEVICE:-cuda}
+DATASET=${DATASET:-ml-1m}
 
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), \
 torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 
 echo "== epoch time (RNS, DNS(5,200), Softmax-v(1,200)) and evaluation time"
-"$PY" benchmarks/bench_train.py --device "$DEVICE" --epochs 3
+"$PY" benchmarks/bench_train.py --dataset "$DATASET" --device "$DEVICE" --epochs 3
 
 echo "== sweep: $EPOCHS epochs, validation every $EVAL_EVERY -> $OUT"
 start=$(date +%s)
-"$PY" -m opauc_sim sweep --dataset ml-1m --device "$DEVICE" \
+"$PY" -m opauc_sim sweep --dataset "$DATASET" --device "$DEVICE" --quiet \
     --grid rns \
     --grid dns:M=1,2,3,4,5,10,20:N=200 \
     --grid dns:M=5:N=10,50,100 \
