@@ -334,3 +334,17 @@ def test_ml100k_one_short_epoch():
     assert result.best_epoch == 1
     assert 0.0 < result.test["recall@20"] < 1.0
     assert np.isfinite(result.test["opauc_norm@20/n_neg"])
+
+
+def test_authors_code_sums_dns_losses():
+    """--authors-code: DNS weights each kept negative 1 (summed), so the pair loss is M times."""
+    g = torch.Generator().manual_seed(2)
+    user_w = torch.randn(1, 5, 3, generator=g, dtype=torch.float64)
+    item_w = torch.randn(1, 30, 3, generator=g, dtype=torch.float64)
+    u, i = torch.tensor([0, 1, 4, 2]), torch.tensor([2, 3, 8, 9])
+    cand = torch.stack([torch.randperm(30, generator=g)[:6] for _ in range(4)])
+    paper = TrainConfig(sampler="dns", M=3, N=6, weight_decay=0.0)
+    authors = TrainConfig(sampler="dns", M=3, N=6, weight_decay=0.0, authors_code=True)
+    a = loop._batch_loss(user_w, item_w, u, i, cand, loop._Stack([paper], "cpu", torch.float64))
+    b = loop._batch_loss(user_w, item_w, u, i, cand, loop._Stack([authors], "cpu", torch.float64))
+    np.testing.assert_allclose(b.numpy(), 3 * a.numpy(), rtol=1e-12)
