@@ -5,21 +5,11 @@ No torch here: the trainer hands over a NumPy score matrix.
 OPAUC at a per-user level
 -------------------------
 The paper ties Top-K to OPAUC at ``beta = K / n_neg``, and ``n_neg`` differs by user
-(every user has their own training and test items removed). ``evaluate`` takes fixed
-betas, so each row is padded to a common number of negatives ``Nc`` with
-``d_u = Nc - n_neg_u`` dummy negatives scored strictly below every real item, and
-``evaluate`` is called once with ``beta = K / Nc``. The dummies sit at the bottom of the
-ranking, so
-
-- the top-K metrics are unchanged (no dummy ranks above a positive);
-- the padded ROC curve is the user's own curve with its FPR axis shrunk by
-  ``n_neg_u / Nc``, followed by a flat piece at TPR = 1; so, for ``K <= n_neg_u``,
-  ``OPAUC_u(K / n_neg_u) = OPAUC_pad(K / Nc) * Nc / n_neg_u``, exactly, ties included;
-- ``AUC_u = (Nc * AUC_pad - d_u) / n_neg_u``.
-
-When a user has fewer than K negatives, ``K / n_neg_u > 1`` and the value reported is
-OPAUC at beta = 1 (the AUC). The padded columns are all excluded or dummies, so the
-``exclude`` given to ``evaluate`` is the training mask plus the unused padding.
+(every user has their own training and held-out items removed). ``evaluate``'s
+``opauc_ks`` computes exactly that, per row, in the same pass as the other metrics: the
+raw area in a column ``opauc@K/n_neg`` (a user with fewer than K negatives gets beta = 1,
+the AUC). This module adds ``opauc_norm@K/n_neg``, the area divided by its level
+``min(K / n_neg, 1)``, in [0, 1], which is the one to average across users.
 """
 
 from __future__ import annotations
@@ -29,8 +19,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-
-from opauc_sim._validation import warn_undefined
 
 __all__ = ["evaluate_ranking", "mean_metrics", "opauc_column", "opauc_norm_column"]
 
@@ -55,50 +43,19 @@ def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 def _evaluate_chunk(scores, y_true, exclude, ks, evaluate) -> pd.DataFrame:
     n_rows, n_items = scores.shape
-    y_kept = _bool_csr(
-        y_true.astype(np.int8) - y_true.multiply(exclude).astype(np.int8),
-        (
-            n_rows,
-            n_items,
-        ),
-    )
-    n_excl = np.diff(exclude.indptr)
-    n_pos = np.diff(y_kept.indptr)
-    n_neg = n_items - n_excl - n_pos
-    n_common = int(n_neg.max()) if n_rows else 0
-    n_dummy = n_common - n_neg
-    width = int(n_dummy.max()) if n_rows else 0
-    # evaluate checks every K against the number of columns: pad (excluded) up to max(ks).
-    width = max(width, max(ks) - n_items, 0)
-    if width:
-        lowest = float(scores.min())
-        low = lowest - 1.0 - abs(lowest)  # strictly below every real score
-        scores = np.hstack([scores, np.full((n_rows, width), low)])
-        y_pad = sp.hstack([y_true, sp.csr_matrix((n_rows, width), dtype=bool)], format="csr")
-        # In the padding, columns [0, n_dummy_u) are dummies, the rest are excluded.
-        cols = np.arange(width)
-        pad_excl = sp.csr_matrix(cols[None, :] >= n_dummy[:, None])
-        excl_pad = sp.hstack([exclude, pad_excl], format="csr")
-    else:
-        y_pad, excl_pad = y_true, exclude
-    betas = tuple(min(k, n_common) / n_common for k in ks) if n_common else (1.0,) * len(ks)
-    df = evaluate(y_pad, scores, ks=tuple(ks), betas=betas, exclude=excl_pad)
+    width = max(ks) - n_items
+    if width > 0:  # evaluate checks each K against the number of columns: pad, excluded
+        scores = np.hstack([scores, np.zeros((n_rows, width))])
+        y_true = sp.hstack([y_true, sp.csr_matrix((n_rows, width), dtype=bool)], format="csr")
+        exclude = sp.hstack([exclude, np.ones((n_rows, width), dtype=bool)], format="csr")
+    df = evaluate(y_true, scores, ks=ks, betas=(1.0,), opauc_ks=ks, exclude=exclude)
+    df = df.drop(columns=["opauc@1"])
+    n_neg = df["n_neg"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = (n_common * df["auc"].to_numpy() - n_dummy) / n_neg
-        out = {}
-        for k, beta in zip(ks, betas, strict=True):
-            col = df[f"opauc@{beta:g}"].to_numpy()
-            raw = np.where(k <= n_neg, col * n_common / n_neg, auc)
-            out[opauc_column(k)] = raw
-            out[opauc_norm_column(k)] = raw / np.minimum(k / n_neg, 1.0)
-    keep = [c for c in df.columns if not c.startswith("opauc@")]
-    result = df[keep].copy()
-    result["auc"] = auc
-    for name, values in out.items():
-        result[name] = values
-    result["n_pos"] = n_pos
-    result["n_neg"] = n_neg
-    return result
+        for k in ks:
+            df[opauc_norm_column(k)] = df[opauc_column(k)] / np.minimum(k / n_neg, 1.0)
+    front = [c for c in df.columns if c not in ("n_pos", "n_neg")]
+    return df[[*front, "n_pos", "n_neg"]]
 
 
 def evaluate_ranking(
@@ -140,9 +97,9 @@ def evaluate_ranking(
 
     Notes
     -----
-    See the module docstring for how a per-user beta goes through ``evaluate``'s fixed
-    betas exactly. Ties follow ``evaluate``: expected Top-K over random order within ties,
-    ROC diagonals for AUC/OPAUC.
+    One call of ``metrics.evaluate(..., opauc_ks=ks)`` per chunk computes everything. Ties
+    follow ``evaluate``: expected Top-K over random order within ties, ROC diagonals for
+    AUC/OPAUC.
     """
     from opauc_sim.metrics import evaluate
 
@@ -168,9 +125,7 @@ def evaluate_ranking(
         parts.append(part)
     if not parts:
         return pd.DataFrame()
-    out = pd.concat(parts, ignore_index=True)
-    warn_undefined(int((out["n_neg"] == 0).sum()), len(out), "no negatives (AUC/OPAUC undefined)")
-    return out
+    return pd.concat(parts, ignore_index=True)
 
 
 def mean_metrics(per_user: pd.DataFrame) -> dict[str, float]:
