@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opauc_sim.results_cache import load_result
-from opauc_sim.train.report import plot_sweep, sweep_sources
+from opauc_sim.train.report import plot_sweep, write_sweep_figures
 
 NAME = "train_softmax_rho"
 TITLE = "Softmax-v(rho, N=200): test metrics against rho (Fig. 9 analogue)"
@@ -27,24 +26,7 @@ def make_figure(df: pd.DataFrame, title: str = TITLE) -> Figure:
 
 
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
-    sources = sweep_sources(results_dir)
-    if not sources:
-        raise FileNotFoundError(
-            f"no training sweep in {results_dir!r}; run 'opauc-sim sweep' (see the README)"
-        )
-    written = []
-    for source in sources:
-        df, meta = load_result(source, results_dir)
-        tag = source.removeprefix("train_")
-        params = meta.get("params", {})
-        dataset, device = tag.split("_")
-        head = f"{params.get('dataset', dataset)}, {device.upper()}, {params.get('epochs', '?')} ep"
-        fig = make_figure(df, title=f"{head}, lr {params.get('lr', '?')}: {TITLE}")
-        out = Path(out_dir) / f"{NAME}_{tag}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-        written.append(out)
-    return written
+    return write_sweep_figures(NAME, TITLE, make_figure, results_dir, out_dir)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from opauc_sim.results_cache import load_result
 
 __all__ = ["best_per_k", "comparison_table", "guideline_verdict", "markdown"]
 
@@ -271,7 +274,33 @@ def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title:
 
 def sweep_sources(results_dir: str = "results") -> list[str]:
     """Cached sweeps a figure can use, GPU (paper setting) first."""
-    from pathlib import Path
-
     names = ("train_ml1m_gpu", "train_ml1m_cpu", "train_ml100k_cpu")
     return [n for n in names if (Path(results_dir) / f"{n}.csv").exists()]
+
+
+def write_sweep_figures(
+    name: str, title: str, make_figure, results_dir: str = "results", out_dir: str = "figures"
+) -> list[Path]:
+    """Draw ``make_figure(df, title=...)`` for every cached sweep; the figure scripts' main.
+
+    One PNG per sweep found by :func:`sweep_sources`, named ``<name>_<dataset>_<device>.png``,
+    titled with the sweep's dataset, device, epochs and learning rate from its sidecar.
+    """
+    sources = sweep_sources(results_dir)
+    if not sources:
+        raise FileNotFoundError(
+            f"no training sweep in {results_dir!r}; run 'opauc-sim sweep' (see the README)"
+        )
+    written = []
+    for source in sources:
+        df, meta = load_result(source, results_dir)
+        tag = source.removeprefix("train_")
+        params = meta.get("params", {})
+        dataset, device = tag.split("_")
+        head = f"{params.get('dataset', dataset)}, {device.upper()}, {params.get('epochs', '?')} ep"
+        fig = make_figure(df, title=f"{head}, lr {params.get('lr', '?')}: {title}")
+        out = Path(out_dir) / f"{name}_{tag}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=120)
+        written.append(out)
+    return written
