@@ -57,7 +57,10 @@ The cost per row is ``O(n_+ log n_+ + n_- min(G, 96))`` for ``G`` distinct posit
 when spread out (``O(n_- (G/16 + 16))`` at worst), far less with the early stop, and
 :func:`evaluate` shares the work across all metrics. Rows run in parallel (Numba
 ``prange``). NaN scores and labels outside {0, 1} are detected inside the same pass and
-turned into ``ValueError`` by the public functions.
+turned into ``ValueError`` by the public functions. Sparse ``y_true``/``exclude`` are
+densified once (one byte per entry for boolean input), so a call needs
+``n_rows * n_items`` bytes per sparse argument on top of the scores; evaluate very large
+matrices in chunks of rows.
 
 References
 ----------
