@@ -199,8 +199,8 @@ def _row_stats(
 
     # Negatives against positive groups. Two strategies, both exact, both free of
     # data-dependent branches in their inner loops (a binary search per negative pays a
-    # mispredicted branch per level: ~50 ns per negative at 50 groups, against ~3-6 ns for
-    # counting; benchmarks/bench_placement.py):
+    # mispredicted branch per level: 23-50 ns per negative at 50 groups, against 3.4-6 ns
+    # for counting, depending on machine load; benchmarks/bench_placement.py):
     # * few groups (n_g <= _LINEAR_MAX): walk the groups from the top and, for each, count
     #   the negatives above it (s > v) and at or above it (s >= v) in one vectorised pass
     #   over the negatives. The walk stops as soon as every requested metric is complete
