@@ -224,13 +224,19 @@ def _kl_worst_row(row: np.ndarray, rho: float) -> tuple[float, np.ndarray, float
     n_top = int(np.count_nonzero(centred == 0.0))
     # KL(softmax(L / tau)) rises from 0 (tau = inf) to log(n / n_top) (tau -> 0): past that
     # the ball contains the uniform distribution on the argmax set, which is the worst case.
+    at_argmax = (float(top), (centred == 0.0).astype(np.float64) / n_top, 0.0)
     if rho >= np.log(n / n_top):
-        weights = (centred == 0.0).astype(np.float64) / n_top
-        return float(top), weights, 0.0
+        return at_argmax
     # Root in s = 1/tau: f(s) = KL(s) - rho is increasing (dKL/ds = s Var_Q(L)), f(0) < 0.
     spread = -centred.min()
+    gap = -centred[centred < 0.0].max()  # the smallest distance below the maximum
     hi = 1.0 / spread
     while _kl_of_inv_tau(centred, hi) < rho:
+        if hi * gap > 1e3 or not np.isfinite(2.0 * hi):
+            # exp(hi * centred) is 0 off the argmax: the floating-point KL has reached its
+            # limit and still falls short of rho, which lies within rounding of log(n / n_top)
+            # (e.g. rho = -log(n_top / n)). The worst case is the argmax limit.
+            return at_argmax
         hi *= 2.0
     s = brentq(lambda s: _kl_of_inv_tau(centred, s) - rho, 0.0, hi, xtol=1e-300, rtol=1e-15)
     weights = _softmax_rows(centred[None, :], np.array([s]))[0]

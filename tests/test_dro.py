@@ -131,6 +131,20 @@ def test_kl_worst_case_constant_row_and_2d():
         np.testing.assert_array_equal(w, weights[r])
 
 
+def test_kl_worst_case_rho_at_the_limit_in_floating_point():
+    """rho = -log(n_max / n) can round one ulp below log(n / n_max), the KL limit as tau -> 0,
+    where the floating-point KL never reaches rho: the worst case is then the argmax limit
+    (a regression: the root find used to fail on NaN at tau = 0)."""
+    for n, n_top in ((8, 5), (11, 10)):
+        rho = -math.log(n_top / n)
+        assert rho < math.log(n / n_top)  # the rounding that triggered the failure
+        row = [1.0] * n_top + [0.0] * (n - n_top)
+        value, weights, tau = dro.kl_worst_case(row, rho)
+        assert value == pytest.approx(1.0, abs=1e-12) and np.isfinite(tau)
+        assert abs(weights.sum() - 1.0) <= 1e-12
+        assert kl_uniform_loop(weights.tolist()) <= rho + 1e-12
+
+
 def test_kl_worst_case_rejects_bad_rho():
     for rho in (0.0, -1.0, math.inf):
         with pytest.raises(ValueError, match="rho"):
