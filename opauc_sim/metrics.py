@@ -420,10 +420,18 @@ def _prepare(y_true, y_score, exclude=None):
         scores = scores[None, :]
         labels = labels[None, :]
     if scores.dtype not in (np.float64, np.float32):
-        scores = scores.astype(np.float64)
+        if scores.dtype.kind in "iu" and scores.size and _beyond_float64(scores):
+            # float64 would merge distinct integers above 2**53 (e.g. ns timestamps) into
+            # ties; their dense ranks keep every comparison, and only order matters.
+            inverse = np.unique(scores.ravel(), return_inverse=True)[1]
+            scores = inverse.reshape(scores.shape).astype(np.float64)
+        else:
+            scores = scores.astype(np.float64)
     scores = np.ascontiguousarray(scores)
     if labels.dtype == np.bool_:
         labels = labels.view(np.uint8)
+    elif labels.dtype.kind == "f" and labels.dtype not in (np.float64, np.float32):
+        labels = labels.astype(np.float64)  # float16 and longdouble have no Numba type
     labels = np.ascontiguousarray(labels)
 
     use_excl = exclude is not None
@@ -448,6 +456,11 @@ def _prepare(y_true, y_score, exclude=None):
     else:
         excl = np.zeros((1, 1), dtype=np.uint8)
     return scores, labels, excl, use_excl, was_1d
+
+
+def _beyond_float64(scores: np.ndarray) -> bool:
+    """Whether an integer array holds a value that float64 cannot represent exactly."""
+    return max(abs(int(scores.min())), abs(int(scores.max()))) > 2**53
 
 
 def _check_k(name: str, k, n_items: int) -> int:

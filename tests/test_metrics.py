@@ -96,6 +96,30 @@ def test_float32_and_integer_scores_match_float64():
     assert df64.equals(pd_int) and df64.equals(df32)
 
 
+def test_integer_scores_beyond_2_53_keep_their_order():
+    """int64 scores such as nanosecond timestamps differ below float64's resolution; they
+    must not merge into ties (a regression: 2**60 + 1 and 2**60 scored AUC 0.5)."""
+    t0 = 1_700_000_000_000_000_000  # ns since the epoch, > 2**53
+    y = np.array([1, 0, 1, 0, 0])
+    s = np.array([t0 + 3, t0 + 2, t0 + 1, t0, t0 + 4], dtype=np.int64)
+    ranks = np.array([3.0, 2.0, 1.0, 0.0, 4.0])
+    expected = evaluate(y, ranks, ks=(1, 2), betas=(0.5,))
+    assert evaluate(y, s, ks=(1, 2), betas=(0.5,)).equals(expected)
+    assert auc([1, 0], [2**60 + 1, 2**60]) == 1.0
+    big = np.array([2**64 - 1, 2**64 - 2], dtype=np.uint64)
+    assert auc([1, 0], big) == 1.0 and auc([0, 1], big) == 0.0
+
+
+def test_half_precision_labels_are_accepted():
+    """float16 labels (and scores) work like float64 ones instead of failing in Numba."""
+    y = np.array([1, 0, 1, 0])
+    s = np.array([0.9, 0.8, 0.1, 0.5])
+    assert auc(y.astype(np.float16), s.astype(np.float16)) == auc(y, s)
+    assert recall_at_k(y.astype(np.float16), s, 2) == recall_at_k(y, s, 2)
+    with pytest.raises(ValueError, match="y_true"):
+        auc(np.array([0.5, 0, 1, 0], dtype=np.float16), s)
+
+
 def test_empty_batch_returns_empty_array():
     out = auc(np.zeros((0, 5)), np.zeros((0, 5)))
     assert isinstance(out, np.ndarray) and out.shape == (0,)
