@@ -535,6 +535,7 @@ def normalize_opauc(area, beta: float, normalize: str | None):
     affine in the area for fixed ``beta``, so no correlation coefficient depends on it.
     """
     check_choice("normalize", normalize, NORMALIZATIONS)
+    beta = check_beta("beta", beta)
     if normalize is None:
         return area
     if normalize == "max":

@@ -272,6 +272,15 @@ def test_normalizations():
     assert perfect == 1.0
 
 
+def test_normalize_opauc_checks_beta():
+    """The public helper validates beta like opauc does (it raised ZeroDivisionError at 0
+    and silently mapped beta = 2)."""
+    assert metrics.normalize_opauc(0.02, 0.2, "max") == pytest.approx(0.1, abs=TOL)
+    for beta in (0.0, 2.0, float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            metrics.normalize_opauc(0.1, beta, "max")
+
+
 # ------------------------------------------------------------------- undefined rows
 
 
