@@ -335,9 +335,11 @@ def _exact_pearson(n_pos, n_neg, ks, ms, want_hits, want_dcg):
     cov = exy - np.outer(ex[:, 0], ey[0, 0])
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.sqrt(np.outer(np.clip(vx, 0, None), np.clip(vy, 0, None)))
-        # Relative round-off of the moments is ~1e-13; a variance below that is zero.
-        tiny_x = vx <= 1e-12 * np.maximum(ex[:, 1], 1.0)
-        tiny_y = vy <= 1e-12 * np.maximum(ey[0, 1], 1.0)
+        # Relative round-off of the moments is ~1e-13; a variance below that is zero. The
+        # floor is relative to E[x^2] alone: C(beta) scales with beta * n_neg, and a
+        # correlation does not depend on the scale.
+        tiny_x = vx <= 1e-12 * ex[:, 1]
+        tiny_y = vy <= 1e-12 * ey[0, 1]
         bad = np.logical_or.outer(tiny_x, tiny_y)
         r = np.where(bad, np.nan, cov / np.where(denom > 0, denom, 1.0))
     return np.clip(r, -1.0, 1.0)

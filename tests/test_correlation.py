@@ -163,6 +163,16 @@ def test_constant_variable_gives_nan():
     assert m["corr"].isna().all()
 
 
+def test_exact_is_scale_free_at_tiny_beta():
+    """For beta * n_neg <= 1, C(beta) = beta * n_neg * #{a_i = 0}: the curve is flat, so
+    exact Pearson at beta = 1e-9 equals that at beta = 1e-3 (a regression: the zero-variance
+    test compared Var(C) with an absolute floor and returned NaN below beta ~ 1e-8)."""
+    c = corr.beta_curve(20, 80, ks=[1, 5], betas=[1e-9, 1e-3], metrics=["ndcg"], exact=True)
+    tiny, small = c[c.beta == 1e-9]["corr"].to_numpy(), c[c.beta == 1e-3]["corr"].to_numpy()
+    assert np.isfinite(tiny).all()
+    np.testing.assert_allclose(tiny, small, rtol=0, atol=1e-9)
+
+
 def test_fig6_claims_exact():
     """Regression on the exact Fig. 6 setting: peaks rise with K, peak corr > 0.8, NDCG keeps
     more of its peak to the left, Recall = Precision; K = 1 and K = 100 are the exceptions
