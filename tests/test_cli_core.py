@@ -24,6 +24,22 @@ def test_bad_argument_is_a_one_line_error_naming_it(capsys):
     assert "ks[0] must be <= 4, got 9" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--pos-rate", "1.5", "pos_rate must be <= 1.0, got 1.5"),
+        ("--pos-rate", "nan", "pos_rate must be finite, got nan"),
+        ("--mu", "inf", "mu must be finite, got inf"),
+        ("--rows", "-1", "rows must be >= 0, got -1"),
+    ],
+)
+def test_demo_rejects_out_of_range_options(capsys, option, value, message):
+    """Out-of-range demo options are named errors, not a silently meaningless table (a
+    positive rate of 1.5 used to print a table for all-positive rows)."""
+    assert main(["demo", "--rows", "5", "--items", "10", option, value]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out

@@ -15,9 +15,13 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from opauc_sim._validation import as_generator
+    from opauc_sim._validation import as_generator, check_int, check_real
     from opauc_sim.metrics import evaluate
 
+    check_int("rows", args.rows, low=0)
+    check_int("items", args.items, low=0)
+    check_real("pos_rate", args.pos_rate, low=0.0, high=1.0)
+    check_real("mu", args.mu)
     rng = as_generator(args.seed)
     y_true = rng.random((args.rows, args.items)) < args.pos_rate
     y_score = rng.normal(size=(args.rows, args.items)) + args.mu * y_true
