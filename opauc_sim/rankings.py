@@ -418,12 +418,12 @@ def iter_chunks(
     if dtype == np.int32 and n_pos + n_neg > 2**31 - 1:
         raise ValueError(f"dtype int32 cannot hold ranks up to {n_pos + n_neg - 1}")
     key = seed_key(seed)
-    return _iter(generator, n_pos, n_neg, n_rankings, key, mu, chunk_size, dtype, n_threads)
+    threads = numba_threads(n_threads)  # validated now, not at the first chunk
+    return _iter(generator, n_pos, n_neg, n_rankings, key, mu, chunk_size, dtype, threads)
 
 
-def _iter(generator, n_pos, n_neg, n_rankings, key, mu, chunk_size, dtype, n_threads):
+def _iter(generator, n_pos, n_neg, n_rankings, key, mu, chunk_size, dtype, threads):
     buffer = np.empty((min(chunk_size, max(n_rankings, 1)), n_pos), dtype=dtype)
-    threads = numba_threads(n_threads)
     for start in range(0, n_rankings, chunk_size):
         rows = min(chunk_size, n_rankings - start)
         out = buffer[:rows]

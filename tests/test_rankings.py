@@ -162,6 +162,13 @@ def test_bad_input(call, error, match):
         call()
 
 
+def test_iter_chunks_checks_n_threads_when_called():
+    """A bad n_threads raises at the call, like every other argument, not at the first
+    chunk (a regression: the check lived inside the generator body)."""
+    with pytest.raises(ValueError, match="n_threads"):
+        rankings.iter_chunks(2, 5, 3, n_threads=0)
+
+
 def test_edge_sizes():
     """No negatives, no rankings, a single item."""
     assert rankings.uniform(4, 0, 3).tolist() == [[0, 1, 2, 3]] * 3
