@@ -890,7 +890,16 @@ def binormal_study(
     from scipy.stats import norm
 
     mus = check_sequence("mus", mus, check_real)
-    seeds = as_seed_sequence(seed).spawn(len(mus))
+    # The children SeedSequence.spawn would give a fresh sequence, built without spawning:
+    # spawn() advances the caller's SeedSequence (or Generator), so a second call with the
+    # same object would silently draw other rankings.
+    base = as_seed_sequence(seed)
+    seeds = [
+        np.random.SeedSequence(
+            base.entropy, spawn_key=(*base.spawn_key, i), pool_size=base.pool_size
+        )
+        for i in range(len(mus))
+    ]
     curves, peaks = [], []
     for mu, ss in zip(mus, seeds, strict=True):
         c = beta_curve(
