@@ -723,7 +723,8 @@ def check_paper_claims(
     pandas.DataFrame
         Columns ``claim, scope, holds, value, detail``; one row per check, then one
         ``scope="all"`` row per claim that holds iff all its checks hold (checks that do
-        not apply, with ``holds`` NaN, are left out).
+        not apply, with ``holds`` NaN, are left out; a claim with no applicable check has
+        ``holds`` NaN). ``auc_below`` needs beta = 1 in the grid.
     """
     peaks = peak_beta(curve)
     rows = []
@@ -759,13 +760,16 @@ def check_paper_claims(
             p.corr,
             f"corr at peak {p.corr:.3f} vs {peak_threshold}",
         )
-        add(
-            "auc_below",
-            f"{p.metric}@{p.k}",
-            bool(p.corr_at_1 < auc_threshold),
-            p.corr_at_1,
-            f"corr at beta=1 {p.corr_at_1:.3f} vs {auc_threshold}",
-        )
+        if np.isnan(p.corr_at_1):
+            add("auc_below", f"{p.metric}@{p.k}", np.nan, np.nan, "beta = 1 is not in the grid")
+        else:
+            add(
+                "auc_below",
+                f"{p.metric}@{p.k}",
+                bool(p.corr_at_1 < auc_threshold),
+                p.corr_at_1,
+                f"corr at beta=1 {p.corr_at_1:.3f} vs {auc_threshold}",
+            )
     metrics = set(curve["metric"])
     if {"ndcg", "recall"} <= metrics:
         for k in sorted(set(curve["k"])):
@@ -803,9 +807,12 @@ def check_paper_claims(
             {
                 "claim": claim,
                 "scope": "all",
-                "holds": bool(n_ok == len(valid)),
-                "value": n_ok / max(len(valid), 1),
-                "detail": f"{n_ok} of {len(valid)} checks hold",
+                # A claim none of whose checks applies is not applicable (NaN), not true.
+                "holds": bool(n_ok == len(valid)) if len(valid) else np.nan,
+                "value": n_ok / len(valid) if len(valid) else np.nan,
+                "detail": f"{n_ok} of {len(valid)} checks hold"
+                if len(valid)
+                else "not applicable on this curve",
             }
         )
     return pd.concat([table, pd.DataFrame(summary)], ignore_index=True)

@@ -207,6 +207,18 @@ def test_fig6_claims_exact():
     assert len(peaks) == 18
 
 
+def test_auc_claim_is_not_applicable_without_beta_one():
+    """Without beta = 1 in the grid the AUC claim is not applicable (NaN), not true or false;
+    the other claims are still judged."""
+    curve = corr.beta_curve(20, 80, ks=[2, 5], betas=[0.01, 0.05, 0.2, 0.5], exact=True)
+    claims = corr.check_paper_claims(curve)
+    auc = claims[claims.claim == "auc_below"]
+    assert auc["holds"].isna().all()
+    assert auc[auc.scope == "all"]["detail"].item() == "not applicable on this curve"
+    summary = claims[claims.scope == "all"].set_index("claim")["holds"]
+    assert bool(summary["recall_eq_precision"]) and bool(summary["peak_above"])
+
+
 def test_peak_beta_and_ci_columns():
     """peak_beta keeps the CI of Monte Carlo curves and takes the first maximum."""
     c = pd.DataFrame(
