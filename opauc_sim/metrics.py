@@ -390,9 +390,19 @@ def _batch_stats(
 # --------------------------------------------------------------------------------------
 
 
+def _as_array(name: str, value) -> np.ndarray:
+    """``np.asarray`` whose failure on ragged or odd input names the argument."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array: its mask would be ignored")
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name} must be a rectangular array of numbers: {exc}") from exc
+
+
 def _as_label_array(name: str, value) -> np.ndarray:
     """Dense label-like array (bool or real numbers); scipy.sparse is densified."""
-    arr = np.asarray(value.toarray() if sp.issparse(value) else value)
+    arr = _as_array(name, value.toarray() if sp.issparse(value) else value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a boolean or real-valued array, got dtype {arr.dtype}")
     return arr
@@ -402,7 +412,7 @@ def _prepare(y_true, y_score, exclude=None):
     """Validate and convert. Returns (scores2d, labels2d, excl2d, use_excl, was_1d)."""
     if sp.issparse(y_score):
         raise TypeError("y_score must be a dense array of scores, got a scipy.sparse matrix")
-    scores = np.asarray(y_score)
+    scores = _as_array("y_score", y_score)
     if scores.dtype == object or scores.dtype.kind not in "biuf":
         raise TypeError(f"y_score must be a real-valued array, got dtype {scores.dtype}")
     if scores.ndim not in (1, 2):

@@ -376,6 +376,19 @@ BAD_INPUT = [
         TypeError,
         r"y_score.*sparse",
     ),
+    ("ragged", lambda: auc([[1, 0], [1]], [[0.1, 0.2], [0.3, 0.4]]), ValueError, r"y_true must be"),
+    (
+        "ragged s",
+        lambda: auc([[1, 0], [1, 0]], [[0.1], [0.2, 0.3]]),
+        ValueError,
+        r"y_score must be",
+    ),
+    (
+        "masked",
+        lambda: auc([1, 0], np.ma.array([0.1, 0.2], mask=[1, 0])),
+        TypeError,
+        r"y_score must not be a masked",
+    ),
     (
         "excl shape",
         lambda: evaluate([1, 0], [0.1, 0.2], ks=(1,), exclude=[True]),
