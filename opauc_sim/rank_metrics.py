@@ -562,11 +562,13 @@ def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -
     -------
     pandas.DataFrame
         One row per ranking; columns ``recall@K``, ``precision@K``, ``ndcg@K`` for each K,
-        ``auc``, and ``opauc@{beta:g}`` (raw OPAUC) for each beta.
+        ``auc``, ``opauc@{beta:g}`` (raw OPAUC) for each beta, and ``n_pos``, ``n_neg``: the
+        columns of ``metrics.evaluate`` on the same rankings.
 
     Examples
     --------
-    >>> evaluate([[0, 3, 4]], 5, ks=[4], betas=[0.2]).round(3).to_dict("records")
+    >>> df = evaluate([[0, 3, 4]], 5, ks=[4], betas=[0.2])
+    >>> df.drop(columns=["n_pos", "n_neg"]).round(3).to_dict("records")
     [{'recall@4': 0.667, 'precision@4': 0.5, 'ndcg@4': 0.671, 'auc': 0.733, 'opauc@0.2': 0.067}]
     """
     arr, n_neg, _ = _check_pos_ranks(pos_ranks, n_neg)
@@ -596,6 +598,8 @@ def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -
     columns["auc"] = nan if scale == 0 else pairs[:, -1] / scale
     for j, beta in enumerate(betas):
         columns[f"opauc@{beta:g}"] = nan if scale == 0 else pairs[:, j] / scale
+    columns["n_pos"] = np.full(arr.shape[0], n_pos, dtype=np.int64)
+    columns["n_neg"] = np.full(arr.shape[0], n_neg, dtype=np.int64)
     return pd.DataFrame(columns)
 
 

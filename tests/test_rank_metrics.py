@@ -126,10 +126,8 @@ def test_agrees_with_score_level_metrics(case):
     np.testing.assert_allclose(rm.auc(pos, n_neg), metrics.auc(y_true, y_score), atol=TOL)
     ours = rm.evaluate(pos, n_neg, ks=ks, betas=betas)
     theirs = metrics.evaluate(y_true, y_score, ks=ks, betas=betas)
-    assert set(ours.columns) <= set(theirs.columns)
-    np.testing.assert_allclose(
-        ours.to_numpy(), theirs[list(ours.columns)].to_numpy(), rtol=0, atol=1e-11
-    )
+    assert list(ours.columns) == list(theirs.columns)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=0, atol=1e-11)
 
 
 def test_shapes_and_order():
