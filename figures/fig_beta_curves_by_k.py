@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opauc_sim.results_cache import load_result
+from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "beta_curves_by_k"
 STYLE = {"recall": ("tab:blue", "-"), "precision": ("tab:orange", ":"), "ndcg": ("tab:red", "-")}
@@ -57,11 +57,7 @@ def make_figure(df: pd.DataFrame) -> Figure:
 
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("fig6_curves", results_dir)
-    out = Path(out_dir) / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig = make_figure(df)
-    fig.savefig(out, dpi=130)
-    return [out]
+    return [save_figure(make_figure(df), NAME, out_dir)]
 
 
 if __name__ == "__main__":

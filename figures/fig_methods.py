@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opauc_sim.results_cache import load_result
+from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "methods"
 STYLES = {"pearson (exact)": "-", "spearman": "--", "kendall": ":"}
@@ -45,10 +45,7 @@ def make_figure(df: pd.DataFrame, ks=(5, 20, 100)) -> Figure:
 
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("fig6_methods_curves", results_dir)
-    out = Path(out_dir) / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    make_figure(df).savefig(out, dpi=130)
-    return [out]
+    return [save_figure(make_figure(df), NAME, out_dir)]
 
 
 if __name__ == "__main__":

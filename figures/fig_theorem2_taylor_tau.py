@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opauc_sim.results_cache import load_result
+from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "theorem2_taylor_tau"
 
@@ -55,10 +55,7 @@ def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     tau, _ = load_result("theorem2_taylor_tau", results_dir)
     gap, _ = load_result("theorem2_softmax_cvar_gap", results_dir)
     df = tau.merge(gap, on=["dist", "n", "rho"])
-    out = Path(out_dir) / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    make_figure(df).savefig(out, dpi=130)
-    return [out]
+    return [save_figure(make_figure(df), NAME, out_dir)]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from opauc_sim.bounds import recall_bounds
-from opauc_sim.results_cache import load_result
+from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "theorem3_bounds"
 
@@ -67,10 +67,7 @@ def make_figure(df: pd.DataFrame) -> Figure:
 
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("theorem3_scatter", results_dir)
-    out = Path(out_dir) / f"{NAME}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    make_figure(df).savefig(out, dpi=130)
-    return [out]
+    return [save_figure(make_figure(df), NAME, out_dir)]
 
 
 if __name__ == "__main__":

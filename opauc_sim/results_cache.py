@@ -120,3 +120,11 @@ def load_result(
     meta_path = csv_path.with_suffix(".json")
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     return pd.read_csv(csv_path), meta
+
+
+def save_figure(fig, name: str, out_dir: str | os.PathLike = "figures", dpi: int = 130) -> Path:
+    """Write a figure script's output as ``out_dir/name.png`` (folder created) and return it."""
+    out = Path(out_dir) / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    return out

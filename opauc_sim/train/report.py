@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import load_result
+from opauc_sim.results_cache import load_result, save_figure
 
 __all__ = ["best_per_k", "comparison_table", "guideline_verdict", "markdown"]
 
@@ -299,8 +299,5 @@ def write_sweep_figures(
         dataset, device = tag.split("_")
         head = f"{params.get('dataset', dataset)}, {device.upper()}, {params.get('epochs', '?')} ep"
         fig = make_figure(df, title=f"{head}, lr {params.get('lr', '?')}: {title}")
-        out = Path(out_dir) / f"{name}_{tag}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120)
-        written.append(out)
+        written.append(save_figure(fig, f"{name}_{tag}", out_dir, dpi=120))
     return written
