@@ -812,6 +812,8 @@ def _beta_label(beta: float) -> str:
 
 
 def _check_betas(betas) -> tuple[float, ...]:
+    if isinstance(betas, list | tuple) and not betas:
+        return ()  # no fixed-beta OPAUC columns
     betas = check_sequence("betas", betas, check_beta)
     labels = [_beta_label(b) for b in betas]
     if len(set(labels)) != len(labels):
@@ -838,6 +840,7 @@ def evaluate(
     betas=(0.01, 0.05, 0.1),
     exclude=None,
     opauc_ks=(),
+    auc: bool = True,
 ) -> pd.DataFrame:
     """Every metric of every row in one pass: Recall/Precision/NDCG@K, AUC and OPAUC(beta).
 
@@ -847,7 +850,7 @@ def evaluate(
     ks : sequence of int, default (5, 10, 20, 50)
         Cut-offs, each in ``[1, n_items]``, distinct, not empty.
     betas : sequence of float, default (0.01, 0.05, 0.1)
-        OPAUC levels, each in ``(0, 1]``, not empty. ``beta * n_neg`` uses each row's own
+        OPAUC levels, each in ``(0, 1]``; may be empty. ``beta * n_neg`` uses each row's own
         number of negatives (after ``exclude``).
     exclude : array-like of bool, same shape as ``y_score``, optional
         Items to remove from the ranking before anything is computed (dense or, in 2-D,
@@ -859,6 +862,10 @@ def evaluate(
         so that ``n_pos * n_neg * opauc@K/n_neg`` is the number of correctly ordered pairs
         of a positive and one of the top-K negatives. A row with ``n_neg < K`` gets
         ``beta = 1`` (its AUC). Each K is a positive integer; the list may be empty.
+    auc : bool, default True
+        Compute the ``auc`` column. AUC needs every negative of a row placed; without it
+        the kernel stops as soon as every K and beta is complete, which is faster on long
+        rows with few positives (full-ranking evaluation during training).
 
     Returns
     -------
@@ -894,7 +901,7 @@ def evaluate(
     ks = _check_ks(ks, scores.shape[1])
     betas = _check_betas(betas)
     opauc_ks = _check_opauc_ks(opauc_ks)
-    out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks, want_auc=True)
+    out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks, want_auc=bool(auc))
     n_rows = out.shape[0]
     n_pos = out[:, _N_POS]
     n_neg = out[:, _N_NEG]
@@ -911,7 +918,8 @@ def evaluate(
             columns[f"precision@{k}"] = hits / k
             columns[f"ndcg@{k}"] = np.where(no_pos, np.nan, dcg / idcg)
         pairs = n_pos * n_neg
-        columns["auc"] = np.where(no_pairs, np.nan, out[:, _AUC] / pairs)
+        if auc:
+            columns["auc"] = np.where(no_pairs, np.nan, out[:, _AUC] / pairs)
         for b, beta in enumerate(betas):
             area = out[:, _N_FIXED + 2 * len(ks) + b]
             columns[_beta_label(beta)] = np.where(no_pairs, np.nan, area / pairs)

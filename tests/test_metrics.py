@@ -353,7 +353,6 @@ BAD_INPUT = [
         r"normalize.*'mc'",
     ),
     ("ks empty", lambda: evaluate([1, 0], [0.1, 0.2], ks=()), ValueError, r"ks must not be empty"),
-    ("betas empty", lambda: evaluate([1, 0], [0.1, 0.2], ks=(1,), betas=[]), ValueError, r"betas"),
     (
         "ks big",
         lambda: evaluate([1, 0], [0.1, 0.2], ks=(1, 5)),
@@ -512,3 +511,15 @@ def test_opauc_at_k_over_n_neg_counts_top_k_pairs():
 def test_bad_opauc_ks(value, exc, pattern):
     with pytest.raises(exc, match=pattern):
         evaluate([1, 0], [0.1, 0.2], ks=(1,), opauc_ks=value)
+
+
+def test_evaluate_accepts_empty_betas_and_can_skip_auc():
+    """betas=() gives no fixed-beta column; auc=False drops AUC and stops rows early."""
+    rng = np.random.default_rng(5)
+    labels = rng.random((30, 200)) < 0.05
+    scores = rng.normal(size=(30, 200))
+    full = evaluate(labels, scores, ks=(5, 20), betas=(0.1,), opauc_ks=(5,))
+    lean = evaluate(labels, scores, ks=(5, 20), betas=(), opauc_ks=(5,), auc=False)
+    assert "auc" not in lean.columns and not any(c.startswith("opauc@0") for c in lean.columns)
+    for col in lean.columns:
+        np.testing.assert_array_equal(lean[col].to_numpy(), full[col].to_numpy())

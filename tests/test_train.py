@@ -18,7 +18,8 @@ torch = pytest.importorskip("torch")
 from opauc_sim import dro  # noqa: E402
 from opauc_sim.train import data as D  # noqa: E402
 from opauc_sim.train import loop, samplers  # noqa: E402
-from opauc_sim.train.loop import TrainConfig, train, train_many  # noqa: E402
+from opauc_sim.train.config import TrainConfig  # noqa: E402
+from opauc_sim.train.runner import train, train_many  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -148,8 +149,12 @@ def test_negatives_exclude_positives_and_are_uniform():
 # ----------------------------------------------------------------- the loop
 
 
-def test_loss_decreases_and_metrics_improve(split):
-    result = train(split, _small(sampler="dns", M=2, N=10, epochs=8), device="cpu")
+BACKENDS = ["numba", "torch"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loss_decreases_and_metrics_improve(split, backend):
+    result = train(split, _small(sampler="dns", M=2, N=10, epochs=8), device="cpu", backend=backend)
     losses = [row["loss"] for row in result.history]
     assert losses[-1] < 0.8 * losses[0]
     first = result.history[0]["valid_ndcg@10"]
@@ -157,25 +162,28 @@ def test_loss_decreases_and_metrics_improve(split):
     assert result.test["recall@10"] > 0.2  # random ranking: ~10/40
 
 
-def test_seeded_run_is_deterministic(split):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seeded_run_is_deterministic(split, backend):
     config = _small(sampler="softmax", rho=1.0, N=8)
-    a = train(split, config, device="cpu", keep_embeddings=True)
-    b = train(split, config, device="cpu", keep_embeddings=True)
+    a = train(split, config, device="cpu", backend=backend, keep_embeddings=True)
+    b = train(split, config, device="cpu", backend=backend, keep_embeddings=True)
     np.testing.assert_array_equal(a.item_embedding, b.item_embedding)
     assert a.test == b.test and a.history == b.history
-    c = train(split, _small(sampler="softmax", rho=1.0, N=8, seed=1), device="cpu")
+    seed1 = _small(sampler="softmax", rho=1.0, N=8, seed=1)
+    c = train(split, seed1, device="cpu", backend=backend)
     assert c.history != a.history
 
 
-def test_grouped_training_equals_separate_runs(split):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grouped_training_equals_separate_runs(split, backend):
     configs = [
         _small(sampler="dns", M=2, N=8, weight_decay=1e-3),
         _small(sampler="softmax", rho=0.1, N=8),
         _small(sampler="dns", M=8, N=8),
     ]
-    together = train_many(split, configs, device="cpu", keep_embeddings=True)
+    together = train_many(split, configs, device="cpu", backend=backend, keep_embeddings=True)
     for config, res in zip(configs, together, strict=True):
-        alone = train(split, config, device="cpu", keep_embeddings=True)
+        alone = train(split, config, device="cpu", backend=backend, keep_embeddings=True)
         np.testing.assert_allclose(res.item_embedding, alone.item_embedding, atol=1e-5)
         assert res.best_epoch == alone.best_epoch
     with pytest.raises(ValueError, match="agree"):
@@ -203,8 +211,10 @@ def test_evaluation_equals_metrics_evaluate(split):
         assert result.test[name] == pytest.approx(ref[name].mean(), rel=1e-6)
 
 
-def test_authors_code_runs_and_config_validation(split):
-    result = train(split, _small(sampler="dns", M=2, N=6, authors_code=True), device="cpu")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_authors_code_runs_and_config_validation(split, backend):
+    config = _small(sampler="softmax", rho=1.0, N=6, authors_code=True, weight_decay=0.01)
+    result = train(split, config, device="cpu", backend=backend)
     assert np.isfinite(result.history[-1]["loss"])
     with pytest.raises(ValueError, match="M must be <= N"):
         TrainConfig(sampler="dns", M=5, N=2)
@@ -308,16 +318,21 @@ def test_parse_grid():
         parse_grid("dns:K=3")
 
 
-def test_training_without_torch_says_how_to_install(tmp_path):
+def test_training_without_torch_runs_on_numba_and_says_how_to_install(tmp_path):
+    """Without torch, CPU training works (Numba); the torch engine names the extra."""
     code = (
         "import sys; sys.modules['torch'] = None\n"
+        "import numpy as np, scipy.sparse as sp\n"
         "import opauc_sim.train as t\n"
         "from opauc_sim.cli import build_parser; build_parser()\n"
-        "t.split_per_user\n"
-        "try:\n    t.train\nexcept ImportError as e:\n    print('ERR', e)\n"
+        "m = sp.csr_matrix(np.random.default_rng(0).random((20, 15)) < 0.3)\n"
+        "r = t.train(t.split_per_user(m), t.TrainConfig(epochs=1, batch_size=16))\n"
+        "print('BACKEND', r.backend)\n"
+        "try:\n    t.TorchEngine\nexcept ImportError as e:\n    print('ERR', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+    assert "BACKEND numba" in out.stdout
     assert "pip install 'opauc-sim[train]'" in out.stdout
 
 

@@ -1,8 +1,11 @@
 """Optional training path: matrix factorisation with RNS, DNS(M, N) and Softmax-v(rho, N).
 
-Data I/O (:mod:`opauc_sim.train.data`) and the evaluation
-(:mod:`opauc_sim.train.evaluation`) need only NumPy/SciPy. The model, the samplers, the
-loop and the sweep need PyTorch, the optional extra ``train``::
+Data I/O (:mod:`opauc_sim.train.data`), the evaluation
+(:mod:`opauc_sim.train.evaluation`), the settings (:mod:`opauc_sim.train.config`), the
+fused CPU trainer (:mod:`opauc_sim.train.fast`), the orchestration
+(:mod:`opauc_sim.train.runner`) and the sweep need only NumPy/SciPy/Numba. The PyTorch
+engine (:mod:`opauc_sim.train.loop`, for GPUs and as the reference) needs the optional
+extra ``train``::
 
     pip install 'opauc-sim[train]'
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 
+from opauc_sim.train.config import TrainConfig, TrainResult
 from opauc_sim.train.data import (
     DATASETS,
     DataFetchError,
@@ -30,15 +34,12 @@ from opauc_sim.train.data import (
     write_lightgcn,
 )
 from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
+from opauc_sim.train.runner import set_threads, train, train_many
 
 _TORCH_NAMES = {
     "NegativeMask": "opauc_sim.train.samplers",
-    "TrainConfig": "opauc_sim.train.loop",
-    "TrainResult": "opauc_sim.train.loop",
-    "train": "opauc_sim.train.loop",
-    "train_many": "opauc_sim.train.loop",
+    "TorchEngine": "opauc_sim.train.loop",
     "resolve_device": "opauc_sim.train.loop",
-    "run_sweep": "opauc_sim.train.sweep",
 }
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "DataFetchError",
     "Interactions",
     "Split",
+    "TrainConfig",
+    "TrainResult",
     "default_cache_dir",
     "evaluate_ranking",
     "fetch_dataset",
@@ -55,8 +58,12 @@ __all__ = [
     "read_inter",
     "read_lightgcn",
     "require_torch",
+    "run_sweep",
+    "set_threads",
     "split_per_user",
     "split_train_test",
+    "train",
+    "train_many",
     "write_lightgcn",
     *_TORCH_NAMES,
 ]
@@ -68,6 +75,10 @@ def require_torch():
 
 
 def __getattr__(name: str):
+    if name == "run_sweep":
+        from opauc_sim.train.sweep import run_sweep
+
+        return run_sweep
     if name in _TORCH_NAMES:
         return getattr(importlib.import_module(_TORCH_NAMES[name]), name)
     raise AttributeError(f"module 'opauc_sim.train' has no attribute {name!r}")

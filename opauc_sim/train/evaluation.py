@@ -41,15 +41,14 @@ def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
     return out
 
 
-def _evaluate_chunk(scores, y_true, exclude, ks, evaluate) -> pd.DataFrame:
+def _evaluate_chunk(scores, y_true, exclude, ks, evaluate, auc=True) -> pd.DataFrame:
     n_rows, n_items = scores.shape
     width = max(ks) - n_items
     if width > 0:  # evaluate checks each K against the number of columns: pad, excluded
         scores = np.hstack([scores, np.zeros((n_rows, width))])
         y_true = sp.hstack([y_true, sp.csr_matrix((n_rows, width), dtype=bool)], format="csr")
         exclude = sp.hstack([exclude, np.ones((n_rows, width), dtype=bool)], format="csr")
-    df = evaluate(y_true, scores, ks=ks, betas=(1.0,), opauc_ks=ks, exclude=exclude)
-    df = df.drop(columns=["opauc@1"])
+    df = evaluate(y_true, scores, ks=ks, betas=(), opauc_ks=ks, exclude=exclude, auc=auc)
     n_neg = df["n_neg"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in ks:
@@ -66,6 +65,7 @@ def evaluate_ranking(
     ks: Sequence[int] = (5, 20, 50),
     users: np.ndarray | None = None,
     chunk_rows: int | None = None,
+    auc: bool = True,
 ) -> pd.DataFrame:
     """Per-user full-ranking metrics, with OPAUC at ``beta = K / n_neg`` per user.
 
@@ -86,6 +86,9 @@ def evaluate_ranking(
     chunk_rows : int, optional
         Rows per call to ``evaluate``; default so that a chunk holds about 2e7 scores.
         Results do not depend on it.
+    auc : bool, default True
+        Include the ``auc`` column (see :func:`opauc_sim.metrics.evaluate`: without it a
+        row's pass stops early, about twice as fast on full rankings).
 
     Returns
     -------
@@ -119,8 +122,11 @@ def evaluate_ranking(
     for start in range(0, len(users), chunk_rows):
         rows = users[start : start + chunk_rows]
         scores = y_score(rows) if callable(y_score) else y_score[rows]
-        scores = np.ascontiguousarray(scores, dtype=np.float64)
-        part = _evaluate_chunk(scores, y_true[rows], exclude[rows], tuple(ks), evaluate)
+        scores = np.asarray(scores)
+        if scores.dtype not in (np.float32, np.float64):
+            scores = scores.astype(np.float64)
+        scores = np.ascontiguousarray(scores)  # float32 is ranked as is: no copy, same ties
+        part = _evaluate_chunk(scores, y_true[rows], exclude[rows], tuple(ks), evaluate, auc)
         part["user"] = rows
         parts.append(part)
     if not parts:

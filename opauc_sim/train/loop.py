@@ -1,200 +1,42 @@
-"""The training loop: MF + BPR with a negative sampler, full-ranking model selection.
+"""The PyTorch reference engine: MF + BPR with a negative sampler, as tensor code.
 
-Protocol (SPEC §5): Adam, lr 1e-3, batch 4096, embeddings N(0, 0.1^2), dimension 32.
-The regulariser is the usual one of BPR-MF code bases: ``weight_decay / 2`` times the
-squared norms of the batch's user, positive and (weighted) negative embeddings, added to
-each pair's loss. The validation slice is ranked every ``eval_every`` epochs (training
-items masked); the epoch with the best ``select_metric`` is kept, and the test metrics
-are those of that epoch (all training data, validation slice included, masked).
+This is the engine for GPUs, and the reference that the fused CPU trainer
+(:mod:`opauc_sim.train.fast`) is tested against. The orchestration (epochs, validation,
+selection, test) is :func:`opauc_sim.train.runner.train_many`, shared by both engines.
 
-Several configurations can be trained at once (:func:`train_many`): their embedding
-tables are stacked along a leading axis and every batch runs all of them in the same
-tensor operations, which keeps a GPU busy on a sweep of small models. Configurations
-trained together must share the data order and the candidate draws, so they must agree
-on every setting but the sampler's M, rho and kind and the weight decay (see
-:func:`group_key`); a configuration gets the same draws, and so the same result up to
-floating-point reordering, whatever it is grouped with.
+Several configurations can be trained at once: their embedding tables are stacked along
+a leading axis and every batch runs all of them in the same tensor operations, which
+keeps a GPU busy on a sweep of small models. Configurations trained together must share
+the data order and the candidate draws, so they must agree on every setting but the
+sampler's M, rho and kind and the weight decay (see
+:func:`opauc_sim.train.config.group_key`); a configuration gets the same draws, and so
+the same result up to floating-point reordering, whatever it is grouped with.
+
+The two recipes (the project's and the authors') are described in
+:mod:`opauc_sim.train.config`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from opauc_sim._validation import check_choice, check_int, check_real
+from opauc_sim._validation import check_choice
 from opauc_sim.train._torch import torch
+from opauc_sim.train.config import TrainConfig, group_key
 from opauc_sim.train.data import Split
-from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
 from opauc_sim.train.samplers import (
     NegativeMask,
     draw_negatives,
     softmax_v_weights,
 )
 
-__all__ = [
-    "TrainConfig",
-    "TrainResult",
-    "group_key",
-    "resolve_device",
-    "train",
-    "train_many",
-]
+__all__ = ["TorchEngine", "resolve_device"]
 
-SAMPLERS = ("rns", "dns", "softmax")
 # Full score rows (a GEMM) instead of gathering candidate embeddings when the candidates
 # per pair are at least this fraction of the items: fewer memory gathers on CPU.
 _GEMM_FRACTION = 1 / 20
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """One training run's settings (defaults: the paper's, SPEC §5).
-
-    Attributes
-    ----------
-    sampler : {"rns", "dns", "softmax"}
-        RNS (BPR with uniform negatives), DNS(M, N) or Softmax-v(rho, N).
-    M, N : int
-        DNS keeps the top M of N uniform candidates; Softmax-v weighs N candidates.
-        RNS always draws one (M = N = 1).
-    rho : float
-        Softmax-v's KL radius.
-    weight_decay : float
-        L2 coefficient on the batch embeddings.
-    epochs, lr, batch_size, dim, init_std
-        Optimisation and model settings.
-    authors_code : bool
-        Reproduce the authors' code: negatives from all items (positives may be drawn),
-        DNS sums its M losses, batch losses summed, no zero-variance guard on tau.
-    seed : int
-        Seeds the initialisation, the shuffles and the negative draws.
-    eval_every : int
-        Rank the validation slice every this many epochs (and after the last); 0 means
-        only after the last epoch.
-    ks : tuple of int
-        Cut-offs for the metrics.
-    select_metric : str
-        Validation metric (a column of the evaluation) that picks the epoch.
-    """
-
-    sampler: str = "rns"
-    M: int = 1
-    N: int = 1
-    rho: float = 1.0
-    weight_decay: float = 1e-4
-    epochs: int = 200
-    lr: float = 1e-3
-    batch_size: int = 4096
-    dim: int = 32
-    init_std: float = 0.1
-    authors_code: bool = False
-    seed: int = 0
-    eval_every: int = 10
-    ks: tuple[int, ...] = (5, 20, 50)
-    select_metric: str = "ndcg@20"
-
-    def __post_init__(self):
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_int("M", self.M, low=1)
-        check_int("N", self.N, low=1)
-        # Settings a sampler ignores are normalised, so equal runs compare equal.
-        if self.sampler == "rns":
-            object.__setattr__(self, "M", 1)
-            object.__setattr__(self, "N", 1)
-        if self.sampler != "softmax":
-            object.__setattr__(self, "rho", 1.0)
-        if self.sampler == "softmax":
-            object.__setattr__(self, "M", 1)
-        if self.sampler == "dns" and self.M > self.N:
-            raise ValueError(f"M must be <= N for DNS, got M={self.M}, N={self.N}")
-        object.__setattr__(self, "rho", check_real("rho", self.rho, low=0.0, low_open=True))
-        object.__setattr__(
-            self, "weight_decay", check_real("weight_decay", self.weight_decay, low=0.0)
-        )
-        check_int("epochs", self.epochs, low=1)
-        object.__setattr__(self, "lr", check_real("lr", self.lr, low=0.0, low_open=True))
-        check_int("batch_size", self.batch_size, low=1)
-        check_int("dim", self.dim, low=1)
-        check_real("init_std", self.init_std, low=0.0)
-        check_int("seed", self.seed, low=0)
-        check_int("eval_every", self.eval_every, low=0)
-        object.__setattr__(self, "ks", tuple(check_int("ks", k, low=1) for k in self.ks))
-        metrics = {"auc"} | {
-            name
-            for k in self.ks
-            for name in (
-                f"recall@{k}",
-                f"precision@{k}",
-                f"ndcg@{k}",
-                f"opauc@{k}/n_neg",
-                f"opauc_norm@{k}/n_neg",
-            )
-        }
-        check_choice("select_metric", self.select_metric, sorted(metrics))
-
-    @property
-    def label(self) -> str:
-        """``RNS``, ``DNS(M=5, N=200)`` or ``Softmax-v(rho=1, N=200)``."""
-        if self.sampler == "dns":
-            return f"DNS(M={self.M}, N={self.N})"
-        if self.sampler == "softmax":
-            return f"Softmax-v(rho={self.rho:g}, N={self.N})"
-        return "RNS"
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["ks"] = list(self.ks)
-        return out
-
-
-def group_key(config: TrainConfig) -> tuple:
-    """Configurations with equal keys share their random draws and can train together."""
-    d = config.to_dict()
-    for name in ("sampler", "M", "rho", "weight_decay"):
-        d.pop(name)
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
-
-
-@dataclass
-class TrainResult:
-    """What :func:`train` returns.
-
-    ``valid`` and ``test`` map metric names (``evaluate``'s columns, e.g. ``"recall@20"``,
-    plus ``"opauc@20/n_neg"``) to averages over users with held-out items.
-    """
-
-    config: TrainConfig
-    device: str
-    best_epoch: int
-    valid: dict[str, float]
-    test: dict[str, float]
-    history: list[dict[str, float]] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    eval_seconds: list[float] = field(default_factory=list)
-    n_trained_together: int = 1
-    user_embedding: np.ndarray | None = None
-    item_embedding: np.ndarray | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "label": self.config.label,
-            "device": self.device,
-            "best_epoch": self.best_epoch,
-            "valid": self.valid,
-            "test": self.test,
-            "epoch_seconds_median": float(np.median(self.epoch_seconds)),
-            "eval_seconds_median": (
-                float(np.median(self.eval_seconds)) if self.eval_seconds else None
-            ),
-            "n_trained_together": self.n_trained_together,
-            "history": self.history,
-        }
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -244,7 +86,9 @@ class _Stack:
         self.is_softmax = col([k == "softmax" for k in self.kinds], torch.bool)[:, :, None]
         self.rho = col([c.rho for c in configs])[:, :, None]
         self.wd = col([c.weight_decay for c in configs])
-        self.any_wd = any(c.weight_decay > 0 for c in configs)
+        authors = configs[0].authors_code
+        # The project's recipe puts the L2 term in the loss; the authors' puts it in Adam.
+        self.reg_in_loss = not authors and any(c.weight_decay > 0 for c in configs)
         m = torch.as_tensor([c.M for c in configs], device=device)
         # DNS weight of the r-th best candidate: 1/M (summed: 1) for r < M, else 0.
         rank = torch.arange(self.m_max, device=device)
@@ -254,8 +98,9 @@ class _Stack:
         self.dns_rank_weight = torch.where(
             rank[None, :] < m[:, None], per[:, None], torch.zeros((), dtype=dtype, device=device)
         )
-        self.guard = not configs[0].authors_code
-        self.summed = configs[0].authors_code
+        self.guard = not authors  # uniform weights at zero variance (project)
+        self.unbiased = authors  # torch.var's default, in the authors' tau
+        self.summed = authors  # batch loss summed, not averaged
 
 
 def _batch_loss(
@@ -290,7 +135,7 @@ def _batch_loss(
             weights.scatter_(2, top, st.dns_rank_weight[:, None, :].expand_as(top).to(s.dtype))
             if st.any_softmax:
                 losses = torch.nn.functional.softplus(s - pos.detach()[..., None])
-                soft = softmax_v_weights(losses, st.rho, guard=st.guard)
+                soft = softmax_v_weights(losses, st.rho, guard=st.guard, unbiased=st.unbiased)
                 weights = torch.where(st.is_softmax, soft, weights)
         if st.any_softmax:
             chosen = cand
@@ -303,7 +148,7 @@ def _batch_loss(
     if neg is None:
         neg = scores_of(chosen)
     pair = (weights * torch.nn.functional.softplus(neg - pos[..., None])).sum(-1)
-    if st.any_wd:
+    if st.reg_in_loss:
         neg_sq = item_w.square().sum(-1)  # (C, n_items)
         neg_sq = torch.gather(neg_sq, 1, chosen.reshape(n_cfg, -1)).view_as(chosen)
         reg = ue.square().sum(-1) + ie.square().sum(-1) + (weights * neg_sq).sum(-1)
@@ -311,10 +156,17 @@ def _batch_loss(
     return pair
 
 
-class _Group:
-    """The stacked state of configurations trained together."""
+class TorchEngine:
+    """The stacked state of configurations trained together, in PyTorch.
 
-    def __init__(self, split: Split, configs: Sequence[TrainConfig], device: torch.device):
+    Interface shared with :class:`opauc_sim.train.fast.FastEngine`: :meth:`epoch`,
+    :meth:`scorer`, :meth:`snapshot`, :meth:`restore`, :meth:`to_numpy`.
+    """
+
+    backend = "torch"
+
+    def __init__(self, split: Split, configs: Sequence[TrainConfig], device="cpu"):
+        device = resolve_device(device) if isinstance(device, str) else device
         keys = {group_key(c) for c in configs}
         if len(keys) != 1:
             raise ValueError(
@@ -344,10 +196,14 @@ class _Group:
         self.users, self.items = users, items
         self.mask = None if first.authors_code else NegativeMask(split.train, device)
         self.stack = _Stack(configs, device)
+        self.n_epochs_done = 0
 
     def epoch(self) -> np.ndarray:
         """One pass over the training pairs in random order; mean pair loss per config."""
         first = self.configs[0]
+        self.n_epochs_done += 1
+        for group in self.optimizer.param_groups:  # StepLR under the authors' recipe
+            group["lr"] = first.lr_at(self.n_epochs_done)
         n_pairs = self.users.numel()
         order = torch.randperm(n_pairs, generator=self.generator, device=self.device)
         total = torch.zeros(len(self.configs), device=self.device, dtype=torch.float64)
@@ -361,6 +217,10 @@ class _Group:
             loss = per_cfg.sum() if self.stack.summed else per_cfg.sum() / idx.numel()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if self.stack.summed:  # Adam's coupled weight decay: grad += wd * param
+                with torch.no_grad():
+                    for w in (self.user_w, self.item_w):
+                        w.grad.add_(self.stack.wd[:, :, None] * w)
             self.optimizer.step()
             total += per_cfg.detach()
         return (total / n_pairs).cpu().numpy()
@@ -370,161 +230,21 @@ class _Group:
             users = torch.as_tensor(rows, dtype=torch.int64, device=self.device)
             with torch.no_grad():
                 out = self.user_w[c, users] @ self.item_w[c].T
-            return out.double().cpu().numpy()
+            return out.float().cpu().numpy()
 
         return score
 
+    def sync(self) -> None:
+        _sync(self.device)
 
-def train_many(
-    split: Split,
-    configs: Sequence[TrainConfig],
-    *,
-    device: str = "auto",
-    progress: bool = False,
-    test: bool = True,
-    keep_embeddings: bool = False,
-) -> list[TrainResult]:
-    """Train several configurations together (stacked), one result per configuration.
+    def snapshot(self, c: int):
+        return self.user_w[c].detach().clone(), self.item_w[c].detach().clone()
 
-    Parameters
-    ----------
-    split : Split
-        ``train`` is fitted, ``valid`` picks the epoch, ``test`` is reported.
-    configs : sequence of TrainConfig
-        Must share :func:`group_key` (everything but sampler, M, rho, weight_decay).
-    device : {"auto", "cpu", "cuda"} or "cuda:N", default "auto"
-    progress : bool, default False
-        Show a tqdm bar with the loss and the last validation metric.
-    test : bool, default True
-        Evaluate each configuration's selected epoch on the test items.
-    keep_embeddings : bool, default False
-        Return the selected epoch's embeddings (NumPy) in each result.
-
-    Returns
-    -------
-    list of TrainResult
-
-    Notes
-    -----
-    Users with no non-positive item cannot have negatives and are left out of training.
-    On CPU a seeded run is deterministic; on CUDA the embedding backward uses atomic
-    adds, so runs agree only up to floating-point reordering.
-    """
-    configs = list(configs)
-    if not configs:
-        raise ValueError("configs must not be empty")
-    dev = resolve_device(device)
-    group = _Group(split, configs, dev)
-    first = configs[0]
-    n_cfg = len(configs)
-    histories: list[list[dict[str, float]]] = [[] for _ in configs]
-    epoch_seconds: list[float] = []
-    eval_seconds: list[float] = []
-    best: list[tuple[float, int, Any, dict]] = [(-np.inf, 0, None, {}) for _ in configs]
-    bar = None
-    post: dict[str, str] = {}
-    if progress:
-        from tqdm.auto import tqdm
-
-        desc = first.label if n_cfg == 1 else f"{n_cfg} configs (N={first.N})"
-        bar = tqdm(total=first.epochs, desc=desc, unit="epoch")
-    for epoch in range(1, first.epochs + 1):
-        _sync(dev)
-        t0 = time.perf_counter()
-        losses = group.epoch()
-        _sync(dev)
-        epoch_seconds.append(time.perf_counter() - t0)
-        is_eval = epoch == first.epochs or bool(first.eval_every and epoch % first.eval_every == 0)
-        post["loss"] = f"{float(np.mean(losses)):.4f}"  # validation values stay until renewed
-        for c, config in enumerate(configs):
-            row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
-            if is_eval:
-                t0 = time.perf_counter()
-                valid = mean_metrics(
-                    evaluate_ranking(
-                        split.valid, group.scorer(c), exclude=split.train, ks=config.ks
-                    )
-                )
-                eval_seconds.append(time.perf_counter() - t0)
-                if config.select_metric not in valid:
-                    raise ValueError(
-                        f"select_metric {config.select_metric!r} is not one of {sorted(valid)}"
-                    )
-                row.update({f"valid_{k}": v for k, v in valid.items()})
-                value = valid[config.select_metric]
-                if best[c][2] is None or value > best[c][0]:
-                    state = (
-                        group.user_w[c].detach().clone(),
-                        group.item_w[c].detach().clone(),
-                    )
-                    best[c] = (value, epoch, state, valid)
-                if n_cfg == 1:
-                    post[f"valid {config.select_metric}"] = f"{value:.4f}"
-                elif c == n_cfg - 1:
-                    post[f"best valid {config.select_metric}"] = f"{max(b[0] for b in best):.4f}"
-            histories[c].append(row)
-        if bar is not None:
-            bar.set_postfix(post)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    results = []
-    for c, config in enumerate(configs):
-        _, best_epoch, (user_e, item_e), valid = best[c]
+    def restore(self, c: int, state) -> None:
         with torch.no_grad():
-            group.user_w[c].copy_(user_e)
-            group.item_w[c].copy_(item_e)
-        test_metrics: dict[str, float] = {}
-        if test:
-            test_metrics = mean_metrics(
-                evaluate_ranking(split.test, group.scorer(c), exclude=split.train_all, ks=config.ks)
-            )
-        results.append(
-            TrainResult(
-                config=config,
-                device=str(dev),
-                best_epoch=best_epoch,
-                valid=valid,
-                test=test_metrics,
-                history=histories[c],
-                epoch_seconds=epoch_seconds,
-                eval_seconds=eval_seconds,
-                n_trained_together=n_cfg,
-                user_embedding=user_e.cpu().numpy() if keep_embeddings else None,
-                item_embedding=item_e.cpu().numpy() if keep_embeddings else None,
-            )
-        )
-    return results
+            self.user_w[c].copy_(state[0])
+            self.item_w[c].copy_(state[1])
 
-
-def train(
-    split: Split,
-    config: TrainConfig,
-    *,
-    device: str = "auto",
-    progress: bool = False,
-    test: bool = True,
-    keep_embeddings: bool = False,
-) -> TrainResult:
-    """Train MF with BPR and ``config``'s sampler on ``split``; select on validation.
-
-    See :func:`train_many` (this is its one-configuration case) for the parameters.
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp, numpy as np
-    >>> from opauc_sim.train import split_per_user
-    >>> rng = np.random.default_rng(0)
-    >>> split = split_per_user(sp.csr_matrix(rng.random((30, 40)) < 0.3), seed=0)
-    >>> result = train(split, TrainConfig(sampler="dns", M=2, N=8, epochs=2), device="cpu")
-    >>> sorted(result.test)[:3]
-    ['auc', 'ndcg@20', 'ndcg@5']
-    """
-    return train_many(
-        split,
-        [config],
-        device=device,
-        progress=progress,
-        test=test,
-        keep_embeddings=keep_embeddings,
-    )[0]
+    @staticmethod
+    def to_numpy(state) -> tuple[np.ndarray, np.ndarray]:
+        return state[0].cpu().numpy(), state[1].cpu().numpy()

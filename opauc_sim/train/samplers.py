@@ -106,25 +106,30 @@ def dns_weights(scores: torch.Tensor, m: int, *, normalize: bool = True) -> torc
     return weights
 
 
-def softmax_v_tau(losses: torch.Tensor, rho) -> torch.Tensor:
-    """``tau = sqrt(Var(L) / (2 rho))`` over the last axis (population variance).
+def softmax_v_tau(losses: torch.Tensor, rho, *, unbiased: bool = False) -> torch.Tensor:
+    """``tau = sqrt(Var(L) / (2 rho))`` over the last axis.
 
+    The population variance by default (the variance under the uniform P0 on the draws);
+    ``unbiased=True`` divides by N - 1 instead, as the authors' ``torch.var`` does.
     ``rho`` is a float or a tensor that broadcasts against ``losses[..., :1]``.
     """
-    var = losses.var(dim=-1, unbiased=False, keepdim=True)
+    var = losses.var(dim=-1, unbiased=unbiased, keepdim=True)
     # The variance of a constant row can round to a tiny positive number; make it 0.
     var = torch.where((losses == losses[..., :1]).all(-1, keepdim=True), 0.0, var)
     return torch.sqrt(var / (2.0 * rho))
 
 
-def softmax_v_weights(losses: torch.Tensor, rho, *, guard: bool = True) -> torch.Tensor:
+def softmax_v_weights(
+    losses: torch.Tensor, rho, *, guard: bool = True, unbiased: bool = False
+) -> torch.Tensor:
     """Softmax-v weights ``softmax(L / tau)`` over the last axis (SPEC §4, Theorem 2).
 
     With ``guard`` a zero variance (``tau = 0``) gives uniform weights; without it (the
-    authors' code) it gives NaN.
+    authors' code) it gives NaN. ``unbiased`` selects the variance (see
+    :func:`softmax_v_tau`).
     """
     losses = losses.detach()
-    tau = softmax_v_tau(losses, rho)
+    tau = softmax_v_tau(losses, rho, unbiased=unbiased)
     if guard:
         flat = tau == 0
         tau = torch.where(flat, torch.ones_like(tau), tau)

@@ -1,0 +1,325 @@
+"""Train, validate, select, test: the orchestration shared by both engines (no torch).
+
+An *engine* holds the model state of a group of configurations and runs epochs:
+:class:`opauc_sim.train.fast.FastEngine` (Numba, CPU; the default there) or
+:class:`opauc_sim.train.loop.TorchEngine` (PyTorch; GPUs, and the reference). This
+module picks one (:func:`resolve_backend`), runs the epochs, ranks the validation slice
+every ``eval_every`` epochs, keeps the best epoch, and reports its test metrics.
+
+Threads: :func:`set_threads` sets Numba's, the BLAS libraries' (through threadpoolctl)
+and, when it is loaded, torch's pools to the same count, and the runner re-asserts it
+after every evaluation (Numba's threading layer can otherwise raise torch's count).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from opauc_sim._validation import check_choice, check_int
+from opauc_sim.train.config import TrainConfig, TrainResult, group_key
+from opauc_sim.train.data import Split
+from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
+
+__all__ = ["BACKENDS", "resolve_backend", "set_threads", "train", "train_many"]
+
+BACKENDS = ("auto", "numba", "torch")
+
+_THREAD_LIMITS: list[Any] = []  # keeps threadpoolctl's limiter alive
+
+
+def max_threads() -> int:
+    """The most threads :func:`set_threads` accepts: Numba's pool size."""
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def set_threads(n: int) -> int:
+    """Use ``n`` threads in Numba, BLAS (threadpoolctl) and torch (if imported).
+
+    Returns ``n``. Raises ValueError naming ``threads`` outside ``[1, max_threads()]``.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n = check_int("threads", n, low=1, high=max_threads())
+    numba.set_num_threads(n)
+    _THREAD_LIMITS[:] = [threadpool_limits(limits=n)]
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def _current_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def resolve_backend(backend: str = "auto", device: str = "auto") -> tuple[str, str]:
+    """``(backend, device)`` to run: ``"auto"`` picks Numba on the CPU, torch on CUDA.
+
+    ``device="auto"`` means CUDA when torch is installed and sees a GPU, else the CPU.
+    The Numba backend runs on the CPU only.
+    """
+    check_choice("backend", backend, BACKENDS)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string, got {device!r}")
+    check_choice("device", device.split(":")[0], ("auto", "cpu", "cuda"))
+    if device == "auto":
+        device = "cpu"
+        if backend != "numba" and importlib.util.find_spec("torch") is not None:
+            import torch
+
+            if torch.cuda.is_available():
+                device = "cuda"
+    if backend == "auto":
+        backend = "numba" if device == "cpu" else "torch"
+    if backend == "numba" and device != "cpu":
+        raise ValueError(f"backend 'numba' runs on the CPU only, got device {device!r}")
+    return backend, device
+
+
+def _make_engine(split: Split, configs: Sequence[TrainConfig], backend: str, device: str):
+    if backend == "numba":
+        from opauc_sim.train.fast import FastEngine
+
+        return FastEngine(split, configs)
+    from opauc_sim.train.loop import TorchEngine
+
+    return TorchEngine(split, configs, device)
+
+
+def _check_split(split: Split, config: TrainConfig) -> None:
+    if split.train.nnz == 0:
+        raise ValueError("the training split is empty: no interaction to train on")
+    if split.n_items < 2:
+        raise ValueError(f"the data set has {split.n_items} item(s); ranking needs at least 2")
+    if config.eval_every > 0 and split.valid.nnz == 0:
+        raise ValueError(
+            f"eval_every={config.eval_every} needs a validation slice, but the split has "
+            "none (valid_frac 0): use eval_every=0 to train to the last epoch"
+        )
+
+
+def train_many(
+    split: Split,
+    configs: Sequence[TrainConfig],
+    *,
+    device: str = "auto",
+    backend: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+    test: bool = True,
+    keep_embeddings: bool = False,
+) -> list[TrainResult]:
+    """Train several configurations together (stacked), one result per configuration.
+
+    Parameters
+    ----------
+    split : Split
+        ``train`` is fitted, ``valid`` picks the epoch, ``test`` is reported.
+    configs : sequence of TrainConfig
+        Must share :func:`~opauc_sim.train.config.group_key` (everything but sampler, M,
+        rho, weight_decay).
+    device : {"auto", "cpu", "cuda"} or "cuda:N", default "auto"
+    backend : {"auto", "numba", "torch"}, default "auto"
+        ``"numba"``: the fused CPU trainer (:mod:`opauc_sim.train.fast`); ``"torch"``:
+        the PyTorch engine; ``"auto"``: Numba on the CPU, torch on CUDA.
+    threads : int, optional
+        Threads for Numba, BLAS and torch (:func:`set_threads`); default: leave them.
+    progress : bool, default False
+        A tqdm bar with the loss, the last validation metric and the thread count.
+    test : bool, default True
+        Evaluate each configuration's selected epoch on the test items.
+    keep_embeddings : bool, default False
+        Return the selected epoch's embeddings (NumPy) in each result.
+
+    Returns
+    -------
+    list of TrainResult
+
+    Notes
+    -----
+    With ``eval_every > 0`` the validation slice is ranked every ``eval_every`` epochs
+    and after the last (without the AUC column unless it is the selection metric, which
+    halves the evaluation time); the epoch with the best ``select_metric`` is kept. With
+    ``eval_every = 0`` nothing is validated and the last epoch is kept. The test metrics
+    are the kept epoch's, with the training and validation items masked.
+
+    Users with no non-positive item cannot have negatives and are left out of training.
+    Seeded runs are deterministic on the CPU: bit-identical for any thread count with the
+    Numba backend. The two backends use different random streams (initialisation, order,
+    candidates), so their runs agree in distribution, not draw for draw; their
+    mathematics is the same (tested on shared draws).
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must not be empty")
+    if len({group_key(c) for c in configs}) != 1:
+        raise ValueError(
+            "configs trained together must agree on all settings but sampler, M, rho "
+            "and weight_decay"
+        )
+    first = configs[0]
+    _check_split(split, first)
+    backend, device = resolve_backend(backend, device)
+    if threads is not None:
+        threads = set_threads(threads)
+    if backend == "torch":
+        from opauc_sim.train import require_torch
+
+        torch = require_torch()
+        if threads is not None:
+            torch.set_num_threads(threads)
+    engine = _make_engine(split, configs, backend, device)
+    n_threads = threads if threads is not None else _current_threads()
+    n_cfg = len(configs)
+    histories: list[list[dict[str, float]]] = [[] for _ in configs]
+    epoch_seconds: list[float] = []
+    eval_seconds: list[float] = []
+    best: list[dict[str, Any] | None] = [None] * n_cfg
+    validate = first.eval_every > 0
+    bar = None
+    post: dict[str, str] = {}
+    if progress:
+        from tqdm.auto import tqdm
+
+        desc = first.label if n_cfg == 1 else f"{n_cfg} configs (N={first.N})"
+        bar = tqdm(total=first.epochs, desc=f"{desc} [{backend}, {n_threads} thr]", unit="epoch")
+    for epoch in range(1, first.epochs + 1):
+        engine.sync()
+        t0 = time.perf_counter()
+        losses = engine.epoch()
+        engine.sync()
+        epoch_seconds.append(time.perf_counter() - t0)
+        is_eval = validate and (epoch == first.epochs or epoch % first.eval_every == 0)
+        post["loss"] = f"{float(np.mean(losses)):.4f}"  # validation values stay until renewed
+        for c, config in enumerate(configs):
+            row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
+            if is_eval:
+                t0 = time.perf_counter()
+                valid = mean_metrics(
+                    evaluate_ranking(
+                        split.valid,
+                        engine.scorer(c),
+                        exclude=split.train,
+                        ks=config.ks,
+                        auc=config.select_metric == "auc",
+                    )
+                )
+                eval_seconds.append(time.perf_counter() - t0)
+                if threads is not None:
+                    set_threads(threads)
+                row.update({f"valid_{k}": v for k, v in valid.items()})
+                value = valid[config.select_metric]
+                if best[c] is None or value > best[c]["value"]:
+                    best[c] = {
+                        "value": value,
+                        "epoch": epoch,
+                        "state": engine.snapshot(c),
+                        "valid": valid,
+                    }
+                if n_cfg == 1:
+                    post[f"valid {config.select_metric}"] = f"{value:.4f}"
+                elif c == n_cfg - 1:
+                    top = max(b["value"] for b in best if b is not None)
+                    post[f"best valid {config.select_metric}"] = f"{top:.4f}"
+            histories[c].append(row)
+        if bar is not None:
+            bar.set_postfix(post)
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    results = []
+    for c, config in enumerate(configs):
+        if best[c] is None:  # no validation: the last epoch
+            best[c] = {"epoch": first.epochs, "state": engine.snapshot(c), "valid": {}}
+        chosen = best[c]
+        engine.restore(c, chosen["state"])
+        test_metrics: dict[str, float] = {}
+        if test:
+            t0 = time.perf_counter()
+            test_metrics = mean_metrics(
+                evaluate_ranking(
+                    split.test, engine.scorer(c), exclude=split.train_all, ks=config.ks
+                )
+            )
+            eval_seconds.append(time.perf_counter() - t0)
+            if threads is not None:
+                set_threads(threads)
+        user_e, item_e = engine.to_numpy(chosen["state"]) if keep_embeddings else (None, None)
+        results.append(
+            TrainResult(
+                config=config,
+                device=str(device),
+                best_epoch=chosen["epoch"],
+                valid=chosen["valid"],
+                test=test_metrics,
+                history=histories[c],
+                epoch_seconds=epoch_seconds,
+                eval_seconds=eval_seconds,
+                n_trained_together=n_cfg,
+                backend=backend,
+                threads=n_threads,
+                user_embedding=user_e,
+                item_embedding=item_e,
+            )
+        )
+    return results
+
+
+def train(
+    split: Split,
+    config: TrainConfig,
+    *,
+    device: str = "auto",
+    backend: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+    test: bool = True,
+    keep_embeddings: bool = False,
+) -> TrainResult:
+    """Train MF with BPR and ``config``'s sampler on ``split``; select on validation.
+
+    See :func:`train_many` (this is its one-configuration case) for the parameters.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, numpy as np
+    >>> from opauc_sim.train import split_per_user
+    >>> rng = np.random.default_rng(0)
+    >>> split = split_per_user(sp.csr_matrix(rng.random((30, 40)) < 0.3), seed=0)
+    >>> result = train(split, TrainConfig(sampler="dns", M=2, N=8, epochs=2), device="cpu")
+    >>> result.backend, sorted(result.test)[:3]
+    ('numba', ['auc', 'ndcg@20', 'ndcg@5'])
+    """
+    return train_many(
+        split,
+        [config],
+        device=device,
+        backend=backend,
+        threads=threads,
+        progress=progress,
+        test=test,
+        keep_embeddings=keep_embeddings,
+    )[0]
+
+
+def default_threads() -> int:
+    """The thread count for a shared machine: 1 unless ``OPAUC_SIM_THREADS`` says more."""
+    env = os.environ.get("OPAUC_SIM_THREADS")
+    if env:
+        try:
+            return check_int("OPAUC_SIM_THREADS", int(env), low=1, high=max_threads())
+        except ValueError:
+            raise ValueError(f"OPAUC_SIM_THREADS must be an integer >= 1, got {env!r}") from None
+    return 1
