@@ -71,7 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
 def compute_tables(results_dir: str = "results", *, quick: bool = False) -> dict[str, object]:
     """Compute and cache the proofs tables; return {name: DataFrame}."""
     from opauc_sim.checks import theorem1, theorem2, theorem3
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     tables = {}
     params3 = {"n_pos": 200, "n_neg": 800, "ks": [10, 50], "n_rankings": 500 if quick else 3000}
@@ -87,11 +87,15 @@ def compute_tables(results_dir: str = "results", *, quick: bool = False) -> dict
     gap_cols += ["gap_kl_cvar", "gap_softmax_v_cvar", "gap_sd_kl_cvar", "gap_sd_softmax_v_cvar"]
     tables["theorem2_taylor_tau"] = (full[tau_cols], params2, 17)
     tables["theorem2_softmax_cvar_gap"] = (full[gap_cols], params2, 17)
-    out = {}
-    for name, (frame, params, seed) in tables.items():
-        save_result(frame, name, params=params, seed=seed, results_dir=results_dir)
-        out[name] = frame
-    return out
+    # One set, read back only whole; each table keeps its own parameters and seed.
+    save_result_set(
+        {name: frame for name, (frame, _, _) in tables.items()},
+        "proof_tables",
+        params={},
+        results_dir=results_dir,
+        per_member={name: {"params": p, "seed": s} for name, (_, p, s) in tables.items()},
+    )
+    return {name: frame for name, (frame, _, _) in tables.items()}
 
 
 def run_tables(args: argparse.Namespace) -> int:

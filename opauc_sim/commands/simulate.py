@@ -101,7 +101,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     start = time.perf_counter()
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
@@ -151,15 +151,15 @@ def run_fig6(args: argparse.Namespace) -> int:
         ignore_index=True,
     )
     timing = {"monte_carlo_s": round(t_mc, 3), "exact_s": round(t_exact, 3)}
-    for name, frame in (("fig6_curves", curve), ("fig6_peaks", peaks), ("fig6_claims", claims)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"timing": timing},
-        )
+    # One set: read back only whole (a run killed between the files is never mixed).
+    for path in save_result_set(
+        {"fig6_curves": curve, "fig6_peaks": peaks, "fig6_claims": claims},
+        "fig6",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"timing": timing},
+    ):
         print(f"wrote {path}")
     table = peak_table(peaks_mc, peaks_exact)
     print(
@@ -253,7 +253,7 @@ def run_peak_law(args: argparse.Namespace) -> int:
 
 def run_binormal(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     t0 = time.perf_counter()
@@ -278,15 +278,14 @@ def run_binormal(args: argparse.Namespace) -> int:
         "n_rankings": args.n_rankings,
         "generator": "binormal",
     }
-    for name, frame in (("binormal_curves", curves), ("binormal_peaks", peaks)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"seconds": round(elapsed, 2)},
-        )
+    for path in save_result_set(
+        {"binormal_curves": curves, "binormal_peaks": peaks},
+        "binormal",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"seconds": round(elapsed, 2)},
+    ):
         print(f"wrote {path}")
     wide = peaks.pivot_table(index=["metric", "k"], columns="mu", values="beta", sort=False)
     wide.columns = [f"mu={m:g}" for m in wide.columns]
@@ -307,7 +306,7 @@ def run_methods(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     kw = dict(ks=FIG6["ks"], betas=betas, metrics=("recall", "precision", "ndcg"))
@@ -346,15 +345,14 @@ def run_methods(args: argparse.Namespace) -> int:
         "n_rankings": args.n_rankings,
         "methods": ["pearson (exact)", "spearman", "kendall"],
     }
-    for name, frame in (("fig6_methods_curves", curve), ("fig6_methods_claims", claims)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"seconds": timing},
-        )
+    for path in save_result_set(
+        {"fig6_methods_curves": curve, "fig6_methods_claims": claims},
+        "fig6_methods",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"seconds": timing},
+    ):
         print(f"wrote {path}")
     wide = peaks[peaks.metric != "precision"].pivot_table(
         index=["metric", "k"], columns="method", values=["beta", "corr"], sort=False

@@ -1,0 +1,166 @@
+"""Reliability: results are never lost or mixed, work is bounded, errors are one line (issue 10).
+
+Each test here failed before the fix it guards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from opauc_sim import results_cache as rc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _frame(n: int, value: float = 0.5) -> pd.DataFrame:
+    return pd.DataFrame({"a": range(n), "b": [value] * n})
+
+
+def _child(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a process that may SIGKILL itself)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+# A child that writes NAME with n rows and is killed (SIGKILL) at its k-th os.replace.
+_KILL_AT_REPLACE = """
+import os, signal, sys
+import pandas as pd
+from opauc_sim import results_cache as rc
+calls = [0]
+real = os.replace
+def replace(a, b):
+    calls[0] += 1
+    if calls[0] == {k}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+os.replace = replace
+rc.save_result(pd.DataFrame({{"a": range({n}), "b": [0.5] * {n}}}), "res", params={{"n": {n}}},
+               results_dir=".")
+"""
+
+
+# ----------------------------------------------------------------------- atomic writes
+
+
+def test_atomic_writes_use_the_umask(tmp_path):
+    """Files written atomically used to get mode 0600 (mkstemp's) whatever the umask."""
+    old = os.umask(0o027)
+    try:
+        rc.save_result(_frame(2), "res", params={}, results_dir=tmp_path)
+        rc.atomic_write_text(tmp_path / "x.txt", "hi\n")
+    finally:
+        os.umask(old)
+    for name in ("res.csv", "res.json", "x.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_kill_before_the_renames_leaves_the_old_pair_and_no_temporaries(tmp_path):
+    """kill -9 between the temporary write and the rename used to leave orphaned *.tmp
+    files for good; the next read or write now deletes them, and the old pair is intact."""
+    rc.save_result(_frame(3), "res", params={"n": 3}, results_dir=tmp_path)
+    done = _child(_KILL_AT_REPLACE.format(k=1, n=5), tmp_path)
+    assert done.returncode == -9, done.stderr
+    assert list(tmp_path.glob(".res.*.tmp"))  # the fault left temporaries
+    df, meta = rc.load_result("res", tmp_path)
+    assert len(df) == 3 and meta["params"] == {"n": 3}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("first_write", [False, True])
+def test_kill_between_csv_and_sidecar_renames_is_healed(tmp_path, first_write):
+    """kill -9 between the CSV and JSON renames used to leave the new CSV with the old
+    sidecar (read back as one result) or with none. The pending sidecar is now renamed into
+    place on the next read, so the pair matches again."""
+    if not first_write:
+        rc.save_result(_frame(3), "res", params={"n": 3}, results_dir=tmp_path)
+    done = _child(_KILL_AT_REPLACE.format(k=2, n=5), tmp_path)
+    assert done.returncode == -9, done.stderr
+    df, meta = rc.load_result("res", tmp_path)
+    assert len(df) == 5 and meta["params"] == {"n": 5} and meta["rows"] == 5
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_csv_that_no_longer_matches_its_sidecar_is_refused(tmp_path):
+    """A CSV truncated mid-row (or otherwise changed) used to be read, its last row padded
+    with NaN; it is now refused with a message naming the file."""
+    path = rc.save_result(_frame(4), "res", params={}, results_dir=tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 3])
+    with pytest.raises(rc.ResultsError, match=r"res\.csv does not match its sidecar"):
+        rc.load_result("res", tmp_path)
+    # Without a sidecar (an older cache), a missing final newline still gives it away.
+    path.with_suffix(".json").unlink()
+    with pytest.raises(rc.ResultsError, match=r"res\.csv ends mid-row"):
+        rc.load_result("res", tmp_path)
+
+
+def test_load_result_names_missing_columns(tmp_path):
+    rc.save_result(_frame(2), "res", params={}, results_dir=tmp_path)
+    with pytest.raises(rc.ResultsError, match=r"res\.csv lacks the columns \['corr'\]"):
+        rc.load_result("res", tmp_path, columns=["a", "corr"])
+
+
+def test_result_names_cannot_leave_the_results_folder(tmp_path):
+    for bad in ("../x", "a/b", ".hidden", "", "/abs"):
+        with pytest.raises(rc.ResultsError, match="plain file name"):
+            rc.save_result(_frame(1), bad, params={}, results_dir=tmp_path / "r")
+    assert not (tmp_path / "x.csv").exists()
+
+
+# ----------------------------------------------------------------------- result sets
+
+
+def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, monkeypatch):
+    """`simulate fig6 --seed 1` killed between its three files used to leave curves from
+    seed 1 beside peaks and claims from seed 0, read back as one result."""
+    from opauc_sim.cli import main
+
+    argv = ["simulate", "fig6", "--n-rankings", "256", "--n-betas", "5", "--no-exact"]
+    argv += ["--no-figure", "--quiet", "--results-dir", str(tmp_path)]
+    assert main([*argv, "--seed", "0"]) == 0
+    assert rc.load_result_set("fig6", tmp_path)["fig6_peaks"][1]["seed"] == 0
+
+    real = rc.save_result
+    calls = []
+
+    def dies_after_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies between the first and second file
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rc, "save_result", dies_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        main([*argv, "--seed", "1"])
+    monkeypatch.setattr(rc, "save_result", real)
+    assert json.loads((tmp_path / "fig6_curves.json").read_text())["seed"] == 1
+    for name in ("fig6_curves", "fig6_peaks", "fig6_claims"):
+        with pytest.raises(rc.ResultsError, match="result set 'fig6'"):
+            rc.load_result(name, tmp_path)
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        rc.load_result_set("fig6", tmp_path)
+    assert main([*argv, "--seed", "1"]) == 0  # a rerun makes the set whole again
+    assert {m["seed"] for _, m in rc.load_result_set("fig6", tmp_path).values()} == {1}
+
+
+def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
+    rc.save_result_set({"s_a": _frame(2), "s_b": _frame(3)}, "s", params={}, results_dir=tmp_path)
+    assert set(rc.load_result_set("s", tmp_path)) == {"s_a", "s_b"}
+    rc.save_result(_frame(4), "s_b", params={}, results_dir=tmp_path)  # a lone rewrite
+    with pytest.raises(rc.ResultsError, match=r"s_b\.csv"):
+        rc.load_result("s_b", tmp_path)
