@@ -164,3 +164,126 @@ def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
     rc.save_result(_frame(4), "s_b", params={}, results_dir=tmp_path)  # a lone rewrite
     with pytest.raises(rc.ResultsError, match=r"s_b\.csv"):
         rc.load_result("s_b", tmp_path)
+
+
+# ----------------------------------------------------------------------- sweeps
+
+
+@pytest.fixture
+def fake_sweep(monkeypatch):
+    """run_sweep with training replaced by an instant fake (the bookkeeping is under test)."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import sweep
+    from opauc_sim.train.loop import TrainConfig, TrainResult
+
+    trained: list[str] = []
+
+    def train_many(split, group, device="auto", progress=False):
+        trained.extend(c.label for c in group)
+        return [
+            TrainResult(
+                config=c,
+                device="cpu",
+                best_epoch=1,
+                valid={"ndcg@20": 0.1},
+                test={"ndcg@20": 0.2 + c.M / 100},
+                history=[{"loss": 1.0}],
+                epoch_seconds=[0.01],
+            )
+            for c in group
+        ]
+
+    monkeypatch.setattr(sweep, "train_many", train_many)
+    configs = [TrainConfig(sampler="dns", M=m, N=8, epochs=1) for m in (1, 2, 4)]
+
+    def run(out, cfgs=configs, lines=None):
+        log = None if lines is None else lines.append
+        return sweep.run_sweep(None, cfgs, out, dataset="toy", log=log)
+
+    return run, trained, configs
+
+
+def test_sweep_out_must_end_in_csv_refused_before_training(tmp_path, fake_sweep):
+    """`sweep --out results.txt` used to overwrite results.csv with each group's rows only
+    and exit 0; it is now refused before any training."""
+    run, trained, _ = fake_sweep
+    for bad in (tmp_path / "results.txt", tmp_path / "results"):
+        with pytest.raises(rc.ResultsError, match=r"must end in \.csv"):
+            run(bad)
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(rc.ResultsError, match="is a folder"):
+        run(tmp_path / "d.csv")
+    assert trained == [] and not (tmp_path / "results.csv").exists()
+
+
+def test_second_sweep_on_the_same_out_is_refused(tmp_path, fake_sweep, monkeypatch):
+    """Two sweeps writing the same --out at once used to lose and duplicate rows. A sweep
+    started while another holds the output is refused, and the first keeps every row."""
+    from opauc_sim.train import sweep
+    from opauc_sim.train.loop import TrainConfig
+
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    fake = sweep.train_many
+    refused = []
+
+    def train_many_and_race(split, group, **kw):
+        if not refused:  # a second sweep starts while the first is training
+            with pytest.raises(rc.ResultsError, match="another sweep is writing") as info:
+                run(out, [TrainConfig(sampler="dns", M=7, N=8, epochs=1)])
+            refused.append(str(info.value))
+        return fake(split, group, **kw)
+
+    monkeypatch.setattr(sweep, "train_many", train_many_and_race)
+    df = run(out)
+    assert refused and len(df) == 3 and df["id"].is_unique
+    assert "DNS(M=7, N=8)" not in trained
+
+
+def test_sweep_refuses_to_rewrite_a_csv_it_did_not_write(tmp_path, fake_sweep):
+    """`sweep --out` on an unrelated CSV with an `id` column used to rewrite it silently."""
+    run, trained, _ = fake_sweep
+    other = tmp_path / "other.csv"
+    other.write_text("id,score\na,1\nb,2\n")
+    with pytest.raises(rc.ResultsError, match="was not written by a sweep"):
+        run(other)
+    # Even with every sweep column, a sidecar from something else is refused.
+    done = run(tmp_path / "s.csv")
+    rc.save_result(done, "t", params={"n": 1}, results_dir=tmp_path)
+    with pytest.raises(rc.ResultsError, match=r"sidecar .* is not a sweep's"):
+        run(tmp_path / "t.csv")
+    assert other.read_text() == "id,score\na,1\nb,2\n"
+    assert trained == ["DNS(M=1, N=8)", "DNS(M=2, N=8)", "DNS(M=4, N=8)"]  # s.csv only
+
+
+def test_sweep_retrains_a_row_truncated_mid_row_and_drops_repeated_ids(tmp_path, fake_sweep):
+    """A CSV truncated mid-row used to count as a finished configuration with NaN metrics,
+    skipped for good; a repeated id was kept twice."""
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    text = out.read_text()
+    out.write_text(text[: len(text) - 10])  # the last row loses its metrics
+    lines: list[str] = []
+    trained.clear()
+    df = run(out, lines=lines)
+    assert trained == ["DNS(M=4, N=8)"]
+    assert any("dropped 1 truncated" in line for line in lines)
+    assert len(df) == 3 and df["test_ndcg@20"].notna().all()
+    body = out.read_text().splitlines(keepends=True)
+    out.write_text("".join([*body, body[1]]))  # a repeated row
+    trained.clear()
+    df = run(out)
+    assert trained == [] and len(df) == 3 and df["id"].is_unique
+    assert pd.read_csv(out)["id"].is_unique
+
+
+def test_sweep_resumes_from_a_csv_whose_sidecar_was_lost(tmp_path, fake_sweep):
+    """A kill between the CSV and sidecar renames of the first write leaves a CSV with no
+    sidecar; a sweep CSV (by its columns) is still resumed, not refused."""
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    out.with_suffix(".json").unlink()
+    trained.clear()
+    assert len(run(out)) == 3 and trained == []
