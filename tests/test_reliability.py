@@ -287,3 +287,35 @@ def test_sweep_resumes_from_a_csv_whose_sidecar_was_lost(tmp_path, fake_sweep):
     out.with_suffix(".json").unlink()
     trained.clear()
     assert len(run(out)) == 3 and trained == []
+
+
+# ----------------------------------------------------------------------- environment
+
+
+def test_read_only_package_and_home_still_import_the_kernels(tmp_path):
+    """With no writable folder for Numba's kernel cache (the package's __pycache__ and
+    ~/.cache both unusable), importing the kernels used to fail with Numba's RuntimeError
+    traceback ("no locator available"). The cache now falls back to a temporary folder."""
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(
+        ROOT / "opauc_sim", copy / "opauc_sim", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (copy / "opauc_sim" / "__pycache__").write_text("")  # blocks the in-tree cache
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME="/dev/null", PYTHONPATH=str(copy), TMPDIR=str(tmp_path))
+    code = (
+        "import os, opauc_sim.metrics, opauc_sim.correlation; print(os.environ['NUMBA_CACHE_DIR'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path))
