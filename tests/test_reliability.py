@@ -319,3 +319,230 @@ def test_read_only_package_and_home_still_import_the_kernels(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.strip().startswith(str(tmp_path))
+
+
+# ----------------------------------------------------------------------- bounded work
+
+
+def _run_cli(argv, capsys):
+    from opauc_sim.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class _Started(Exception):
+    """Raised in place of the real computation: the checks before it have all passed."""
+
+
+def _no_computing(monkeypatch):
+    from opauc_sim import checks, correlation
+    from opauc_sim.checks import theorem3
+
+    def started(*args, **kwargs):
+        raise _Started
+
+    for module, name in [
+        (correlation, "beta_curve"),
+        (correlation, "peak_law"),
+        (correlation, "binormal_study"),
+        (checks, "run_checks"),
+        (theorem3, "scatter_table"),
+    ]:
+        monkeypatch.setattr(module, name, started)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        # Numba SystemError at 6.4 GB before
+        [
+            "simulate",
+            "curve",
+            "--n-pos",
+            "200",
+            "--n-neg",
+            "800",
+            "--ks",
+            "10",
+            "--betas",
+            "10000000",
+            "--exact",
+        ],
+        ["simulate", "fig6", "--n-betas", "10000000", "--no-figure"],  # reached 33 GiB
+        # MemoryError before the package's own size check
+        ["simulate", "curve", "--n-pos", "2000000000", "--n-neg", "800", "--ks", "10"],
+        ["simulate", "methods", "--n-rankings", "100000000000", "--no-figure"],
+        ["demo", "--rows", "100000", "--items", "1000000"],
+    ],
+)
+def test_work_that_cannot_fit_in_memory_is_refused_up_front(argv, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("opauc_sim._cost.available_memory", lambda: 16 * 2**30)
+    _no_computing(monkeypatch)
+    code, _, err = _run_cli(
+        [*argv, *(["--results-dir", str(tmp_path)] if argv[0] == "simulate" else [])], capsys
+    )
+    assert code == 2
+    assert "would need about" in err and "of memory, more than the 16 GiB available" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_beta_curve_checks_memory_before_allocating():
+    from opauc_sim import correlation
+    from opauc_sim._cost import ResourceError
+
+    with pytest.raises(ResourceError, match="would need about"):
+        correlation.beta_curve(2_000_000_000, 800, ks=[10], betas=[0.5], metrics=["recall"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "unit"),
+    [
+        (["simulate", "fig6", "--n-rankings", str(10**12), "--no-figure"], "days"),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "100000",
+                "--n-neg",
+                "1000000",
+                "--ks",
+                "10",
+                "--exact",
+            ],
+            " h ",
+        ),
+    ],
+)
+def test_long_work_is_announced_on_stderr_even_under_quiet(
+    argv, unit, capsys, monkeypatch, tmp_path
+):
+    """`simulate fig6 --n-rankings 10**12` (days) and an exact curve at n_pos = 1e5,
+    n_neg = 1e6 (hours, no progress bar) used to start without a word."""
+    monkeypatch.setattr("opauc_sim._cost.available_memory", lambda: 64 * 2**30)
+    _no_computing(monkeypatch)
+    with pytest.raises(_Started):
+        _run_cli([*argv, "--quiet", "--results-dir", str(tmp_path)], capsys)
+    err = capsys.readouterr().err
+    assert "note: this will take about" in err and unit in err
+
+
+def test_short_work_is_not_announced(capsys, tmp_path):
+    argv = ["simulate", "curve", "--n-pos", "20", "--n-neg", "80", "--ks", "5", "--betas", "5"]
+    code, _, err = _run_cli([*argv, "--exact", "--quiet"], capsys)
+    assert code == 0 and "will take" not in err
+
+
+# ----------------------------------------------------------------------- one-line errors
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["figures", "--out-dir", "/dev/null/x"], "--out-dir '/dev/null/x' cannot be created"),
+        (["check", "--save", "--results-dir", "/dev/null/x"], "--results-dir '/dev/null/x'"),
+        (["proof-tables", "--results-dir", "FILE"], "is a file, not a folder"),
+        (["simulate", "fig6", "--results-dir", "FILE"], "--results-dir 'FILE' is a file"),
+        (["simulate", "peak-law", "--results-dir", "FILE"], "is a file, not a folder"),
+        (["simulate", "binormal", "--out-dir", "/dev/null/x"], "--out-dir '/dev/null/x'"),
+        (["simulate", "methods", "--results-dir", "/dev/null/x"], "cannot be created"),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "20",
+                "--n-neg",
+                "80",
+                "--ks",
+                "5",
+                "--save",
+                "c",
+                "--results-dir",
+                "FILE",
+            ],
+            "is a file",
+        ),
+        (
+            ["simulate", "curve", "--n-pos", "20", "--n-neg", "80", "--ks", "5", "--betas", "abc"],
+            "--betas must be numbers",
+        ),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "20",
+                "--n-neg",
+                "80",
+                "--ks",
+                "5",
+                "--save",
+                "../../x",
+            ],
+            "--save must be a plain file name",
+        ),
+    ],
+)
+def test_bad_outputs_and_options_are_one_line_errors_before_any_computing(
+    argv, message, a_file, capsys, monkeypatch
+):
+    """These used to compute first and then die with a traceback (or, for --save ../../x,
+    write outside --results-dir; for --betas abc, not name the option)."""
+    _no_computing(monkeypatch)
+    argv = [a_file if v == "FILE" else v for v in argv]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2, err
+    assert message.replace("FILE", a_file) in err
+    assert err.startswith(f"opauc-sim {argv[0]}: error: ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_read_only_folder_is_reported(tmp_path, monkeypatch):
+    """A folder that exists but refuses new files (read-only mount, no permission)."""
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(rc.ResultsError, match=r"--out-dir .* is not writable: Read-only file"):
+        rc.check_writable_dir(tmp_path, "--out-dir")
+
+
+def test_figures_with_a_results_csv_missing_columns_is_one_line(tmp_path, capsys):
+    """A results CSV with missing columns given to `figures` used to end in a KeyError
+    traceback."""
+    curves = pd.DataFrame({"source": ["exact"], "metric": ["recall"], "k": [5], "beta": [0.1]})
+    rc.save_result(curves, "fig6_curves", params={}, results_dir=tmp_path)
+    argv = ["figures", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path)]
+    argv += ["--figures-dir", str(ROOT / "figures"), "--only", "beta_curves"]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    for line in err.strip().splitlines():
+        assert line.startswith("opauc-sim figures: error: fig_beta_curves")
+        assert "fig6_curves.csv lacks the columns ['corr'" in line
+    # A hand-made table with no sidecar and no declared columns: the KeyError is one line.
+    (tmp_path / "theorem1_dns_bias.csv").write_text("x\n1\n")
+    (tmp_path / "theorem1_dns_bias.json").write_text('{"name": "theorem1_dns_bias"}')
+    argv[-1] = "theorem1"
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("opauc-sim figures: error: fig_theorem1_dns_bias.py: missing column")
+    )

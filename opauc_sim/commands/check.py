@@ -25,6 +25,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     from opauc_sim.checks import format_table, run_checks
 
+    if args.save:  # an unusable folder is reported before the checks run
+        from opauc_sim.results_cache import check_writable_dir
+
+        check_writable_dir(args.results_dir, "--results-dir")
     start = time.perf_counter()
     results = run_checks(args.only, deep=args.deep)
     elapsed = time.perf_counter() - start
@@ -100,6 +104,10 @@ def compute_tables(results_dir: str = "results", *, quick: bool = False) -> dict
 
 def run_tables(args: argparse.Namespace) -> int:
     import pandas as pd
+
+    from opauc_sim.results_cache import check_writable_dir
+
+    check_writable_dir(args.results_dir, "--results-dir")  # before any computing
 
     tables = compute_tables(args.results_dir, quick=args.quick)
     with pd.option_context("display.width", 200, "display.max_columns", 30):

@@ -8,6 +8,7 @@ each metric, the mean over rows and the number of rows where it is defined.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 
@@ -15,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
+    from opauc_sim import _cost
     from opauc_sim._validation import as_generator, check_int, check_real
     from opauc_sim.metrics import evaluate
 
@@ -22,6 +24,14 @@ def run(args: argparse.Namespace) -> int:
     check_int("items", args.items, low=0)
     check_real("pos_rate", args.pos_rate, low=0.0, high=1.0)
     check_real("mu", args.mu)
+    # Labels, uniforms, normals, scores and evaluate's working copies: ~48 bytes per cell;
+    # ~25 ns per cell to draw, round and evaluate (measured: 2000 x 1000 in about 0.05 s).
+    cells = args.rows * args.items
+    cost = _cost.Cost(48.0 * cells, 25e-9 * cells, f"a {args.rows:,} x {args.items:,} matrix")
+    _cost.check_memory(cost)
+    line = _cost.announce(cost, "opauc-sim demo")
+    if line:
+        print(line, file=sys.stderr, flush=True)
     rng = as_generator(args.seed)
     y_true = rng.random((args.rows, args.items)) < args.pos_rate
     y_score = rng.normal(size=(args.rows, args.items)) + args.mu * y_true

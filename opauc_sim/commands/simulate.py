@@ -59,6 +59,43 @@ def _fmt_table(df, floatfmt: str = ".4g") -> str:
     return "\n".join(lines)
 
 
+def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> None:
+    """Checks made before any computing: output folders, then memory and time estimates.
+
+    An unusable ``--results-dir`` or ``--out-dir`` and work that cannot fit in memory are
+    errors (one line, exit 2); work estimated to take longer than ten minutes is announced
+    on stderr, even under ``--quiet``.
+    """
+    from opauc_sim import _cost
+    from opauc_sim.results_cache import check_writable_dir
+
+    if results:
+        check_writable_dir(args.results_dir, "--results-dir")
+    if not getattr(args, "no_figure", True):
+        check_writable_dir(args.out_dir, "--out-dir")
+    if cost is not None:
+        _cost.check_memory(cost)
+        line = _cost.announce(cost, f"opauc-sim simulate {args.simulation}")
+        if line:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _parse_betas(values: list[str]) -> tuple[int, list[float] | None]:
+    """``--betas``: (count, None) for one integer > 1, else (len, the values)."""
+    numbers = []
+    for v in values:
+        try:
+            numbers.append(float(v))
+        except ValueError:
+            raise ValueError(
+                f"--betas must be numbers in (0, 1], or one integer > 1 (that many "
+                f"log-spaced betas), got {v!r}"
+            ) from None
+    if len(numbers) == 1 and numbers[0].is_integer() and numbers[0] > 1:
+        return int(numbers[0]), None
+    return len(numbers), numbers
+
+
 def _write_figures(names: list[str], args) -> None:
     from opauc_sim.commands.figures import _load
 
@@ -104,6 +141,11 @@ def run_fig6(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result_set
 
     start = time.perf_counter()
+    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas, n_threads=args.threads)
+    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, n_rankings=args.n_rankings)
+    if not args.no_exact:
+        cost = cost + corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
+    _preflight(args, cost)
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     params = {
         "n_pos": FIG6["n_pos"],
@@ -191,12 +233,25 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import check_name, save_result
 
-    if len(args.betas) == 1 and float(args.betas[0]).is_integer() and float(args.betas[0]) > 1:
-        betas = corr.fig6_grid(args.n_neg, int(float(args.betas[0])))
-    else:
-        betas = np.array([float(b) for b in args.betas])
+    n_betas, values = _parse_betas(args.betas)
+    if args.save:
+        check_name(args.save, "--save")
+    cost = corr.beta_curve_cost(
+        args.n_pos,
+        args.n_neg,
+        n_ks=len(set(args.ks)),
+        n_betas=n_betas,
+        metrics=args.metrics,
+        method=args.method,
+        n_rankings=args.n_rankings,
+        exact=args.exact,
+        generator=args.generator,
+        n_threads=args.threads,
+    )
+    _preflight(args, cost, results=bool(args.save))
+    betas = corr.fig6_grid(args.n_neg, n_betas) if values is None else np.array(values)
     curve = corr.beta_curve(
         args.n_pos,
         args.n_neg,
@@ -227,6 +282,7 @@ def run_peak_law(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result
 
     configs = [(p, n, k) for p, n in LAW_SIZES for k in LAW_KS if k <= n // 4]
+    _preflight(args)  # fixed, small sizes: only the output folders need checking
     t0 = time.perf_counter()
     law = corr.peak_law(configs, metrics=("recall", "ndcg"), progress=not args.quiet)
     elapsed = time.perf_counter() - t0
@@ -255,6 +311,18 @@ def run_binormal(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
     from opauc_sim.results_cache import save_result_set
 
+    one = corr.beta_curve_cost(
+        FIG6["n_pos"],
+        FIG6["n_neg"],
+        n_ks=len(FIG6["ks"]),
+        n_betas=args.n_betas,
+        metrics=("recall", "ndcg"),
+        n_rankings=args.n_rankings,
+        generator="binormal",
+    )
+    # Per mu: the curve, then the same rankings again for the negatives in the top K.
+    runs = 2 * len(args.mus)
+    _preflight(args, corr._cost.Cost(one.bytes, runs * one.seconds, f"{runs} x ({one.what})"))
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     t0 = time.perf_counter()
     curves, peaks = corr.binormal_study(
@@ -308,6 +376,13 @@ def run_methods(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
     from opauc_sim.results_cache import save_result_set
 
+    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas)
+    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
+    for method in ("spearman", "kendall"):
+        cost = cost + corr.beta_curve_cost(
+            FIG6["n_pos"], FIG6["n_neg"], **size, method=method, n_rankings=args.n_rankings
+        )
+    _preflight(args, cost)
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     kw = dict(ks=FIG6["ks"], betas=betas, metrics=("recall", "precision", "ndcg"))
     curves, timing = [], {}
