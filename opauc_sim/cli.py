@@ -40,6 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except SystemError as exc:
+        # Numba reports a failed allocation inside a kernel as a SystemError caused by a
+        # MemoryError; anything else is a bug and keeps its traceback.
+        if not isinstance(exc.__cause__, MemoryError) or os.environ.get("OPAUC_SIM_DEBUG"):
+            raise
+        print(
+            f"opauc-sim {args.command}: error: out of memory in a kernel; reduce the sizes",
+            file=sys.stderr,
+        )
+        return 2
     except (ValueError, TypeError, OSError, MemoryError) as exc:
         # Bad input is reported as the library words it (argument and value), without a
         # traceback; set OPAUC_SIM_DEBUG=1 to see where it came from. OSError covers a

@@ -794,7 +794,10 @@ def peak_beta(curve: pd.DataFrame) -> pd.DataFrame:
             row["ci_low"] = float(part["ci_low"].iloc[i])
             row["ci_high"] = float(part["ci_high"].iloc[i])
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["metric", "k", "beta", "corr", "corr_at_1", "interior"]
+    columns += ["ci_low", "ci_high"] if "ci_low" in curve else []
+    # Every curve all-NaN (e.g. too few rankings to vary): no peak, but the same columns.
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _left_ratio(part: pd.DataFrame, factor: float) -> float:

@@ -546,3 +546,18 @@ def test_figures_with_a_results_csv_missing_columns_is_one_line(tmp_path, capsys
         .splitlines()[-1]
         .startswith("opauc-sim figures: error: fig_theorem1_dns_bias.py: missing column")
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--decimals", "2000000000", "decimals must be <= 15, got 2000000000"),
+        ("--mu", "1e308", "mu must be <= 1000000.0, got 1e+308"),
+    ],
+)
+def test_demo_values_that_overflow_the_scores_are_named(option, value, message, capsys):
+    """Found by the CLI fuzz test: these made NaN scores, reported as "y_score must not
+    contain NaN", which names no demo option."""
+    argv = ["demo", "--rows", "5", "--items", "60", option, value]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and message in err

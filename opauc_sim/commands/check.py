@@ -33,7 +33,7 @@ def run_check(args: argparse.Namespace) -> int:
     results = run_checks(args.only, deep=args.deep)
     elapsed = time.perf_counter() - start
     if not results:
-        print(f"no check matched {args.only!r}", file=sys.stderr)
+        print(f"opauc-sim check: error: --only {args.only!r} matched no check", file=sys.stderr)
         return 2
     print(format_table(results, markdown=args.markdown))
     bad = [r for r in results if not r.ok]

@@ -48,7 +48,7 @@ def _fmt_table(df, floatfmt: str = ".4g") -> str:
         [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
         for row in df.itertuples(index=False)
     ]
-    widths = [max(len(str(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    widths = [max([len(str(c)), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
     lines = [
         "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
