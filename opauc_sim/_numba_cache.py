@@ -1,4 +1,4 @@
-"""Pick a writable folder for Numba's on-disk kernel cache before any kernel is defined.
+"""Pick writable cache folders (Numba's kernel cache, Matplotlib's) before either is used.
 
 The kernels are compiled with ``cache=True``. Numba stores the cache beside the source
 (``opauc_sim/__pycache__``) or, when that is not writable, in the user's cache folder
@@ -7,6 +7,10 @@ installed read-only, used with a read-only or missing HOME), Numba refuses to de
 kernel at import time, with a ``RuntimeError`` traceback. In that case, and only then,
 ``NUMBA_CACHE_DIR`` is pointed at a per-user folder under the system's temporary folder.
 A ``NUMBA_CACHE_DIR`` set by the user is always left alone.
+
+Matplotlib copes with an unwritable ``~/.config/matplotlib`` itself, but prints a
+two-line warning on every run and rebuilds its font cache each time; when that folder is not
+writable (and ``MPLCONFIGDIR`` is unset) it is pointed at a per-user temporary folder too.
 """
 
 from __future__ import annotations
@@ -66,4 +70,30 @@ def ensure_numba_cache(package_dir: Path | None = None) -> str | None:
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba was imported first: its config has already been read
         config.CACHE_DIR = str(fallback)
+    return str(fallback)
+
+
+def ensure_matplotlib_config() -> str | None:
+    """Set ``MPLCONFIGDIR`` when Matplotlib's default folder is not writable.
+
+    Returns
+    -------
+    str or None
+        The folder chosen, or None when nothing had to change (or Matplotlib is already
+        imported, and has chosen).
+    """
+    if os.environ.get("MPLCONFIGDIR") or "matplotlib" in sys.modules:
+        return None
+    base = os.environ.get("XDG_CONFIG_HOME")
+    try:
+        default = Path(base) if base else Path.home() / ".config"
+    except (RuntimeError, KeyError):
+        default = None
+    if default is not None and _writable(default / "matplotlib"):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = Path(tempfile.gettempdir()) / f"opauc-sim-matplotlib-{uid}"
+    if not _writable(fallback):
+        return None
+    os.environ["MPLCONFIGDIR"] = str(fallback)
     return str(fallback)

@@ -561,3 +561,17 @@ def test_demo_values_that_overflow_the_scores_are_named(option, value, message, 
     argv = ["demo", "--rows", "5", "--items", "60", option, value]
     code, _, err = _run_cli(argv, capsys)
     assert code == 2 and message in err
+
+
+def test_read_only_home_gives_no_matplotlib_warning(tmp_path):
+    """With HOME unwritable, every figure command printed Matplotlib's two-line warning
+    about a temporary config folder (and rebuilt its font cache each time)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME")}
+    env.update(HOME="/dev/null", PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    code = "import opauc_sim, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Matplotlib created a temporary" not in done.stderr
+    assert (tmp_path / f"opauc-sim-matplotlib-{os.getuid()}").is_dir()
