@@ -71,8 +71,12 @@ def make_figure(df: pd.DataFrame) -> Figure:
     return fig
 
 
+#: Columns this figure reads (a cached table without them is refused, naming the file).
+COLUMNS = ["source", "metric", "k", "beta", "corr", "ci_low", "ci_high", "n_rankings"]
+
+
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
-    df, _ = load_result("fig6_curves", results_dir)
+    df, _ = load_result("fig6_curves", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
 
 

@@ -43,8 +43,12 @@ def make_figure(df: pd.DataFrame, ks=(5, 20, 100)) -> Figure:
     return fig
 
 
+#: Columns this figure reads (a cached table without them is refused, naming the file).
+COLUMNS = ["method", "metric", "k", "beta", "corr"]
+
+
 def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
-    df, _ = load_result("fig6_methods_curves", results_dir)
+    df, _ = load_result("fig6_methods_curves", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
 
 

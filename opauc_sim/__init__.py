@@ -24,6 +24,11 @@ train
 
 from importlib.metadata import PackageNotFoundError, version
 
+from opauc_sim._numba_cache import ensure_matplotlib_config, ensure_numba_cache
+
+ensure_numba_cache()  # before any @njit(cache=True) kernel is defined
+ensure_matplotlib_config()  # before matplotlib is imported
+
 try:
     __version__ = version("opauc-sim")
 except PackageNotFoundError:  # running from a source tree that is not installed

@@ -40,12 +40,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except SystemError as exc:
+        # Numba reports a failed allocation inside a kernel as a SystemError caused by a
+        # MemoryError; anything else is a bug and keeps its traceback.
+        if not isinstance(exc.__cause__, MemoryError) or os.environ.get("OPAUC_SIM_DEBUG"):
+            raise
+        print(
+            f"opauc-sim {args.command}: error: out of memory in a kernel; reduce the sizes",
+            file=sys.stderr,
+        )
+        return 2
+    except (ValueError, TypeError, OSError, MemoryError) as exc:
         # Bad input is reported as the library words it (argument and value), without a
-        # traceback; set OPAUC_SIM_DEBUG=1 to see where it came from.
+        # traceback; set OPAUC_SIM_DEBUG=1 to see where it came from. OSError covers a
+        # file or folder that cannot be read or written (the path is in the message);
+        # MemoryError is a last resort, as sizes are checked against memory up front.
         if os.environ.get("OPAUC_SIM_DEBUG"):
             raise
-        print(f"opauc-sim {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, MemoryError):
+            message = f"out of memory ({message}); reduce the sizes"
+        print(f"opauc-sim {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numba
 import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from opauc_sim import _cost
 from opauc_sim import rank_metrics as _rm
 from opauc_sim import rankings as _rankings
 from opauc_sim._validation import (
@@ -52,6 +54,7 @@ __all__ = [
     "METRICS",
     "auc_correlation",
     "beta_curve",
+    "beta_curve_cost",
     "binormal_study",
     "check_paper_claims",
     "exact_moments",
@@ -455,6 +458,106 @@ def _fisher_ci(r: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------
+# Cost estimates
+# ---------------------------------------------------------------------------------------
+
+# Per-unit times, measured on this project's machine (2 shared cores, the other one busy,
+# one Numba thread; median of 2-3 runs of beta_curve at several sizes, 2026-11-30):
+# - exact DP: 1.8-2.7 ns per (positive, negative + 1, beta, x curve) cell;
+# - uniform Monte Carlo Pearson, per ranking: ~0.24 us at n_pos = 20, 26 us at n_pos = 2000
+#   (13 ns per positive), plus ~0.33 ns per (x curve, beta) pair of moment sums
+#   (2.5 us for the Fig. 6 grid at n_pos = 200, 6.5 us with 1000 betas);
+# - binormal generation: 36-40 ns per item (positives + negatives) per ranking;
+# - Kendall's tau-b: 22-26 ns per (x, beta) pair per R log2 R; Spearman ~10 ns per column
+#   per R log2 R.
+# An idle machine runs Monte Carlo about 2x faster (README: 1.5e6 Fig. 6 rankings/s on 2
+# threads), so these estimates lean long.
+_NS_EXACT_CELL = 2.5
+_NS_MC_RANKING = 300.0
+_NS_MC_POSITIVE = 13.0
+_NS_MC_PAIR = 0.35
+_NS_BINORMAL_ITEM = 40.0
+_NS_KENDALL = 25.0
+_NS_SPEARMAN = 10.0
+#: Bytes per output row (list of dicts, then the DataFrame), measured roughly.
+_BYTES_PER_ROW = 700
+
+
+def beta_curve_cost(
+    n_pos: int,
+    n_neg: int,
+    *,
+    n_ks: int,
+    n_betas: int,
+    metrics: Sequence[str] = METRICS,
+    method: str = "pearson",
+    n_rankings: int = 100_000,
+    exact: bool = False,
+    generator: str = "uniform",
+    chunk_size: int = _DEFAULT_CHUNK,
+    n_threads: int | None = None,
+) -> _cost.Cost:
+    """Estimated peak memory and time of :func:`beta_curve`, from the sizes alone.
+
+    Cheap (no array is built), so it can run before a grid of ``n_betas`` values exists.
+
+    Parameters
+    ----------
+    n_pos, n_neg : int
+    n_ks, n_betas : int
+        Number of cut-offs and of betas.
+    metrics, method, n_rankings, exact, generator, chunk_size, n_threads
+        As in :func:`beta_curve`.
+
+    Returns
+    -------
+    opauc_sim._cost.Cost
+        ``bytes`` (within about a factor of two) and ``seconds`` (from the per-unit times
+        measured in this module's comments).
+    """
+    n_pos, n_neg, n_ks, n_b = (int(v) for v in (n_pos, n_neg, n_ks, n_betas))
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    threads = max(1, int(n_threads) if n_threads else numba.get_num_threads())
+    want_hits = any(m in ("recall", "precision") for m in metrics)
+    want_dcg = "ndcg" in metrics
+    n_x = n_ks * (int(want_hits) + int(want_dcg))
+    n = n_pos + n_neg
+    out = _BYTES_PER_ROW * len(metrics) * n_ks * n_b + 24 * n_b
+    if exact:
+        conc = max(1, min(threads, n_x))
+        mem = 8 * (6 * (n_neg + 1) * (n_b + 1) * conc + n_x * n + n + 4 * n_x * n_b)
+        cells = n_pos * (n_neg + 1) * n_b * n_x
+        secs = _NS_EXACT_CELL * 1e-9 * cells / conc
+        what = f"exact curves, n_pos={n_pos:,} x n_neg={n_neg:,} x {n_b:,} betas x {n_x} curves"
+        return _cost.Cost(float(mem + out), secs, what)
+    r = int(n_rankings)
+    chunk = min(int(chunk_size), max(r, 1))
+    mem = 8 * chunk * n_pos + 16 * (n_neg + 1)  # int32 chunk + scratch, the first-table
+    if generator == "binormal":
+        mem += 16 * n * threads
+    if method == "pearson":
+        length = 1 + 2 * n_x + 2 * n_b + n_x * n_b
+        mem += 8 * length * (-(-chunk // BLOCK) + N_GROUPS) + 8 * n_x * n_b * (3 * N_GROUPS)
+        mem += 8 * n_x * n_b * threads
+    else:
+        mem += 3 * 8 * r * (n_x + n_b)
+    per = _NS_MC_RANKING + _NS_MC_POSITIVE * n_pos + _NS_MC_PAIR * n_x * n_b
+    if generator == "binormal":
+        per += _NS_BINORMAL_ITEM * n
+    secs = r * per * 1e-9 / threads
+    log_r = math.log2(max(r, 2))
+    if method == "kendall":
+        secs += _NS_KENDALL * 1e-9 * n_x * n_b * r * log_r
+    elif method == "spearman":
+        secs += _NS_SPEARMAN * 1e-9 * (n_x + n_b) * r * log_r
+    what = (
+        f"{r:,} {generator} rankings ({method}), n_pos={n_pos:,}, n_neg={n_neg:,}, "
+        f"{n_x} curves x {n_b:,} betas"
+    )
+    return _cost.Cost(float(mem + out), secs, what)
+
+
+# ---------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------
 
@@ -531,6 +634,9 @@ def beta_curve(
         empty grids, an unknown metric, method or generator, ``chunk_size`` not a multiple
         of 64, or ``exact=True`` with a method other than Pearson or a non-uniform
         generator.
+    opauc_sim._cost.ResourceError
+        (a ``ValueError``) The estimate of :func:`beta_curve_cost` exceeds the memory
+        available; checked before anything large is allocated.
 
     Notes
     -----
@@ -567,6 +673,23 @@ def beta_curve(
     if chunk_size % BLOCK:
         raise ValueError(f"chunk_size must be a multiple of {BLOCK}, got {chunk_size}")
     want_hits, want_dcg = _x_layout(ks, metrics)
+    if not exact:
+        n_rankings = check_int("n_rankings", n_rankings, low=2)
+    _cost.check_memory(
+        beta_curve_cost(
+            n_pos,
+            n_neg,
+            n_ks=len(ks),
+            n_betas=len(betas),
+            metrics=metrics,
+            method=method,
+            n_rankings=n_rankings if not exact else 0,
+            exact=bool(exact),
+            generator=generator,
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+        )
+    )
     ms = np.ascontiguousarray(betas * n_neg)
     if exact:
         if method != "pearson":
@@ -577,7 +700,6 @@ def beta_curve(
             r = _exact_pearson(n_pos, n_neg, ks, ms, want_hits, want_dcg)
         low = high = None
     else:
-        n_rankings = check_int("n_rankings", n_rankings, low=2)
         args = (
             n_pos,
             n_neg,
@@ -672,7 +794,10 @@ def peak_beta(curve: pd.DataFrame) -> pd.DataFrame:
             row["ci_low"] = float(part["ci_low"].iloc[i])
             row["ci_high"] = float(part["ci_high"].iloc[i])
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["metric", "k", "beta", "corr", "corr_at_1", "interior"]
+    columns += ["ci_low", "ci_high"] if "ci_low" in curve else []
+    # Every curve all-NaN (e.g. too few rankings to vary): no peak, but the same columns.
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _left_ratio(part: pd.DataFrame, factor: float) -> float:

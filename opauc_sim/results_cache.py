@@ -2,20 +2,41 @@
 
 Expensive computations write here once; figure scripts only read. The sidecar
 (``NAME.json`` beside ``NAME.csv``) records the parameters, the seed, the package
-version, the git commit and the command line, so that every cached number can be
-traced back and regenerated.
+version, the git commit, the command line, the CSV's columns and its sha256, so that every
+cached number can be traced back and regenerated, and a CSV that does not match its
+sidecar is refused instead of read.
 
-Writes are atomic (write to a temporary file, then ``os.replace``), so an interrupted
-run never leaves a truncated CSV behind.
+Writes are atomic: both files are first written to temporary files (``.NAME.csv.PID.*.tmp``,
+in the same folder, with the permissions the umask gives), then renamed over the old ones,
+CSV first. A ``kill -9`` at any moment leaves:
+
+* before the renames, the old pair and orphaned temporaries: the next read or write of that
+  name deletes the temporaries of writers that are no longer running;
+* between the two renames, the new CSV beside the old (or no) sidecar: the next read
+  renames the pending sidecar temporary into place (its sha256 names the new CSV). If it is
+  gone too, the read refuses the CSV (:class:`ResultsError`), since its provenance is lost.
+
+A result that spans several files (``simulate fig6`` writes curves, peaks and claims) is
+written as a *set* (:func:`save_result_set`): the old manifest ``SET.manifest.json`` is
+deleted first, every member is written, and a new manifest naming each file and its sha256
+is written last. A member is read back only when the manifest is there and matches it, so a
+set interrupted half-way is never read as one result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +46,16 @@ import pandas as pd
 from opauc_sim import __version__
 
 DEFAULT_RESULTS_DIR = Path("results")
+
+#: A result name is a plain file stem: no folder, no leading dot.
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+#: Temporaries whose name carries no writer pid are orphaned once this old (seconds).
+_STALE_TMP_S = 3600.0
+_UMASK_LOCK = threading.Lock()
+
+
+class ResultsError(ValueError):
+    """A cached result that cannot be written or trusted; the message names the file."""
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
@@ -47,23 +78,203 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
         return None
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# ---------------------------------------------------------------------------------------
+# Atomic writes, orphaned temporaries
+# ---------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _write_tmp(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a fresh temporary beside ``path`` (fsynced, umask permissions)."""
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        # mkstemp creates the file 0600; a plain open() would have given 0666 & ~umask.
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        _unlink_quietly(Path(tmp))
+        raise
+    return Path(tmp)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The folder is created if needed. The file gets the permissions a plain ``open`` would
+    give (``0666`` less the umask).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_tmp(path, text.encode("utf-8"))
+    try:
         os.replace(tmp, path)
     except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _tmp_writer_alive(tmp: Path, target_name: str) -> bool:
+    rest = tmp.name[len(target_name) + 2 : -len(".tmp")]  # after ".NAME."
+    pid_text = rest.split(".", 1)[0]
+    if pid_text.isdigit():
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+    try:  # an older temporary without a pid: orphaned once stale
+        return time.time() - tmp.stat().st_mtime < _STALE_TMP_S
+    except OSError:
+        return True
+
+
+def _orphans(path: Path) -> list[Path]:
+    """Temporaries of ``path`` left by writers that are no longer running."""
+    if not path.parent.is_dir():
+        return []
+    found = path.parent.glob(f".{glob_escape(path.name)}.*.tmp")
+    return sorted(t for t in found if not _tmp_writer_alive(t, path.name))
+
+
+def glob_escape(text: str) -> str:
+    """Escape ``text`` for :meth:`pathlib.Path.glob`."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recover(csv_path: str | os.PathLike) -> list[str]:
+    """Finish or clean up an interrupted write of ``csv_path`` and its sidecar.
+
+    A sidecar temporary whose recorded sha256 is that of the current CSV, left by a writer
+    killed between the two renames, is renamed into place (the pair is whole again). Every
+    other temporary of the CSV or sidecar left by a writer that is no longer running is
+    deleted. A read-only folder is left as it is.
+
+    Parameters
+    ----------
+    csv_path : path
+        ``DIR/NAME.csv``.
+
+    Returns
+    -------
+    list of str
+        One line per action taken (empty when there was nothing to do).
+    """
+    csv_path = Path(csv_path)
+    json_path = csv_path.with_suffix(".json")
+    actions: list[str] = []
+    json_orphans = _orphans(json_path)
+    if json_orphans and csv_path.exists():
+        current = file_sha256(csv_path)
+        meta = _read_json(json_path)
+        if meta is None or meta.get("csv_sha256") != current:
+            for tmp in json_orphans:
+                pending = _read_json(tmp)
+                if pending is not None and pending.get("csv_sha256") == current:
+                    try:
+                        os.replace(tmp, json_path)
+                    except OSError:
+                        break
+                    actions.append(f"healed {json_path} from an interrupted write")
+                    break
+    for tmp in _orphans(json_path) + _orphans(csv_path):
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        except OSError:
+            continue
+        actions.append(f"deleted orphaned temporary {tmp}")
+    return actions
+
+
+# ---------------------------------------------------------------------------------------
+# Names and folders
+# ---------------------------------------------------------------------------------------
+
+
+def check_name(name: object, option: str = "name") -> str:
+    """Return ``name`` if it is a plain result name (a file stem), else raise naming ``option``.
+
+    A name may hold letters, digits, ``_``, ``.`` and ``-``, and must not start with a dot:
+    ``../x`` or ``a/b`` would write outside the results folder.
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ResultsError(
+            f"{option} must be a plain file name (letters, digits, '_', '.', '-'; no folder, "
+            f"no leading dot), got {name!r}"
+        )
+    return name
+
+
+def check_writable_dir(path: str | os.PathLike, option: str) -> Path:
+    """Create the folder ``path`` if needed and check that a file can be written in it.
+
+    Call it before any computing, so that an unusable output folder is reported at once.
+
+    Parameters
+    ----------
+    path : path
+    option : str
+        The option that gave the folder, for the message (e.g. ``"--results-dir"``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ResultsError
+        ``path`` is a file, cannot be created, or is not writable (read-only, no permission).
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ResultsError(f"{option} {str(p)!r} is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"{option} {str(p)!r} cannot be created: {exc.strerror}") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".opauc-sim-probe.", suffix=".tmp")
+    except OSError as exc:
+        raise ResultsError(f"{option} {str(p)!r} is not writable: {exc.strerror}") from None
+    os.close(fd)
+    _unlink_quietly(Path(probe))
+    return p
+
+
+# ---------------------------------------------------------------------------------------
+# Save and load
+# ---------------------------------------------------------------------------------------
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,6 +289,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, float_format="%.17g").encode("utf-8")
+
+
 def save_result(
     df: pd.DataFrame,
     name: str,
@@ -87,9 +310,32 @@ def save_result(
     results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``results_dir/name.csv`` and its sidecar ``name.json``; return the CSV path."""
+    """Write ``results_dir/name.csv`` and its sidecar ``name.json``; return the CSV path.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    name : str
+        A plain file stem (see :func:`check_name`).
+    params : dict
+        The parameters that produced ``df`` (JSON-able).
+    seed : optional
+    results_dir : path, default "results"
+    extra : dict, optional
+        More sidecar fields.
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV's path.
+    """
+    name = check_name(name)
     results_dir = Path(results_dir)
     csv_path = results_dir / f"{name}.csv"
+    json_path = csv_path.with_suffix(".json")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    recover(csv_path)
+    data = _csv_bytes(df)
     meta = {
         "name": name,
         "params": _jsonable(params),
@@ -99,27 +345,237 @@ def save_result(
         "command": " ".join(sys.argv),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": len(df),
+        "columns": [str(c) for c in df.columns],
+        "csv_sha256": hashlib.sha256(data).hexdigest(),
     }
     if extra:
         meta.update(_jsonable(extra))
-    atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.17g"))
-    atomic_write_text(csv_path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
+    # Both temporaries first, then the renames: a kill between the renames leaves the
+    # sidecar's temporary, which recover() renames into place.
+    tmp_csv = _write_tmp(csv_path, data)
+    try:
+        tmp_json = _write_tmp(json_path, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    except BaseException:
+        _unlink_quietly(tmp_csv)
+        raise
+    try:
+        os.replace(tmp_csv, csv_path)
+        os.replace(tmp_json, json_path)
+    except BaseException:
+        _unlink_quietly(tmp_csv)
+        _unlink_quietly(tmp_json)
+        raise
     return csv_path
 
 
+def _manifest_path(set_name: str, results_dir: Path) -> Path:
+    return results_dir / f"{set_name}.manifest.json"
+
+
+def save_result_set(
+    frames: Mapping[str, pd.DataFrame],
+    set_name: str,
+    *,
+    params: dict[str, Any],
+    seed: Any = None,
+    results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR,
+    extra: dict[str, Any] | None = None,
+    per_member: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Path]:
+    """Write several results that belong together, so that they are read back only whole.
+
+    The old manifest ``set_name.manifest.json`` is deleted first; each frame is written
+    with :func:`save_result` (its sidecar names the set and this write's id); the new
+    manifest, naming every CSV and sidecar with its sha256, is written last.
+    :func:`load_result` refuses a member whose manifest is missing or does not match it.
+
+    Parameters
+    ----------
+    frames : mapping of str to pandas.DataFrame
+        Result name to table.
+    set_name : str
+        A plain file stem for the manifest.
+    params, seed, results_dir, extra
+        As in :func:`save_result`, shared by every member.
+    per_member : mapping of str to dict, optional
+        Member name to ``{"params": ..., "seed": ...}``, overriding ``params`` and ``seed``
+        for that member.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The CSV paths, in the order of ``frames``.
+    """
+    set_name = check_name(set_name, "set_name")
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest_path(set_name, results_dir)
+    manifest.unlink(missing_ok=True)
+    write_id = uuid.uuid4().hex
+    member = {"result_set": {"name": set_name, "write_id": write_id}}
+    paths = []
+    files: dict[str, str] = {}
+    for name, frame in frames.items():
+        own = (per_member or {}).get(name, {})
+        path = save_result(
+            frame,
+            name,
+            params=own.get("params", params),
+            seed=own.get("seed", seed),
+            results_dir=results_dir,
+            extra={**(extra or {}), **member},
+        )
+        paths.append(path)
+        for p in (path, path.with_suffix(".json")):
+            files[p.name] = file_sha256(p)
+    body = {
+        "result_set": set_name,
+        "write_id": write_id,
+        "members": list(frames),
+        "files": files,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(manifest, json.dumps(body, indent=2) + "\n")
+    return paths
+
+
+def _check_set_member(csv_path: Path, meta: dict[str, Any], results_dir: Path) -> None:
+    info = meta.get("result_set")
+    if not isinstance(info, dict):
+        # Written alone, but a manifest may still list it (a lone rewrite of a member).
+        for path in sorted(results_dir.glob("*.manifest.json")):
+            listed = _read_json(path)
+            if listed is not None and csv_path.stem in listed.get("members", []):
+                info = {"name": listed.get("result_set"), "write_id": None}
+                break
+        else:
+            return
+    set_name = str(info.get("name"))
+    manifest_path = _manifest_path(set_name, results_dir)
+    manifest = _read_json(manifest_path)
+    rerun = "recompute it (rerun the command that wrote it)"
+    if manifest is None:
+        raise ResultsError(
+            f"{csv_path} belongs to the result set {set_name!r}, whose manifest "
+            f"{manifest_path} is missing: the write of the set did not finish; {rerun}"
+        )
+    if manifest.get("write_id") != info.get("write_id"):
+        raise ResultsError(
+            f"{csv_path} is not from the same run as the rest of the result set {set_name!r} "
+            f"({manifest_path}): a later write was interrupted; {rerun}"
+        )
+    for name in (csv_path.name, csv_path.with_suffix(".json").name):
+        expected = manifest.get("files", {}).get(name)
+        if expected is None or expected != file_sha256(results_dir / name):
+            raise ResultsError(
+                f"{results_dir / name} does not match the manifest {manifest_path} of its "
+                f"result set (sha256 differs); {rerun}"
+            )
+
+
 def load_result(
-    name: str, results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR
+    name: str,
+    results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR,
+    *,
+    columns: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a cached result and its sidecar. Raises FileNotFoundError naming the missing file."""
-    csv_path = Path(results_dir) / f"{name}.csv"
+    """Read a cached result and its sidecar, checking that they belong together.
+
+    Parameters
+    ----------
+    name : str
+        The result's name (``results_dir/name.csv``).
+    results_dir : path, default "results"
+    columns : sequence of str, optional
+        Columns the caller needs; a CSV that lacks one is refused.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The table and the sidecar (empty for an old CSV written without one).
+
+    Raises
+    ------
+    FileNotFoundError
+        The CSV does not exist.
+    ResultsError
+        The CSV does not match its sidecar (sha256, columns), ends mid-row, lacks a column
+        in ``columns``, lost its sidecar in an interrupted write, or belongs to a result
+        set whose write did not finish.
+    """
+    name = check_name(name)
+    results_dir = Path(results_dir)
+    csv_path = results_dir / f"{name}.csv"
     if not csv_path.exists():
         raise FileNotFoundError(
             f"cached result {str(csv_path)!r} does not exist; compute it first "
             f"(see the README for the 'opauc-sim' command that writes it)"
         )
+    recover(csv_path)
     meta_path = csv_path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-    return pd.read_csv(csv_path), meta
+    meta = _read_json(meta_path) if meta_path.exists() else {}
+    if meta is None:
+        raise ResultsError(f"sidecar {meta_path} is not valid JSON; recompute {csv_path}")
+    data = csv_path.read_bytes()
+    if "csv_sha256" in meta and hashlib.sha256(data).hexdigest() != meta["csv_sha256"]:
+        raise ResultsError(
+            f"{csv_path} does not match its sidecar {meta_path} (sha256 differs): it was "
+            f"changed, truncated or its write was interrupted; recompute it"
+        )
+    if data and not data.endswith(b"\n"):
+        raise ResultsError(f"{csv_path} ends mid-row (truncated); recompute it")
+    if not meta:
+        # recover() has already renamed a pending sidecar into place, when there was one.
+        warnings.warn(
+            f"{csv_path} has no sidecar {meta_path}: how it was made is unknown",
+            stacklevel=2,
+        )
+    _check_set_member(csv_path, meta, results_dir)
+    try:
+        df = pd.read_csv(csv_path)
+    except (ValueError, UnicodeDecodeError) as exc:  # EmptyDataError, ParserError are ValueErrors
+        raise ResultsError(f"{csv_path} is not a readable CSV: {exc}") from None
+    recorded = meta.get("columns")
+    if isinstance(recorded, list) and [str(c) for c in df.columns] != recorded:
+        missing = [c for c in recorded if c not in df.columns]
+        raise ResultsError(
+            f"{csv_path} has columns that differ from its sidecar {meta_path}"
+            + (f" (missing {missing})" if missing else "")
+            + "; recompute it"
+        )
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ResultsError(f"{csv_path} lacks the columns {missing}; recompute it")
+    return df, meta
+
+
+def load_result_set(
+    set_name: str, results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR
+) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
+    """Read every member of a result set written by :func:`save_result_set`, or refuse.
+
+    Returns
+    -------
+    dict
+        Member name to ``(DataFrame, sidecar)``, in the order they were written.
+
+    Raises
+    ------
+    FileNotFoundError
+        The set's manifest does not exist (never written, or its write did not finish).
+    ResultsError
+        A member does not match the manifest.
+    """
+    set_name = check_name(set_name, "set_name")
+    manifest_path = _manifest_path(set_name, Path(results_dir))
+    manifest = _read_json(manifest_path)
+    if manifest is None:
+        raise FileNotFoundError(
+            f"result set {str(manifest_path)!r} does not exist or its write did not finish; "
+            f"compute it first"
+        )
+    return {m: load_result(m, results_dir) for m in manifest.get("members", [])}
 
 
 def save_figure(fig, name: str, out_dir: str | os.PathLike = "figures", dpi: int = 130) -> Path:

@@ -25,11 +25,15 @@ def run_check(args: argparse.Namespace) -> int:
 
     from opauc_sim.checks import format_table, run_checks
 
+    if args.save:  # an unusable folder is reported before the checks run
+        from opauc_sim.results_cache import check_writable_dir
+
+        check_writable_dir(args.results_dir, "--results-dir")
     start = time.perf_counter()
     results = run_checks(args.only, deep=args.deep)
     elapsed = time.perf_counter() - start
     if not results:
-        print(f"no check matched {args.only!r}", file=sys.stderr)
+        print(f"opauc-sim check: error: --only {args.only!r} matched no check", file=sys.stderr)
         return 2
     print(format_table(results, markdown=args.markdown))
     bad = [r for r in results if not r.ok]
@@ -71,7 +75,7 @@ def run_check(args: argparse.Namespace) -> int:
 def compute_tables(results_dir: str = "results", *, quick: bool = False) -> dict[str, object]:
     """Compute and cache the proofs tables; return {name: DataFrame}."""
     from opauc_sim.checks import theorem1, theorem2, theorem3
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     tables = {}
     params3 = {"n_pos": 200, "n_neg": 800, "ks": [10, 50], "n_rankings": 500 if quick else 3000}
@@ -87,15 +91,23 @@ def compute_tables(results_dir: str = "results", *, quick: bool = False) -> dict
     gap_cols += ["gap_kl_cvar", "gap_softmax_v_cvar", "gap_sd_kl_cvar", "gap_sd_softmax_v_cvar"]
     tables["theorem2_taylor_tau"] = (full[tau_cols], params2, 17)
     tables["theorem2_softmax_cvar_gap"] = (full[gap_cols], params2, 17)
-    out = {}
-    for name, (frame, params, seed) in tables.items():
-        save_result(frame, name, params=params, seed=seed, results_dir=results_dir)
-        out[name] = frame
-    return out
+    # One set, read back only whole; each table keeps its own parameters and seed.
+    save_result_set(
+        {name: frame for name, (frame, _, _) in tables.items()},
+        "proof_tables",
+        params={},
+        results_dir=results_dir,
+        per_member={name: {"params": p, "seed": s} for name, (_, p, s) in tables.items()},
+    )
+    return {name: frame for name, (frame, _, _) in tables.items()}
 
 
 def run_tables(args: argparse.Namespace) -> int:
     import pandas as pd
+
+    from opauc_sim.results_cache import check_writable_dir
+
+    check_writable_dir(args.results_dir, "--results-dir")  # before any computing
 
     tables = compute_tables(args.results_dir, quick=args.quick)
     with pd.option_context("display.width", 200, "display.max_columns", 30):

@@ -26,6 +26,9 @@ def _load(path: Path):
 
 
 def run(args: argparse.Namespace) -> int:
+    from opauc_sim.results_cache import check_writable_dir
+
+    check_writable_dir(args.out_dir, "--out-dir")  # before any figure is drawn
     figures_dir = Path(args.figures_dir)
     scripts = find_figure_scripts(figures_dir)
     if args.only:
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not scripts:
         print(f"no figure scripts matched in {str(figures_dir)!r}", file=sys.stderr)
         return 1
-    failed = 0
+    failed = bad = 0
     for script in scripts:
         try:
             written = _load(script).main(results_dir=args.results_dir, out_dir=args.out_dir)
@@ -41,9 +44,19 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"{script.name}: skipped: {exc}", file=sys.stderr)
             continue
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
+            # A cached table that does not fit the script (a column missing, a CSV that no
+            # longer matches its sidecar): one line naming the script, then the next one.
+            bad += 1
+            detail = str(exc)
+            if isinstance(exc, KeyError | AttributeError):  # df["x"] or df.x
+                detail = f"missing column: {detail} (in a table under {args.results_dir})"
+            detail = " ".join(detail.split())
+            print(f"opauc-sim figures: error: {script.name}: {detail}", file=sys.stderr)
+            continue
         for path in written or []:
             print(f"{script.name}: wrote {path}")
-    return 1 if failed else 0
+    return 2 if bad else 1 if failed else 0
 
 
 def register(subparsers) -> None:

@@ -48,7 +48,7 @@ def _fmt_table(df, floatfmt: str = ".4g") -> str:
         [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
         for row in df.itertuples(index=False)
     ]
-    widths = [max(len(str(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    widths = [max([len(str(c)), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
     lines = [
         "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
@@ -57,6 +57,43 @@ def _fmt_table(df, floatfmt: str = ".4g") -> str:
         "| " + " | ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
     ]
     return "\n".join(lines)
+
+
+def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> None:
+    """Checks made before any computing: output folders, then memory and time estimates.
+
+    An unusable ``--results-dir`` or ``--out-dir`` and work that cannot fit in memory are
+    errors (one line, exit 2); work estimated to take longer than ten minutes is announced
+    on stderr, even under ``--quiet``.
+    """
+    from opauc_sim import _cost
+    from opauc_sim.results_cache import check_writable_dir
+
+    if results:
+        check_writable_dir(args.results_dir, "--results-dir")
+    if not getattr(args, "no_figure", True):
+        check_writable_dir(args.out_dir, "--out-dir")
+    if cost is not None:
+        _cost.check_memory(cost)
+        line = _cost.announce(cost, f"opauc-sim simulate {args.simulation}")
+        if line:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _parse_betas(values: list[str]) -> tuple[int, list[float] | None]:
+    """``--betas``: (count, None) for one integer > 1, else (len, the values)."""
+    numbers = []
+    for v in values:
+        try:
+            numbers.append(float(v))
+        except ValueError:
+            raise ValueError(
+                f"--betas must be numbers in (0, 1], or one integer > 1 (that many "
+                f"log-spaced betas), got {v!r}"
+            ) from None
+    if len(numbers) == 1 and numbers[0].is_integer() and numbers[0] > 1:
+        return int(numbers[0]), None
+    return len(numbers), numbers
 
 
 def _write_figures(names: list[str], args) -> None:
@@ -101,9 +138,14 @@ def run_fig6(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
     start = time.perf_counter()
+    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas, n_threads=args.threads)
+    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, n_rankings=args.n_rankings)
+    if not args.no_exact:
+        cost = cost + corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
+    _preflight(args, cost)
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     params = {
         "n_pos": FIG6["n_pos"],
@@ -151,15 +193,15 @@ def run_fig6(args: argparse.Namespace) -> int:
         ignore_index=True,
     )
     timing = {"monte_carlo_s": round(t_mc, 3), "exact_s": round(t_exact, 3)}
-    for name, frame in (("fig6_curves", curve), ("fig6_peaks", peaks), ("fig6_claims", claims)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"timing": timing},
-        )
+    # One set: read back only whole (a run killed between the files is never mixed).
+    for path in save_result_set(
+        {"fig6_curves": curve, "fig6_peaks": peaks, "fig6_claims": claims},
+        "fig6",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"timing": timing},
+    ):
         print(f"wrote {path}")
     table = peak_table(peaks_mc, peaks_exact)
     print(
@@ -191,12 +233,25 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import check_name, save_result
 
-    if len(args.betas) == 1 and float(args.betas[0]).is_integer() and float(args.betas[0]) > 1:
-        betas = corr.fig6_grid(args.n_neg, int(float(args.betas[0])))
-    else:
-        betas = np.array([float(b) for b in args.betas])
+    n_betas, values = _parse_betas(args.betas)
+    if args.save:
+        check_name(args.save, "--save")
+    cost = corr.beta_curve_cost(
+        args.n_pos,
+        args.n_neg,
+        n_ks=len(set(args.ks)),
+        n_betas=n_betas,
+        metrics=args.metrics,
+        method=args.method,
+        n_rankings=args.n_rankings,
+        exact=args.exact,
+        generator=args.generator,
+        n_threads=args.threads,
+    )
+    _preflight(args, cost, results=bool(args.save))
+    betas = corr.fig6_grid(args.n_neg, n_betas) if values is None else np.array(values)
     curve = corr.beta_curve(
         args.n_pos,
         args.n_neg,
@@ -227,6 +282,7 @@ def run_peak_law(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result
 
     configs = [(p, n, k) for p, n in LAW_SIZES for k in LAW_KS if k <= n // 4]
+    _preflight(args)  # fixed, small sizes: only the output folders need checking
     t0 = time.perf_counter()
     law = corr.peak_law(configs, metrics=("recall", "ndcg"), progress=not args.quiet)
     elapsed = time.perf_counter() - t0
@@ -253,8 +309,20 @@ def run_peak_law(args: argparse.Namespace) -> int:
 
 def run_binormal(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
+    one = corr.beta_curve_cost(
+        FIG6["n_pos"],
+        FIG6["n_neg"],
+        n_ks=len(FIG6["ks"]),
+        n_betas=args.n_betas,
+        metrics=("recall", "ndcg"),
+        n_rankings=args.n_rankings,
+        generator="binormal",
+    )
+    # Per mu: the curve, then the same rankings again for the negatives in the top K.
+    runs = 2 * len(args.mus)
+    _preflight(args, corr._cost.Cost(one.bytes, runs * one.seconds, f"{runs} x ({one.what})"))
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     t0 = time.perf_counter()
     curves, peaks = corr.binormal_study(
@@ -278,15 +346,14 @@ def run_binormal(args: argparse.Namespace) -> int:
         "n_rankings": args.n_rankings,
         "generator": "binormal",
     }
-    for name, frame in (("binormal_curves", curves), ("binormal_peaks", peaks)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"seconds": round(elapsed, 2)},
-        )
+    for path in save_result_set(
+        {"binormal_curves": curves, "binormal_peaks": peaks},
+        "binormal",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"seconds": round(elapsed, 2)},
+    ):
         print(f"wrote {path}")
     wide = peaks.pivot_table(index=["metric", "k"], columns="mu", values="beta", sort=False)
     wide.columns = [f"mu={m:g}" for m in wide.columns]
@@ -307,8 +374,15 @@ def run_methods(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.results_cache import save_result_set
 
+    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas)
+    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
+    for method in ("spearman", "kendall"):
+        cost = cost + corr.beta_curve_cost(
+            FIG6["n_pos"], FIG6["n_neg"], **size, method=method, n_rankings=args.n_rankings
+        )
+    _preflight(args, cost)
     betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
     kw = dict(ks=FIG6["ks"], betas=betas, metrics=("recall", "precision", "ndcg"))
     curves, timing = [], {}
@@ -346,15 +420,14 @@ def run_methods(args: argparse.Namespace) -> int:
         "n_rankings": args.n_rankings,
         "methods": ["pearson (exact)", "spearman", "kendall"],
     }
-    for name, frame in (("fig6_methods_curves", curve), ("fig6_methods_claims", claims)):
-        path = save_result(
-            frame,
-            name,
-            params=params,
-            seed=args.seed,
-            results_dir=args.results_dir,
-            extra={"seconds": timing},
-        )
+    for path in save_result_set(
+        {"fig6_methods_curves": curve, "fig6_methods_claims": claims},
+        "fig6_methods",
+        params=params,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        extra={"seconds": timing},
+    ):
         print(f"wrote {path}")
     wide = peaks[peaks.metric != "precision"].pivot_table(
         index=["metric", "k"], columns="method", values=["beta", "corr"], sort=False

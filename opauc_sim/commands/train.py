@@ -277,7 +277,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_sweep_cmd(args: argparse.Namespace) -> int:
     from opauc_sim.train.config import TrainConfig
-    from opauc_sim.train.sweep import parse_grid, run_sweep
+    from opauc_sim.train.sweep import check_out, parse_grid, run_sweep
 
     _recipe_defaults(args)
     points = [p for spec in args.grid for p in parse_grid(spec)]
@@ -286,7 +286,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         for point in points
         for wd in args.weight_decay
     ]
-    _check_out(args.out, ".csv")
+    check_out(args.out)  # refused before any training: not .csv, a folder, not a sweep's
     threads, backend, device = _prepare(args)
     split = _load(args)
     params = {

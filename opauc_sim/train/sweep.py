@@ -7,29 +7,57 @@ each finished group the whole CSV is rewritten (old rows + new ones) to a tempor
 that is then renamed over the old one, so a sweep killed at any moment (even with
 ``kill -9``) leaves either the previous CSV or the new one, never a truncated file.
 Rerunning the same command skips every configuration whose id is already in the CSV.
+
+Safety checks, all made before any training:
+
+* ``out_csv`` must end in ``.csv`` (another name used to be written as ``STEM.csv``, one
+  group at a time, losing rows) and must not be a folder.
+* An existing ``out_csv`` must have been written by a sweep: its sidecar says so (or, with
+  no sidecar, left by a write interrupted between its two renames, the CSV has a sweep's
+  columns). Any other CSV is refused rather than rewritten.
+* An exclusive lock (``fcntl.flock`` on ``.NAME.csv.lock`` beside it) is held for the whole
+  sweep: a second sweep on the same ``out_csv`` is refused at once (two used to lose and
+  duplicate each other's rows).
+* Reading the CSV drops rows cut short (a file truncated mid-row) or malformed, and
+  repeated ids (first kept), saying so: those configurations are trained again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import fcntl
 import hashlib
+import io
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import save_result
+from opauc_sim.results_cache import ResultsError, check_name, recover, save_result
 from opauc_sim.train.config import TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.runner import resolve_backend, train_many
 
-__all__ = ["config_id", "done_ids", "parse_grid", "result_row", "run_sweep"]
+__all__ = [
+    "check_out",
+    "config_id",
+    "done_ids",
+    "lock_out",
+    "parse_grid",
+    "read_rows",
+    "result_row",
+    "run_sweep",
+]
 
 _GRID_KEYS = {"M": int, "N": int, "rho": float}
+#: Columns every sweep CSV has (see :func:`result_row`); a CSV without them is not a sweep's.
+SWEEP_COLUMNS = ("id", "dataset", "split_seed", "label", "sampler", "best_epoch")
 
 
 def parse_grid(spec: str) -> list[dict[str, Any]]:
@@ -120,12 +148,128 @@ def result_row(
     return row
 
 
-def done_ids(out_csv: str | os.PathLike) -> set[str]:
-    """Ids of the configurations already in ``out_csv`` (empty when it does not exist)."""
+def check_out(out_csv: str | os.PathLike) -> Path:
+    """Check that ``out_csv`` may receive a sweep's rows; return it as a Path.
+
+    Raises
+    ------
+    ResultsError
+        The name does not end in ``.csv``, is a folder, has an unusable stem, or names an
+        existing file that was not written by a sweep.
+    """
+    path = Path(out_csv)
+    if path.suffix != ".csv":
+        raise ResultsError(f"--out must end in .csv, got {str(out_csv)!r}")
+    if path.is_dir():
+        raise ResultsError(f"--out {str(out_csv)!r} is a folder; give a file name NAME.csv")
+    check_name(path.stem, "--out")
+    if not path.exists():
+        return path
+    recover(path)
+    sidecar = path.with_suffix(".json")
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else None
+    except (OSError, ValueError):
+        meta = {}
+    params = meta.get("params") if isinstance(meta, dict) else None
+    by_sidecar = isinstance(meta, dict) and (
+        meta.get("kind") == "sweep"
+        or (isinstance(params, dict) and {"dataset", "split_seed"} <= set(params))
+    )
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            header = next(csv.reader([handle.readline()]), [])
+    except (OSError, UnicodeDecodeError):
+        header = []
+    has_columns = set(SWEEP_COLUMNS) <= set(header)
+    if not has_columns or (meta is not None and not by_sidecar):
+        why = (
+            f"its sidecar {sidecar} is not a sweep's"
+            if meta is not None and not by_sidecar
+            else f"it lacks the sweep columns {[c for c in SWEEP_COLUMNS if c not in header]}"
+        )
+        raise ResultsError(
+            f"--out {str(out_csv)!r} exists and was not written by a sweep ({why}); "
+            f"refusing to rewrite it: choose another --out"
+        )
+    return path
+
+
+@contextlib.contextmanager
+def lock_out(out_csv: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on ``out_csv`` (``.NAME.csv.lock`` beside it) or refuse.
+
+    The lock is released when the block ends or the process dies (``kill -9`` included).
+    The lock file itself is left in place: deleting it would race with a waiting sweep.
+
+    Raises
+    ------
+    ResultsError
+        Another process holds the lock.
+    """
+    path = Path(out_csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.parent / f".{path.name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResultsError(
+                f"another sweep is writing {str(out_csv)!r} (lock {lock_path} is held); "
+                f"wait for it to finish or choose another --out"
+            ) from None
+        yield path
+    finally:
+        os.close(fd)
+
+
+def read_rows(out_csv: str | os.PathLike, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The finished rows of a sweep CSV: complete rows only, one per id.
+
+    A row cut short (no final newline, or fewer fields than the header: a file truncated
+    mid-row) or without an id is dropped, and so is a repeated id (the first is kept);
+    ``log`` is told how many, and those configurations are trained again.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Empty (no columns) when the file does not exist or holds no row.
+    """
     path = Path(out_csv)
     if not path.exists():
-        return set()
-    return set(pd.read_csv(path, usecols=["id"], dtype={"id": str})["id"])
+        return pd.DataFrame()
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return pd.DataFrame()
+    header = next(csv.reader([lines[0]]))
+    keep = [lines[0]]
+    broken = 0
+    for line in lines[1:]:
+        fields = next(csv.reader([line]), [])
+        if line.endswith("\n") and len(fields) == len(header) and fields[0]:
+            keep.append(line)
+        elif line.strip():
+            broken += 1
+    df = pd.read_csv(io.StringIO("".join(keep)), dtype={"id": str})
+    df.attrs["dropped"] = broken
+    repeated = int(df["id"].duplicated().sum()) if "id" in df else 0
+    if repeated:
+        df = df.drop_duplicates("id", keep="first").reset_index(drop=True)
+    df.attrs["dropped"] = broken + repeated
+    if log is not None and (broken or repeated):
+        log(
+            f"{path}: dropped {broken} truncated or malformed row(s) and {repeated} repeated "
+            f"id(s); those configurations are trained again"
+        )
+    return df
+
+
+def done_ids(out_csv: str | os.PathLike) -> set[str]:
+    """Ids of the complete rows already in ``out_csv`` (empty when it does not exist)."""
+    df = read_rows(out_csv)
+    return set(df["id"]) if "id" in df else set()
 
 
 def _groups(configs: Sequence[TrainConfig], max_group: int) -> list[list[TrainConfig]]:
@@ -193,29 +337,39 @@ def run_sweep(
     pandas.DataFrame
         The whole CSV after the sweep.
     """
-    out_csv = Path(out_csv)
+    out_csv = check_out(out_csv)
     backend, device = resolve_backend(backend, device)
     unique: dict[str, TrainConfig] = {}
     for c in configs:
         cid = config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=backend)
         unique.setdefault(cid, c)
-    finished = done_ids(out_csv)
-    todo = [c for cid, c in unique.items() if cid not in finished]
-    if log is not None and len(todo) < len(unique):
-        log(f"skipping {len(unique) - len(todo)} finished configs already in {out_csv}")
-    sidecar = {"dataset": dataset, "split_seed": split_seed, **(params or {})}
-    for group in _groups(todo, max(1, int(max_group))):
-        results = train_many(
-            split, group, device=device, backend=backend, threads=threads, progress=progress
+    with lock_out(out_csv):
+        check_out(out_csv)  # again, now that no other sweep can write it
+        rows_done = read_rows(out_csv, log)
+        finished = set(rows_done["id"]) if "id" in rows_done else set()
+        todo = [c for cid, c in unique.items() if cid not in finished]
+        if log is not None and len(todo) < len(unique):
+            log(f"skipping {len(unique) - len(todo)} finished configs already in {out_csv}")
+        sidecar = {"dataset": dataset, "split_seed": split_seed, **(params or {})}
+        save = dict(
+            name=out_csv.stem,
+            params=sidecar,
+            seed=split_seed,
+            results_dir=out_csv.parent,
+            extra={"kind": "sweep"},
         )
-        rows = pd.DataFrame(
-            [result_row(r, dataset, split_seed, valid_frac=valid_frac) for r in results]
-        )
-        if out_csv.exists():
-            rows = pd.concat([pd.read_csv(out_csv, dtype={"id": str}), rows], ignore_index=True)
-        save_result(rows, out_csv.stem, params=sidecar, seed=split_seed, results_dir=out_csv.parent)
-        if log is not None:
-            log(f"finished {', '.join(r.config.label for r in results)} -> {out_csv}")
-    if not out_csv.exists():
-        return pd.DataFrame()
-    return pd.read_csv(out_csv, dtype={"id": str})
+        if rows_done.attrs.get("dropped") and not todo:
+            save_result(rows_done, **save)  # nothing to train: still write the cleaned rows
+        for group in _groups(todo, max(1, int(max_group))):
+            results = train_many(
+                split, group, device=device, backend=backend, threads=threads, progress=progress
+            )
+            new = pd.DataFrame(
+                [result_row(r, dataset, split_seed, valid_frac=valid_frac) for r in results]
+            )
+            rows_done = new if rows_done.empty else pd.concat([rows_done, new], ignore_index=True)
+            rows_done = rows_done.drop_duplicates("id", keep="first").reset_index(drop=True)
+            save_result(rows_done, **save)
+            if log is not None:
+                log(f"finished {', '.join(r.config.label for r in results)} -> {out_csv}")
+        return read_rows(out_csv)

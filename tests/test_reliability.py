@@ -1,0 +1,578 @@
+"""Reliability: results are never lost or mixed, work is bounded, errors are one line (issue 10).
+
+Each test here failed before the fix it guards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from opauc_sim import results_cache as rc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _frame(n: int, value: float = 0.5) -> pd.DataFrame:
+    return pd.DataFrame({"a": range(n), "b": [value] * n})
+
+
+def _child(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a process that may SIGKILL itself)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+# A child that writes NAME with n rows and is killed (SIGKILL) at its k-th os.replace.
+_KILL_AT_REPLACE = """
+import os, signal, sys
+import pandas as pd
+from opauc_sim import results_cache as rc
+calls = [0]
+real = os.replace
+def replace(a, b):
+    calls[0] += 1
+    if calls[0] == {k}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+os.replace = replace
+rc.save_result(pd.DataFrame({{"a": range({n}), "b": [0.5] * {n}}}), "res", params={{"n": {n}}},
+               results_dir=".")
+"""
+
+
+# ----------------------------------------------------------------------- atomic writes
+
+
+def test_atomic_writes_use_the_umask(tmp_path):
+    """Files written atomically used to get mode 0600 (mkstemp's) whatever the umask."""
+    old = os.umask(0o027)
+    try:
+        rc.save_result(_frame(2), "res", params={}, results_dir=tmp_path)
+        rc.atomic_write_text(tmp_path / "x.txt", "hi\n")
+    finally:
+        os.umask(old)
+    for name in ("res.csv", "res.json", "x.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_kill_before_the_renames_leaves_the_old_pair_and_no_temporaries(tmp_path):
+    """kill -9 between the temporary write and the rename used to leave orphaned *.tmp
+    files for good; the next read or write now deletes them, and the old pair is intact."""
+    rc.save_result(_frame(3), "res", params={"n": 3}, results_dir=tmp_path)
+    done = _child(_KILL_AT_REPLACE.format(k=1, n=5), tmp_path)
+    assert done.returncode == -9, done.stderr
+    assert list(tmp_path.glob(".res.*.tmp"))  # the fault left temporaries
+    df, meta = rc.load_result("res", tmp_path)
+    assert len(df) == 3 and meta["params"] == {"n": 3}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("first_write", [False, True])
+def test_kill_between_csv_and_sidecar_renames_is_healed(tmp_path, first_write):
+    """kill -9 between the CSV and JSON renames used to leave the new CSV with the old
+    sidecar (read back as one result) or with none. The pending sidecar is now renamed into
+    place on the next read, so the pair matches again."""
+    if not first_write:
+        rc.save_result(_frame(3), "res", params={"n": 3}, results_dir=tmp_path)
+    done = _child(_KILL_AT_REPLACE.format(k=2, n=5), tmp_path)
+    assert done.returncode == -9, done.stderr
+    df, meta = rc.load_result("res", tmp_path)
+    assert len(df) == 5 and meta["params"] == {"n": 5} and meta["rows"] == 5
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_csv_that_no_longer_matches_its_sidecar_is_refused(tmp_path):
+    """A CSV truncated mid-row (or otherwise changed) used to be read, its last row padded
+    with NaN; it is now refused with a message naming the file."""
+    path = rc.save_result(_frame(4), "res", params={}, results_dir=tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 3])
+    with pytest.raises(rc.ResultsError, match=r"res\.csv does not match its sidecar"):
+        rc.load_result("res", tmp_path)
+    # Without a sidecar (an older cache), a missing final newline still gives it away.
+    path.with_suffix(".json").unlink()
+    with pytest.raises(rc.ResultsError, match=r"res\.csv ends mid-row"):
+        rc.load_result("res", tmp_path)
+
+
+def test_load_result_names_missing_columns(tmp_path):
+    rc.save_result(_frame(2), "res", params={}, results_dir=tmp_path)
+    with pytest.raises(rc.ResultsError, match=r"res\.csv lacks the columns \['corr'\]"):
+        rc.load_result("res", tmp_path, columns=["a", "corr"])
+
+
+def test_result_names_cannot_leave_the_results_folder(tmp_path):
+    for bad in ("../x", "a/b", ".hidden", "", "/abs"):
+        with pytest.raises(rc.ResultsError, match="plain file name"):
+            rc.save_result(_frame(1), bad, params={}, results_dir=tmp_path / "r")
+    assert not (tmp_path / "x.csv").exists()
+
+
+# ----------------------------------------------------------------------- result sets
+
+
+def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, monkeypatch):
+    """`simulate fig6 --seed 1` killed between its three files used to leave curves from
+    seed 1 beside peaks and claims from seed 0, read back as one result."""
+    from opauc_sim.cli import main
+
+    argv = ["simulate", "fig6", "--n-rankings", "256", "--n-betas", "5", "--no-exact"]
+    argv += ["--no-figure", "--quiet", "--results-dir", str(tmp_path)]
+    assert main([*argv, "--seed", "0"]) == 0
+    assert rc.load_result_set("fig6", tmp_path)["fig6_peaks"][1]["seed"] == 0
+
+    real = rc.save_result
+    calls = []
+
+    def dies_after_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies between the first and second file
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rc, "save_result", dies_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        main([*argv, "--seed", "1"])
+    monkeypatch.setattr(rc, "save_result", real)
+    assert json.loads((tmp_path / "fig6_curves.json").read_text())["seed"] == 1
+    for name in ("fig6_curves", "fig6_peaks", "fig6_claims"):
+        with pytest.raises(rc.ResultsError, match="result set 'fig6'"):
+            rc.load_result(name, tmp_path)
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        rc.load_result_set("fig6", tmp_path)
+    assert main([*argv, "--seed", "1"]) == 0  # a rerun makes the set whole again
+    assert {m["seed"] for _, m in rc.load_result_set("fig6", tmp_path).values()} == {1}
+
+
+def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
+    rc.save_result_set({"s_a": _frame(2), "s_b": _frame(3)}, "s", params={}, results_dir=tmp_path)
+    assert set(rc.load_result_set("s", tmp_path)) == {"s_a", "s_b"}
+    rc.save_result(_frame(4), "s_b", params={}, results_dir=tmp_path)  # a lone rewrite
+    with pytest.raises(rc.ResultsError, match=r"s_b\.csv"):
+        rc.load_result("s_b", tmp_path)
+
+
+# ----------------------------------------------------------------------- sweeps
+
+
+@pytest.fixture
+def fake_sweep(monkeypatch):
+    """run_sweep with training replaced by an instant fake (the bookkeeping is under test)."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig, TrainResult
+
+    trained: list[str] = []
+
+    def train_many(split, group, device="auto", progress=False, **kw):
+        trained.extend(c.label for c in group)
+        return [
+            TrainResult(
+                config=c,
+                device="cpu",
+                best_epoch=1,
+                valid={"ndcg@20": 0.1},
+                test={"ndcg@20": 0.2 + c.M / 100},
+                history=[{"loss": 1.0}],
+                epoch_seconds=[0.01],
+                backend=kw.get("backend", "torch"),
+            )
+            for c in group
+        ]
+
+    monkeypatch.setattr(sweep, "train_many", train_many)
+    configs = [TrainConfig(sampler="dns", M=m, N=8, epochs=1) for m in (1, 2, 4)]
+
+    def run(out, cfgs=configs, lines=None):
+        log = None if lines is None else lines.append
+        return sweep.run_sweep(None, cfgs, out, dataset="toy", log=log)
+
+    return run, trained, configs
+
+
+def test_sweep_out_must_end_in_csv_refused_before_training(tmp_path, fake_sweep):
+    """`sweep --out results.txt` used to overwrite results.csv with each group's rows only
+    and exit 0; it is now refused before any training."""
+    run, trained, _ = fake_sweep
+    for bad in (tmp_path / "results.txt", tmp_path / "results"):
+        with pytest.raises(rc.ResultsError, match=r"must end in \.csv"):
+            run(bad)
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(rc.ResultsError, match="is a folder"):
+        run(tmp_path / "d.csv")
+    assert trained == [] and not (tmp_path / "results.csv").exists()
+
+
+def test_second_sweep_on_the_same_out_is_refused(tmp_path, fake_sweep, monkeypatch):
+    """Two sweeps writing the same --out at once used to lose and duplicate rows. A sweep
+    started while another holds the output is refused, and the first keeps every row."""
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig
+
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    fake = sweep.train_many
+    refused = []
+
+    def train_many_and_race(split, group, **kw):
+        if not refused:  # a second sweep starts while the first is training
+            with pytest.raises(rc.ResultsError, match="another sweep is writing") as info:
+                run(out, [TrainConfig(sampler="dns", M=7, N=8, epochs=1)])
+            refused.append(str(info.value))
+        return fake(split, group, **kw)
+
+    monkeypatch.setattr(sweep, "train_many", train_many_and_race)
+    df = run(out)
+    assert refused and len(df) == 3 and df["id"].is_unique
+    assert "DNS(M=7, N=8)" not in trained
+
+
+def test_sweep_refuses_to_rewrite_a_csv_it_did_not_write(tmp_path, fake_sweep):
+    """`sweep --out` on an unrelated CSV with an `id` column used to rewrite it silently."""
+    run, trained, _ = fake_sweep
+    other = tmp_path / "other.csv"
+    other.write_text("id,score\na,1\nb,2\n")
+    with pytest.raises(rc.ResultsError, match="was not written by a sweep"):
+        run(other)
+    # Even with every sweep column, a sidecar from something else is refused.
+    done = run(tmp_path / "s.csv")
+    rc.save_result(done, "t", params={"n": 1}, results_dir=tmp_path)
+    with pytest.raises(rc.ResultsError, match=r"sidecar .* is not a sweep's"):
+        run(tmp_path / "t.csv")
+    assert other.read_text() == "id,score\na,1\nb,2\n"
+    assert trained == ["DNS(M=1, N=8)", "DNS(M=2, N=8)", "DNS(M=4, N=8)"]  # s.csv only
+
+
+def test_sweep_retrains_a_row_truncated_mid_row_and_drops_repeated_ids(tmp_path, fake_sweep):
+    """A CSV truncated mid-row used to count as a finished configuration with NaN metrics,
+    skipped for good; a repeated id was kept twice."""
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    text = out.read_text()
+    out.write_text(text[: len(text) - 10])  # the last row loses its metrics
+    lines: list[str] = []
+    trained.clear()
+    df = run(out, lines=lines)
+    assert trained == ["DNS(M=4, N=8)"]
+    assert any("dropped 1 truncated" in line for line in lines)
+    assert len(df) == 3 and df["test_ndcg@20"].notna().all()
+    body = out.read_text().splitlines(keepends=True)
+    out.write_text("".join([*body, body[1]]))  # a repeated row
+    trained.clear()
+    df = run(out)
+    assert trained == [] and len(df) == 3 and df["id"].is_unique
+    assert pd.read_csv(out)["id"].is_unique
+
+
+def test_sweep_resumes_from_a_csv_whose_sidecar_was_lost(tmp_path, fake_sweep):
+    """A kill between the CSV and sidecar renames of the first write leaves a CSV with no
+    sidecar; a sweep CSV (by its columns) is still resumed, not refused."""
+    run, trained, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    out.with_suffix(".json").unlink()
+    trained.clear()
+    assert len(run(out)) == 3 and trained == []
+
+
+# ----------------------------------------------------------------------- environment
+
+
+def test_read_only_package_and_home_still_import_the_kernels(tmp_path):
+    """With no writable folder for Numba's kernel cache (the package's __pycache__ and
+    ~/.cache both unusable), importing the kernels used to fail with Numba's RuntimeError
+    traceback ("no locator available"). The cache now falls back to a temporary folder."""
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(
+        ROOT / "opauc_sim", copy / "opauc_sim", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (copy / "opauc_sim" / "__pycache__").write_text("")  # blocks the in-tree cache
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME="/dev/null", PYTHONPATH=str(copy), TMPDIR=str(tmp_path))
+    code = (
+        "import os, opauc_sim.metrics, opauc_sim.correlation; print(os.environ['NUMBA_CACHE_DIR'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path))
+
+
+# ----------------------------------------------------------------------- bounded work
+
+
+def _run_cli(argv, capsys):
+    from opauc_sim.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class _Started(Exception):
+    """Raised in place of the real computation: the checks before it have all passed."""
+
+
+def _no_computing(monkeypatch):
+    from opauc_sim import checks, correlation
+    from opauc_sim.checks import theorem3
+
+    def started(*args, **kwargs):
+        raise _Started
+
+    for module, name in [
+        (correlation, "beta_curve"),
+        (correlation, "peak_law"),
+        (correlation, "binormal_study"),
+        (checks, "run_checks"),
+        (theorem3, "scatter_table"),
+    ]:
+        monkeypatch.setattr(module, name, started)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        # Numba SystemError at 6.4 GB before
+        [
+            "simulate",
+            "curve",
+            "--n-pos",
+            "200",
+            "--n-neg",
+            "800",
+            "--ks",
+            "10",
+            "--betas",
+            "10000000",
+            "--exact",
+        ],
+        ["simulate", "fig6", "--n-betas", "10000000", "--no-figure"],  # reached 33 GiB
+        # MemoryError before the package's own size check
+        ["simulate", "curve", "--n-pos", "2000000000", "--n-neg", "800", "--ks", "10"],
+        ["simulate", "methods", "--n-rankings", "100000000000", "--no-figure"],
+        ["demo", "--rows", "100000", "--items", "1000000"],
+    ],
+)
+def test_work_that_cannot_fit_in_memory_is_refused_up_front(argv, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("opauc_sim._cost.available_memory", lambda: 16 * 2**30)
+    _no_computing(monkeypatch)
+    code, _, err = _run_cli(
+        [*argv, *(["--results-dir", str(tmp_path)] if argv[0] == "simulate" else [])], capsys
+    )
+    assert code == 2
+    assert "would need about" in err and "of memory, more than the 16 GiB available" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_beta_curve_checks_memory_before_allocating():
+    from opauc_sim import correlation
+    from opauc_sim._cost import ResourceError
+
+    with pytest.raises(ResourceError, match="would need about"):
+        correlation.beta_curve(2_000_000_000, 800, ks=[10], betas=[0.5], metrics=["recall"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "unit"),
+    [
+        (["simulate", "fig6", "--n-rankings", str(10**12), "--no-figure"], "days"),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "100000",
+                "--n-neg",
+                "1000000",
+                "--ks",
+                "10",
+                "--exact",
+            ],
+            " h ",
+        ),
+    ],
+)
+def test_long_work_is_announced_on_stderr_even_under_quiet(
+    argv, unit, capsys, monkeypatch, tmp_path
+):
+    """`simulate fig6 --n-rankings 10**12` (days) and an exact curve at n_pos = 1e5,
+    n_neg = 1e6 (hours, no progress bar) used to start without a word."""
+    monkeypatch.setattr("opauc_sim._cost.available_memory", lambda: 64 * 2**30)
+    _no_computing(monkeypatch)
+    with pytest.raises(_Started):
+        _run_cli([*argv, "--quiet", "--results-dir", str(tmp_path)], capsys)
+    err = capsys.readouterr().err
+    assert "note: this will take about" in err and unit in err
+
+
+def test_short_work_is_not_announced(capsys, tmp_path):
+    argv = ["simulate", "curve", "--n-pos", "20", "--n-neg", "80", "--ks", "5", "--betas", "5"]
+    code, _, err = _run_cli([*argv, "--exact", "--quiet"], capsys)
+    assert code == 0 and "will take" not in err
+
+
+# ----------------------------------------------------------------------- one-line errors
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["figures", "--out-dir", "/dev/null/x"], "--out-dir '/dev/null/x' cannot be created"),
+        (["check", "--save", "--results-dir", "/dev/null/x"], "--results-dir '/dev/null/x'"),
+        (["proof-tables", "--results-dir", "FILE"], "is a file, not a folder"),
+        (["simulate", "fig6", "--results-dir", "FILE"], "--results-dir 'FILE' is a file"),
+        (["simulate", "peak-law", "--results-dir", "FILE"], "is a file, not a folder"),
+        (["simulate", "binormal", "--out-dir", "/dev/null/x"], "--out-dir '/dev/null/x'"),
+        (["simulate", "methods", "--results-dir", "/dev/null/x"], "cannot be created"),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "20",
+                "--n-neg",
+                "80",
+                "--ks",
+                "5",
+                "--save",
+                "c",
+                "--results-dir",
+                "FILE",
+            ],
+            "is a file",
+        ),
+        (
+            ["simulate", "curve", "--n-pos", "20", "--n-neg", "80", "--ks", "5", "--betas", "abc"],
+            "--betas must be numbers",
+        ),
+        (
+            [
+                "simulate",
+                "curve",
+                "--n-pos",
+                "20",
+                "--n-neg",
+                "80",
+                "--ks",
+                "5",
+                "--save",
+                "../../x",
+            ],
+            "--save must be a plain file name",
+        ),
+    ],
+)
+def test_bad_outputs_and_options_are_one_line_errors_before_any_computing(
+    argv, message, a_file, capsys, monkeypatch
+):
+    """These used to compute first and then die with a traceback (or, for --save ../../x,
+    write outside --results-dir; for --betas abc, not name the option)."""
+    _no_computing(monkeypatch)
+    argv = [a_file if v == "FILE" else v for v in argv]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2, err
+    assert message.replace("FILE", a_file) in err
+    assert err.startswith(f"opauc-sim {argv[0]}: error: ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_read_only_folder_is_reported(tmp_path, monkeypatch):
+    """A folder that exists but refuses new files (read-only mount, no permission)."""
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(rc.ResultsError, match=r"--out-dir .* is not writable: Read-only file"):
+        rc.check_writable_dir(tmp_path, "--out-dir")
+
+
+def test_figures_with_a_results_csv_missing_columns_is_one_line(tmp_path, capsys):
+    """A results CSV with missing columns given to `figures` used to end in a KeyError
+    traceback."""
+    curves = pd.DataFrame({"source": ["exact"], "metric": ["recall"], "k": [5], "beta": [0.1]})
+    rc.save_result(curves, "fig6_curves", params={}, results_dir=tmp_path)
+    argv = ["figures", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path)]
+    argv += ["--figures-dir", str(ROOT / "figures"), "--only", "beta_curves"]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    for line in err.strip().splitlines():
+        assert line.startswith("opauc-sim figures: error: fig_beta_curves")
+        assert "fig6_curves.csv lacks the columns ['corr'" in line
+    # A hand-made table with no sidecar and no declared columns: the KeyError is one line.
+    (tmp_path / "theorem1_dns_bias.csv").write_text("x\n1\n")
+    (tmp_path / "theorem1_dns_bias.json").write_text('{"name": "theorem1_dns_bias"}')
+    argv[-1] = "theorem1"
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("opauc-sim figures: error: fig_theorem1_dns_bias.py: missing column")
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--decimals", "2000000000", "decimals must be <= 15, got 2000000000"),
+        ("--mu", "1e308", "mu must be <= 1000000.0, got 1e+308"),
+    ],
+)
+def test_demo_values_that_overflow_the_scores_are_named(option, value, message, capsys):
+    """Found by the CLI fuzz test: these made NaN scores, reported as "y_score must not
+    contain NaN", which names no demo option."""
+    argv = ["demo", "--rows", "5", "--items", "60", option, value]
+    code, _, err = _run_cli(argv, capsys)
+    assert code == 2 and message in err
+
+
+def test_read_only_home_gives_no_matplotlib_warning(tmp_path):
+    """With HOME unwritable, every figure command printed Matplotlib's two-line warning
+    about a temporary config folder (and rebuilt its font cache each time)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME")}
+    env.update(HOME="/dev/null", PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    code = "import opauc_sim, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Matplotlib created a temporary" not in done.stderr
+    assert (tmp_path / f"opauc-sim-matplotlib-{os.getuid()}").is_dir()
