@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 _EPILOG_TRAIN = """examples:
   opauc-sim data fetch gowalla --from ../shared/data/gowalla/gowalladata.mat
   opauc-sim train --dataset gowalla --sampler dns --M 5 --epochs 200 --threads 1 \\
@@ -331,6 +333,68 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_false_negatives(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from opauc_sim.results_cache import check_writable_dir, save_result
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.false_negatives import false_negative_shares
+    from opauc_sim.train.runner import train
+
+    _recipe_defaults(args)
+    config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
+    out = Path(args.out)
+    if out.suffix != ".csv":
+        raise ValueError(f"--out must end in .csv, got {args.out!r}")
+    check_writable_dir(out.parent, "--out")
+    threads, backend, device = _prepare(args)
+    split = _load(args)
+    _announce(split, [config])
+    result = train(
+        split,
+        config,
+        device=device,
+        backend=backend,
+        threads=threads,
+        progress=not args.quiet,
+        keep_embeddings=True,
+    )
+    table = false_negative_shares(
+        result.user_embedding,
+        result.item_embedding,
+        split,
+        ms=args.ms,
+        rhos=args.rhos,
+        n=args.n_candidates,
+        n_pairs=args.n_pairs,
+        seed=args.seed,
+    )
+    table.insert(0, "dataset", str(args.dataset))
+    table.insert(1, "model", config.label)
+    table["recipe"] = "authors" if config.authors_code else "project"
+    table["epochs"] = config.epochs
+    table["weight_decay"] = config.weight_decay
+    table["model_test_ndcg@50"] = result.test.get("ndcg@50", np.nan)
+    if out.exists():
+        old = pd.read_csv(out)
+        old = old[old["dataset"] != str(args.dataset)]
+        table = pd.concat([old, table], ignore_index=True)
+    save_result(
+        table,
+        out.stem,
+        params={"dataset": str(args.dataset), "model": config.to_dict(), "n_pairs": args.n_pairs},
+        seed=args.seed,
+        results_dir=out.parent,
+    )
+    mine = table[table["dataset"] == str(args.dataset)]
+    for row in mine.itertuples():
+        what = {"uniform": "uniform draws", "dns": f"DNS top-{row.M:g}", "softmax": ""}[row.sampler]
+        what = what or f"Softmax-v(rho={row.rho:g}) weight"
+        print(f"{args.dataset}: {what:<28} {100 * row.share:6.2f}% held-out positives")
+    print(f"wrote {out}")
+    return 0
+
+
 def run_fetch(args: argparse.Namespace) -> int:
     from opauc_sim.train.data import (
         DataFetchError,
@@ -404,6 +468,49 @@ def register(subparsers) -> None:
     )
     s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
     s.set_defaults(func=run_sweep_cmd)
+
+    fn = subparsers.add_parser(
+        "false-negatives",
+        help="train a model, then measure how often hard negatives are held-out positives",
+        description="Train a model (BPR by default), then measure the share of held-out "
+        "positives (validation and test items) among DNS's top M of N candidates, in "
+        "Softmax-v's weight mass and among uniform draws (opauc_sim.train.false_negatives).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(fn)
+    _sampler_options(fn)
+    fn.add_argument(
+        "--weight-decay", type=float, default=1e-4, help="L2 coefficient (default: %(default)s)"
+    )
+    fn.add_argument(
+        "--ms",
+        type=int,
+        nargs="+",
+        default=[1, 5, 20],
+        help="DNS's M values (default: %(default)s)",
+    )
+    fn.add_argument(
+        "--rhos",
+        type=float,
+        nargs="+",
+        default=[0.1, 1.0, 10.0],
+        help="Softmax-v's rho values (default: %(default)s)",
+    )
+    fn.add_argument(
+        "--n-candidates", type=int, default=200, help="candidates per pair N (default: %(default)s)"
+    )
+    fn.add_argument(
+        "--n-pairs",
+        type=int,
+        default=100_000,
+        help="training pairs sampled to average over (default: %(default)s)",
+    )
+    fn.add_argument(
+        "--out",
+        default="results/false_negatives.csv",
+        help="CSV whose rows for this dataset are replaced (default: %(default)s)",
+    )
+    fn.set_defaults(func=run_false_negatives)
 
     d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")

@@ -1,0 +1,148 @@
+"""How often hard negatives are false negatives: held-out positives among the chosen ones.
+
+A sampler only knows the training interactions, so it treats a user's held-out items
+(validation and test) as negatives. This module measures, for a trained model, how much
+of what DNS(M, N) keeps and of what Softmax-v(rho, N) weighs falls on those held-out
+items, against the share among uniform draws:
+
+- ``dns``: the fraction of the M kept candidates (the top M of N uniform draws from the
+  user's non-training items) that are held-out positives;
+- ``softmax``: the weight mass ``sum_k w_k [j_k held out]`` of Softmax-v over the N draws;
+- ``uniform``: the fraction of all N draws that are held out (the base rate,
+  ``|held-out_u| / n_neg_u`` in expectation).
+
+Each is averaged over a uniform sample of training pairs (u, i), the unit a sampler
+works on, with the candidates drawn and scored by the fused trainer's own kernels
+(:mod:`opauc_sim.train.fast`), so the measurement sees exactly what training sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from opauc_sim._validation import check_int
+from opauc_sim.train import fast
+from opauc_sim.train.config import TrainConfig
+from opauc_sim.train.data import Split
+
+__all__ = ["false_negative_shares"]
+
+
+def _member(keys_sorted: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int):
+    """Whether each (user, item) is in the sorted key set ``u * n_items + i``."""
+    query = users.astype(np.int64) * n_items + items.astype(np.int64)
+    if keys_sorted.size == 0:
+        return np.zeros(query.shape, dtype=bool)
+    pos = np.searchsorted(keys_sorted, query).clip(max=keys_sorted.size - 1)
+    return keys_sorted[pos] == query
+
+
+def false_negative_shares(
+    user_w: np.ndarray,
+    item_w: np.ndarray,
+    split: Split,
+    *,
+    ms: Sequence[int] = (1, 5, 20),
+    rhos: Sequence[float] = (0.1, 1.0, 10.0),
+    n: int = 200,
+    n_pairs: int = 100_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Shares of held-out positives among DNS's kept and Softmax-v's weighted candidates.
+
+    Parameters
+    ----------
+    user_w, item_w : ndarray, shape (n_users, dim) and (n_items, dim)
+        A trained model's embeddings (scores are ``user_w @ item_w.T``).
+    split : Split
+        ``train`` defines the negatives (candidates are drawn from non-training items);
+        ``valid + test`` are the held-out positives.
+    ms : sequence of int, default (1, 5, 20)
+        DNS's M values (at N = ``n``).
+    rhos : sequence of float, default (0.1, 1, 10)
+        Softmax-v's rho values (at N = ``n``).
+    n : int, default 200
+        Candidates per pair.
+    n_pairs : int, default 100,000
+        Training pairs sampled uniformly (with replacement) to average over.
+    seed : int, default 0
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (sampler, parameter): columns ``sampler`` (``uniform``, ``dns``,
+        ``softmax``), ``M``, ``rho``, ``N``, ``share`` (the mean share defined in the module
+        docstring), ``se`` (its standard error over pairs) and ``n_pairs``.
+    """
+    n = check_int("n", n, low=1)
+    n_pairs = check_int("n_pairs", n_pairs, low=1)
+    ms = [check_int("ms", m, low=1, high=n) for m in ms]
+    user_w = np.ascontiguousarray(user_w)
+    item_w = np.ascontiguousarray(item_w, dtype=user_w.dtype)
+    train = sp.csr_matrix(split.train)
+    held = sp.csr_matrix(split.valid + split.test, dtype=bool).tocoo()
+    n_items = split.n_items
+    keys = np.sort(held.row.astype(np.int64) * n_items + held.col.astype(np.int64))
+    counts = np.diff(train.indptr)
+    users_all = np.repeat(np.arange(split.n_users, dtype=np.int64), counts)
+    items_all = train.indices.astype(np.int64)
+    ok = (counts < n_items)[users_all]
+    users_all, items_all = users_all[ok], items_all[ok]
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(users_all), n_pairs)
+    indptr, indices = train.indptr.astype(np.int64), train.indices.astype(np.int64)
+    key = np.uint64(fast._stream_key(seed, 3))
+    configs = [("dns", TrainConfig(sampler="dns", M=m, N=n, weight_decay=0.0)) for m in ms]
+    configs += [
+        ("softmax", TrainConfig(sampler="softmax", rho=r, N=n, weight_decay=0.0)) for r in rhos
+    ]
+    per_pair: dict[tuple, list[np.ndarray]] = {("uniform", 0): []}
+    for c in range(len(configs)):
+        per_pair[c] = []
+    batch = 4096
+    for start in range(0, n_pairs, batch):
+        idx = pick[start : start + batch]
+        u, i = users_all[idx], items_all[idx]
+        cand = np.empty((len(idx), n), dtype=np.int64)
+        bloom = np.empty((len(idx), fast._BLOOM_WORDS), dtype=np.uint64)
+        fast._draw(cand, u, key, start, n_items, indptr, indices, True, bloom)
+        is_held = _member(keys, np.repeat(u, n), cand.ravel(), n_items).reshape(cand.shape)
+        per_pair[("uniform", 0)].append(is_held.mean(axis=1))
+        for c, (kind, config) in enumerate(configs):
+            t = fast.batch_terms(user_w, item_w, u, i, cand, config)
+            if kind == "dns":
+                sel = t["sel"]
+                hit = _member(keys, np.repeat(u, sel.shape[1]), sel.ravel(), n_items)
+                per_pair[c].append(hit.reshape(sel.shape).mean(axis=1))
+            else:
+                w = t["weight"].astype(np.float64)
+                per_pair[c].append((w * is_held).sum(axis=1))
+    rows = []
+
+    def summary(values: list[np.ndarray]) -> tuple[float, float]:
+        v = np.concatenate(values)
+        return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+    share, se = summary(per_pair[("uniform", 0)])
+    rows.append(
+        {"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, "share": share, "se": se}
+    )
+    for c, (kind, config) in enumerate(configs):
+        share, se = summary(per_pair[c])
+        rows.append(
+            {
+                "sampler": kind,
+                "M": config.M if kind == "dns" else np.nan,
+                "rho": config.rho if kind == "softmax" else np.nan,
+                "N": n,
+                "share": share,
+                "se": se,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["n_pairs"] = n_pairs
+    return out

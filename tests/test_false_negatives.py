@@ -1,0 +1,71 @@
+"""False-negative shares of DNS and Softmax-v against a brute-force recount."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from opauc_sim import dro
+from opauc_sim.train import data as D
+from opauc_sim.train import fast
+from opauc_sim.train.false_negatives import false_negative_shares
+
+
+def _setup(seed=0):
+    rng = np.random.default_rng(seed)
+    matrix = sp.csr_matrix(rng.random((25, 60)) < 0.25)
+    split = D.split_per_user(matrix, seed=seed, test_frac=0.3, valid_frac=0.1)
+    user_w = rng.normal(size=(25, 4))
+    item_w = rng.normal(size=(60, 4))
+    return split, user_w, item_w
+
+
+def test_shares_equal_a_brute_force_recount():
+    split, user_w, item_w = _setup()
+    n, n_pairs = 15, 300
+    got = false_negative_shares(
+        user_w, item_w, split, ms=(1, 4), rhos=(0.5,), n=n, n_pairs=n_pairs, seed=3
+    )
+    # Recount with the same draws, by definition.
+    train = split.train
+    held = (split.valid + split.test).toarray().astype(bool)
+    counts = np.diff(train.indptr)
+    users = np.repeat(np.arange(train.shape[0]), counts)
+    items = train.indices.astype(np.int64)
+    pick = np.random.default_rng(3).integers(0, len(users), n_pairs)
+    u, i = users[pick], items[pick]
+    cand = np.empty((n_pairs, n), dtype=np.int64)
+    bloom = np.empty((n_pairs, fast._BLOOM_WORDS), dtype=np.uint64)
+    key = np.uint64(fast._stream_key(3, 3))
+    fast._draw(cand, u, key, 0, 60, train.indptr.astype(np.int64), items, True, bloom)
+    assert not train.toarray()[u[:, None], cand].any()  # candidates are non-training items
+    is_held = held[u[:, None], cand]
+    scores = np.einsum("bd,bnd->bn", user_w[u], item_w[cand])
+    pos = np.einsum("bd,bd->b", user_w[u], item_w[i])
+    want = {("uniform", None): is_held.mean()}
+    for m in (1, 4):
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :m]
+        want[("dns", m)] = np.take_along_axis(is_held, top, 1).mean()
+    w = dro.softmax_v_weights(np.logaddexp(0, scores - pos[:, None]), 0.5)
+    want[("softmax", 0.5)] = (w * is_held).sum(1).mean()
+    for row in got.itertuples():
+        key_ = {
+            "uniform": ("uniform", None),
+            "dns": ("dns", row.M),
+            "softmax": ("softmax", row.rho),
+        }
+        key_ = key_[row.sampler]
+        assert abs(row.share - want[key_]) < 1e-12, (key_, row.share, want[key_])
+    assert (got["n_pairs"] == n_pairs).all() and (got["se"] > 0).all()
+
+
+def test_a_model_that_scores_held_out_items_first_makes_dns_pick_them():
+    split, _, _ = _setup(1)
+    held = (split.valid + split.test).toarray().astype(float)
+    # Users and items embedded so that score(u, j) = 1 + 10 * [j held out for u].
+    user_w = np.hstack([np.eye(25), np.ones((25, 1))])
+    item_w = np.hstack([10 * held.T, np.ones((60, 1))])
+    got = false_negative_shares(user_w, item_w, split, ms=(1,), rhos=(), n=30, n_pairs=500)
+    uniform = got.loc[got.sampler == "uniform", "share"].item()
+    dns = got.loc[got.sampler == "dns", "share"].item()
+    assert uniform < 0.3 and dns > 0.9
