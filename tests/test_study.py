@@ -1,0 +1,87 @@
+"""Study summaries with seeds (opauc_sim.train.study) on a synthetic sweep table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from opauc_sim.train import study
+
+
+def _rows():
+    rng = np.random.default_rng(0)
+    rows = []
+
+    def add(sampler, m, n, rho, wd, seed, base):
+        label = {
+            "rns": "RNS",
+            "dns": f"DNS(M={m}, N={n})",
+            "softmax": f"Softmax-v(rho={rho:g}, N={n})",
+        }
+        row = dict(
+            sampler=sampler,
+            M=m,
+            N=n,
+            rho=rho if sampler == "softmax" else np.nan,
+            weight_decay=wd,
+            authors_code=True,
+            epochs=200,
+            lr=1e-3,
+            seed=seed,
+            split_seed=seed,
+            label=label[sampler],
+        )
+        for k in (5, 20, 50):
+            row[f"test_ndcg@{k}"] = base * (1 + k / 100) + rng.normal(0, 0.002)
+            row[f"test_recall@{k}"] = 1.5 * row[f"test_ndcg@{k}"]
+        rows.append(row)
+
+    for wd, base in ((0.01, 0.10), (0.001, 0.12)):
+        add("rns", 1, 1, np.nan, wd, 0, base)
+    for m, base in ((1, 0.16), (5, 0.18), (20, 0.15)):
+        add("dns", m, 200, np.nan, 0.01, 0, base)
+    for r, base in ((0.1, 0.15), (1.0, 0.17)):
+        add("softmax", 1, 200, r, 0.01, 0, base)
+    for seed in (1, 2):
+        add("rns", 1, 1, np.nan, 0.001, seed, 0.12)
+        add("dns", 5, 200, np.nan, 0.01, seed, 0.18)
+        add("dns", 1, 200, np.nan, 0.01, seed, 0.16)
+    return pd.DataFrame(rows)
+
+
+def test_table2_uses_the_best_config_and_all_its_seeds():
+    df = _rows()
+    t = study.table2(df).set_index("method")
+    assert t.loc["BPR", "config"] == "RNS" and t.loc["BPR", "wd"] == 0.001
+    assert t.loc["DNS(M*, N)", "config"] == "DNS(M=5, N=200)"
+    assert t.loc["DNS(M*, N)", "n_seeds"] == 3 and t.loc["Softmax-v(rho*, N)", "n_seeds"] == 1
+    runs = df[(df.sampler == "dns") & (df.M == 5)]["test_ndcg@50"]
+    assert t.loc["DNS(M*, N)", "ndcg"] == pytest.approx(runs.mean(), rel=1e-12)
+    assert t.loc["DNS(M*, N)", "ndcg_sd"] == pytest.approx(runs.std(ddof=1), rel=1e-12)
+    bpr = df[(df.sampler == "rns") & (df.weight_decay == 0.001)]["test_ndcg@50"].mean()
+    assert t.loc["DNS(M*, N)", "ndcg vs BPR"] == pytest.approx(runs.mean() / bpr - 1)
+    assert t.loc["DNS(M*, N)", "paper_ndcg"] == 0.1811
+    assert (t["selected_on"] == "test").all()  # no validation columns in the rows
+
+
+def test_paired_difference_is_scipys_paired_t_test():
+    df = _rows()
+    a = df[(df.sampler == "dns") & (df.M == 5)].iloc[0]
+    b = df[(df.sampler == "dns") & (df.M == 1)].iloc[0]
+    got = study.paired_difference(df, a, b, "test_ndcg@5")
+    x = df[(df.sampler == "dns") & (df.M == 5)].sort_values("seed")["test_ndcg@5"]
+    y = df[(df.sampler == "dns") & (df.M == 1)].sort_values("seed")["test_ndcg@5"]
+    assert got["n"] == 3 and got["n_positive"] == 3
+    assert got["mean"] == pytest.approx((x.to_numpy() - y.to_numpy()).mean(), rel=1e-12)
+    assert got["p"] == pytest.approx(stats.ttest_rel(x, y).pvalue, rel=1e-12)
+
+
+def test_guideline_and_markdown_render():
+    df = _rows()
+    g = study.guideline_with_seeds(df)
+    dns = g[g.param == "M"]
+    assert set(dns["K"]) == {5, 20, 50} and (dns["best"] == 5).all()
+    text = study.study_markdown(df)
+    assert "DNS(M=5, N=200), wd 0.01 | 3 |" in text and "0.1811 / 0.2989" in text
