@@ -287,3 +287,126 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
                 f"{r['wd']:g} | {r['test_ndcg@K']:.4f} | {vs} |"
             )
     return "\n".join(lines)
+
+
+def param_curves(
+    df: pd.DataFrame,
+    sampler: str,
+    param: str,
+    *,
+    fixed: dict | None = None,
+    ks: Sequence[int] = (5, 20, 50),
+) -> pd.DataFrame:
+    """Tidy data for Fig. 8-10 analogs: test metric@K against ``param`` over seeds.
+
+    For each value of ``param`` (rows of ``sampler`` matching ``fixed``), the weight decay
+    is the one with the best seed-0 selection value at that K; every seed of that
+    configuration contributes. Columns: ``param``, ``metric``, ``K``, ``mean``, ``lo``,
+    ``hi`` (min and max over seeds), ``n_seeds``.
+    """
+    sub = _family(df, sampler, None, fixed)
+    out = []
+    for metric in ("ndcg", "recall"):
+        for k in ks:
+            for value in sorted(sub[param].dropna().unique()):
+                rows = sub[np.isclose(sub[param].astype(float), value)]
+                best, _ = select(rows, sampler, metric=metric, k=k, n=None)
+                if best is None:
+                    continue
+                vals = seeds_of(df, best)[f"test_{metric}@{k}"].to_numpy(float)
+                out.append(
+                    {
+                        param: float(value),
+                        "metric": metric,
+                        "K": k,
+                        "mean": vals.mean(),
+                        "lo": vals.min(),
+                        "hi": vals.max(),
+                        "n_seeds": len(vals),
+                    }
+                )
+    return pd.DataFrame(out)
+
+
+def plot_param(
+    df: pd.DataFrame, sampler: str, param: str, *, fixed: dict | None = None, title: str = ""
+):
+    """Two panels (NDCG@K, Recall@K) of test values against ``param``, one colour per K.
+
+    Lines are seed means, shaded bands the min-max over seeds where there are several;
+    the dashed line of the same colour is BPR (RNS at its best weight decay, seed mean).
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    tidy = param_curves(df, sampler, param, fixed=fixed)
+    fig = Figure(figsize=(10, 4.0), layout="constrained")
+    axes = fig.subplots(1, 2)
+    ks = sorted(set(tidy["K"])) if len(tidy) else []
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.8, max(len(ks), 1)))
+    for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
+        for colour, k in zip(colours, ks, strict=False):
+            part = tidy[(tidy["metric"] == metric) & (tidy["K"] == k)].sort_values(param)
+            ax.plot(part[param], part["mean"], "-o", color=colour, ms=4)
+            several = part["n_seeds"] > 1
+            if several.any():
+                ax.fill_between(part[param], part["lo"], part["hi"], color=colour, alpha=0.2)
+            best, _ = select(df, "rns", metric=metric, k=k)
+            if best is not None:
+                level = seeds_of(df, best)[f"test_{metric}@{k}"].mean()
+                ax.axhline(level, color=colour, ls="--", lw=1)
+        ax.set_xscale("log")
+        values = sorted(set(tidy[param])) if len(tidy) else []
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.set_xticks([], minor=True)
+        ax.set_xlabel(r"$\rho$" if param == "rho" else param)
+        ax.set_ylabel(f"test {'NDCG' if metric == 'ndcg' else 'Recall'}@K")
+        ax.grid(alpha=0.3, lw=0.4)
+    handles = [
+        Line2D([], [], color=c, marker="o", ms=4, label=f"K={k}")
+        for c, k in zip(colours, ks, strict=False)
+    ]
+    handles.append(Line2D([], [], color="0.3", ls="--", label="BPR (RNS), best wd"))
+    handles.append(matplotlib.patches.Patch(color="0.5", alpha=0.3, label="min-max over seeds"))
+    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_false_negatives(table: pd.DataFrame, *, title: str = ""):
+    """Bars: share of held-out positives among DNS's top M, per dataset, vs uniform draws."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.5, 3.6), layout="constrained")
+    ax_d, ax_s = fig.subplots(1, 2, sharey=True)
+    datasets = list(dict.fromkeys(table["dataset"]))
+    width = 0.8 / max(len(datasets), 1)
+    colours = ["#1b7837", "#762a83", "#e08214", "#2166ac"]
+    for d, name in enumerate(datasets):
+        part = table[table["dataset"] == name]
+        base = part.loc[part["sampler"] == "uniform", "share"].to_numpy()
+        for ax, sampler, col in ((ax_d, "dns", "M"), (ax_s, "softmax", "rho")):
+            rows = part[part["sampler"] == sampler].sort_values(col)
+            x = np.arange(len(rows)) + (d - (len(datasets) - 1) / 2) * width
+            ax.bar(x, 100 * rows["share"], width, color=colours[d % 4], label=name)
+            ax.errorbar(x, 100 * rows["share"], 196 * rows["se"], fmt="none", ecolor="k", lw=0.8)
+            if len(base):
+                ax.hlines(
+                    100 * base[0],
+                    x.min() - width / 2,
+                    x.max() + width / 2,
+                    colors=colours[d % 4],
+                    linestyles=":",
+                    lw=1.5,
+                )
+            labels = [f"{v:g}" for v in rows[col]]
+            ax.set_xticks(np.arange(len(rows)), labels)
+    ax_d.set_xlabel("DNS: M (top M of N = 200)")
+    ax_s.set_xlabel(r"Softmax-v: $\rho$ (weight mass, N = 200)")
+    ax_d.set_ylabel("held-out positives among the chosen (%)")
+    ax_d.legend(fontsize=8, title="data set (dotted: uniform draws)", title_fontsize=8)
+    for ax in (ax_d, ax_s):
+        ax.grid(axis="y", alpha=0.3, lw=0.4)
+    fig.suptitle(title, fontsize=10)
+    return fig
