@@ -264,3 +264,30 @@ def test_authors_step_lr():
     config = TrainConfig(lr=0.1, authors_code=True)
     assert [config.lr_at(e) for e in (1, 5, 6, 11)] == pytest.approx([0.1, 0.1, 0.095, 0.09025])
     assert TrainConfig(lr=0.1).lr_at(100) == 0.1
+
+
+@pytest.mark.torch
+def test_threads_hold_for_the_whole_run_in_every_pool(split):
+    """--threads 1 used to be undone by Numba's threading layer after the first evaluation."""
+    import numba
+    import torch
+    from threadpoolctl import threadpool_info
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 Numba threads")
+    before = (torch.get_num_threads(), numba.get_num_threads())
+    try:
+        torch.set_num_threads(2)
+        for backend in ("torch", "numba"):
+            train(split, _small(sampler="rns", epochs=3), device="cpu", backend=backend, threads=1)
+            assert torch.get_num_threads() == 1
+            assert numba.get_num_threads() == 1
+            assert all(p["num_threads"] == 1 for p in threadpool_info())
+    finally:
+        torch.set_num_threads(before[0])
+        numba.set_num_threads(before[1])
+        from opauc_sim.train import runner
+
+        for limiter in runner._THREAD_LIMITS:
+            limiter.restore_original_limits()
+        runner._THREAD_LIMITS.clear()
