@@ -85,3 +85,16 @@ def test_guideline_and_markdown_render():
     assert set(dns["K"]) == {5, 20, 50} and (dns["best"] == 5).all()
     text = study.study_markdown(df)
     assert "DNS(M=5, N=200), wd 0.01 | 3 |" in text and "0.1811 / 0.2989" in text
+
+
+def test_report_command_prints_the_study_tables(tmp_path, capsys):
+    from opauc_sim.cli import main
+
+    path = tmp_path / "s.csv"
+    _rows().assign(id=[f"{i:016x}" for i in range(len(_rows()))], dataset="gowalla").to_csv(
+        path, index=False
+    )
+    assert main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| BPR | RNS, wd 0.001 | 3 |" in out and "DNS M (N=200)" in out
+    assert main(["report", str(tmp_path / "missing.csv")]) == 2

@@ -395,6 +395,30 @@ def run_false_negatives(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from opauc_sim.train import report, study
+
+    path = Path(args.csv)
+    if not path.is_file():
+        raise ValueError(f"csv {args.csv!r} is not a file (a sweep's results/NAME.csv)")
+    df = pd.read_csv(path, dtype={"id": str})
+    missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
+    if missing:
+        raise ValueError(f"{args.csv} is not a sweep's CSV: it lacks the columns {missing}")
+    dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
+    has_valid = any(c.startswith("valid_ndcg@") and df[c].notna().any() for c in df.columns)
+    if "seed" in df and (df["seed"].nunique() > 1 or not has_valid):
+        print(study.study_markdown(df, dataset=dataset))
+    else:
+        print(report.markdown(df))
+        print()
+        for sampler, v in report.guideline_verdict(df).items():
+            print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
+    return 0
+
+
 def run_fetch(args: argparse.Namespace) -> int:
     from opauc_sim.train.data import (
         DataFetchError,
@@ -511,6 +535,16 @@ def register(subparsers) -> None:
         help="CSV whose rows for this dataset are replaced (default: %(default)s)",
     )
     fn.set_defaults(func=run_false_negatives)
+
+    r = subparsers.add_parser(
+        "report",
+        help="tables of a sweep CSV: Table 2 analog and the guideline per K",
+        description="Print the Markdown tables of a sweep: BPR against the best DNS and "
+        "Softmax-v (mean and sd over seeds where there are several), and the best M, rho "
+        "and N per K with paired comparisons (opauc_sim.train.study / report).",
+    )
+    r.add_argument("csv", help="a sweep's results/NAME.csv")
+    r.set_defaults(func=run_report)
 
     d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
