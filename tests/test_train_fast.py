@@ -291,3 +291,47 @@ def test_threads_hold_for_the_whole_run_in_every_pool(split):
         for limiter in runner._THREAD_LIMITS:
             limiter.restore_original_limits()
         runner._THREAD_LIMITS.clear()
+
+
+@pytest.mark.parametrize(
+    "train_txt, test_txt, message",
+    [
+        ("", "", "empty"),
+        ("0 0\n1 0\n", "2 0\n", "1 item"),
+    ],
+    ids=["empty", "one-item"],
+)
+def test_degenerate_data_is_refused_before_training(tmp_path, capsys, train_txt, test_txt, message):
+    from opauc_sim.cli import main
+
+    (tmp_path / "train.txt").write_text(train_txt)
+    (tmp_path / "test.txt").write_text(test_txt)
+    argv = ["train", "--dataset", str(tmp_path), "--valid-frac", "0", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--threads", "-1"], "--threads must be in"),
+        (["--threads", "100000"], "--threads must be in"),
+        (["--dim", "1000000000"], "memory"),
+        (["--sampler", "dns", "--M", "5", "--N", "1000000000"], "memory"),
+        (["--lr", "1e308"], "lr must be"),
+        (["--sampler", "dns"], "needs --M"),
+        (["--sampler", "softmax", "--rho", "1", "--M", "3"], "does not apply"),
+        (["--out", "somewhere/"], "--out"),
+    ],
+)
+def test_bad_training_options_are_one_line_errors(tmp_path, capsys, extra, message):
+    from opauc_sim.cli import main
+
+    data = tmp_path / "data"
+    split = D.split_per_user(_planted(seed=3), seed=1, valid_frac=0.0)
+    D.write_lightgcn(data, split.train, split.test)
+    argv = ["train", "--dataset", str(data), "--epochs", "1", "--quiet", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
