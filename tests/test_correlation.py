@@ -326,14 +326,9 @@ def test_fit_peak_law_recovers_a_planted_law():
 
 
 def _load_figure_script(name):
-    import importlib.util
-    from pathlib import Path
+    import importlib
 
-    path = Path(__file__).resolve().parent.parent / "figures" / f"fig_{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_test_fig_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"opauc_sim.plots.{name}")
 
 
 def test_simulate_fig6_cli_writes_cache_tables_and_figures(tmp_path, capsys):
@@ -389,7 +384,7 @@ def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch)
                 "--ks",
                 "2",
                 "5",
-                "--betas",
+                "--n-betas",
                 "9",
                 "--exact",
                 "--save",
@@ -400,6 +395,7 @@ def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch)
         == 0
     )
     assert len(load_result("mycurve", tmp_path)[0]) == 3 * 2 * 9
+    assert (tmp_path / "mycurve.png").stat().st_size > 10_000  # the curve is drawn
     monkeypatch.setattr(simulate, "LAW_SIZES", [(20, 80), (30, 70)])
     monkeypatch.setattr(simulate, "LAW_KS", [1, 2, 5])
     assert main(["simulate", "peak-law", *common]) == 0

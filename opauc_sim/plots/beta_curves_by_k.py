@@ -59,11 +59,6 @@ def make_figure(df: pd.DataFrame) -> Figure:
 COLUMNS = ["source", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("fig6_curves", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -74,12 +74,7 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
 COLUMNS = ["mu", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("binormal_curves", results_dir, columns=COLUMNS)
     peaks, _ = load_result("binormal_peaks", results_dir)
     return [save_figure(make_figure(df, peaks), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -47,11 +47,6 @@ def make_figure(df: pd.DataFrame, ks=(5, 20, 100)) -> Figure:
 COLUMNS = ["method", "metric", "k", "beta", "corr"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("fig6_methods_curves", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

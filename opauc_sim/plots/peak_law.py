@@ -72,11 +72,6 @@ def make_figure(df: pd.DataFrame) -> Figure:
 COLUMNS = ["n_pos", "n_neg", "k", "metric", "beta_peak", "k_over_n_neg", "k_over_n"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("peak_law", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

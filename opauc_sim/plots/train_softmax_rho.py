@@ -25,10 +25,5 @@ def make_figure(df: pd.DataFrame, title: str = TITLE) -> Figure:
     return plot_sweep(df, "softmax", "rho", fixed={"N": 200}, title=title)
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     return write_sweep_figures(NAME, TITLE, make_figure, results_dir, out_dir)
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)
