@@ -819,9 +819,9 @@ def check_paper_claims(
     auc_threshold: float = 0.4,
     left_factor: float = 4.0,
 ) -> pd.DataFrame:
-    """Check the claims of the paper's simulation (SPEC §5) on a :func:`beta_curve` result.
+    """Check the claims of the paper's simulation on a :func:`beta_curve` result.
 
-    Claims, each evaluated per (metric, K) or per metric, and summarised:
+    Claims (docs/experiments.md), each evaluated per (metric, K) or per metric, and summarised:
 
     1. ``peak``: each curve has an interior peak (not at either end of the beta grid). For
        K = 1 it cannot: hits@1 = 1[a_0 = 0] and, for beta <= 1/n_neg,

@@ -1,4 +1,4 @@
-"""Reliability: results are never lost or mixed, work is bounded, errors are one line (issue 10).
+"""Reliability: results are never lost or mixed, work is bounded, errors are one line.
 
 Each test here failed before the fix it guards.
 """

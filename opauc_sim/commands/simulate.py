@@ -199,7 +199,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     )
     print(_fmt_table(table))
     print(
-        "\nClaims of the paper (SPEC §5), checked on the "
+        "\nClaims of the paper (docs/experiments.md), checked on the "
         f"{'exact curves' if exact is not None else 'Monte Carlo curves'}:"
     )
     src = "exact" if exact is not None else "monte_carlo"
