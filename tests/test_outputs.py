@@ -125,3 +125,15 @@ def test_the_first_compile_is_announced_once(monkeypatch, capsys):
     assert fresh(1) == 2 and other(2) == 4
     err = capsys.readouterr().err
     assert err.count("compiling kernels (first run only") == 1
+
+
+def test_figures_from_other_results_do_not_overwrite_the_committed_pngs(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    Path("figures").mkdir()
+    assert main([*SMALL_FIG6, "--results-dir", "mine", "--no-figure"]) == 0
+    assert main(["figures", "--results-dir", "mine", "--only", "beta_curves"]) == 0
+    assert Path("mine/beta_curves.png").exists() and not list(Path("figures").iterdir())
+    assert main(["figures", "--results-dir", "mine", "--out-dir", "figures"]) == 2
+    assert "--update-results" in capsys.readouterr().err

@@ -12,14 +12,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from opauc_sim.commands._help import HelpFormatter
 
 
 def run(args: argparse.Namespace) -> int:
     from opauc_sim import plots
+    from opauc_sim.commands import _outputs
     from opauc_sim.results_cache import check_writable_dir
 
+    results = Path(args.results_dir)
+    canonical = _outputs._same(results, _outputs.CANONICAL_RESULTS)
+    if args.out_dir is None:  # the committed PNGs come only from the committed results
+        args.out_dir = str(_outputs.CANONICAL_FIGURES if canonical else results)
+    elif (
+        not canonical
+        and not args.update_results
+        and _outputs.CANONICAL_FIGURES.is_dir()
+        and _outputs._same(Path(args.out_dir), _outputs.CANONICAL_FIGURES)
+    ):
+        raise ValueError(
+            f"--out-dir {args.out_dir!r} holds the committed figures, and --results-dir "
+            f"{args.results_dir!r} is not the committed results/; pass --update-results to "
+            f"overwrite them, or choose another folder"
+        )
     check_writable_dir(args.out_dir, "--out-dir")  # before any figure is drawn
     chosen = plots.select(args.only)
     if not chosen:
@@ -63,8 +80,19 @@ def register(subparsers) -> None:
         description=f"{__doc__}\n{listing}",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--results-dir", default="results", help="the cache to read")
-    parser.add_argument("--out-dir", default="figures", help="where the PNGs go")
+    parser.add_argument("--results-dir", default="results", metavar="DIR", help="the cache to read")
+    parser.add_argument(
+        "--out-dir",
+        default=None,
+        metavar="DIR",
+        help="where the PNGs go (default: figures/ when --results-dir is results/, else the "
+        "results folder itself)",
+    )
+    parser.add_argument(
+        "--update-results",
+        action="store_true",
+        help="let figures drawn from another results folder overwrite the committed figures/",
+    )
     parser.add_argument(
         "--only",
         nargs="+",
