@@ -477,7 +477,10 @@ def register(subparsers) -> None:
 
     fig6 = add("fig6", "reproduce Fig. 6/7 (Monte Carlo and exact), print the peak table")
     fig6.add_argument(
-        "--n-rankings", type=int, default=100_000, help="Monte Carlo rankings (the paper's)"
+        "--n-rankings",
+        type=int,
+        default=100_000,
+        help="Monte Carlo rankings (100,000 in the paper)",
     )
     fig6.add_argument(
         "--n-betas", type=int, default=FIG6["n_betas"], help="log-spaced betas from 1/n_neg to 1"
