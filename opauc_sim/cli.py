@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from opauc_sim._compile_notice import announce_compiles
-    from opauc_sim.results_cache import record_tree_state
+    from opauc_sim.results_cache import forget_tree_state, record_tree_state
 
     record_tree_state()  # provenance: the tree as it was before this run wrote anything
     announce_compiles()
@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = f"out of memory ({message}); reduce the sizes"
         print(f"opauc-sim {args.command}: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        forget_tree_state()
 
 
 if __name__ == "__main__":

@@ -63,15 +63,20 @@ _TREE_STATE: dict[str, str | None] = {}
 
 
 def record_tree_state() -> str | None:
-    """Record (once per process) the commit and ``-dirty`` flag of the tree *now*.
+    """Record the commit and ``-dirty`` flag of the tree *now*, for the sidecars to come.
 
-    The command line calls it before a command computes anything, so that every sidecar it
+    The command line calls it before a command computes anything (and
+    :func:`forget_tree_state` when the command ends), so that every sidecar the command
     writes records the state of the tree the run started from, not "-dirty" caused by the
     run's own earlier writes.
     """
-    if "commit" not in _TREE_STATE:
-        _TREE_STATE["commit"] = git_commit()
+    _TREE_STATE["commit"] = git_commit()
     return _TREE_STATE["commit"]
+
+
+def forget_tree_state() -> None:
+    """Back to asking git at each write (library use outside a command)."""
+    _TREE_STATE.clear()
 
 
 def _provenance_commit() -> str | None:

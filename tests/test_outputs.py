@@ -85,6 +85,26 @@ def test_provenance_is_the_tree_before_the_run(tmp_path, monkeypatch):
 
     path = rc.save_result(pd.DataFrame({"x": [1]}), "b", params={}, results_dir="results")
     assert json.loads(path.with_suffix(".json").read_text())["git_commit"] == clean
+    rc.forget_tree_state()  # outside a command, each write asks git again
+    path = rc.save_result(pd.DataFrame({"x": [2]}), "c", params={}, results_dir="results")
+    assert json.loads(path.with_suffix(".json").read_text())["git_commit"].endswith("-dirty")
+
+
+def test_the_cli_records_the_tree_per_command(tmp_path, monkeypatch):
+    """Each command records the tree it starts from, and forgets it when it ends."""
+    seen = []
+    monkeypatch.setattr(rc, "git_commit", lambda cwd=None: f"c{len(seen)}")
+    real = rc.save_result
+
+    def spy(*args, **kwargs):
+        seen.append(rc._provenance_commit())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rc, "save_result", spy)
+    argv = ["proof-tables", "--quick", "--quiet", "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    assert len(set(seen)) == 2 and len(seen) == 8 and rc._TREE_STATE == {}
 
 
 def test_figures_never_run_files_of_the_current_folder(tmp_path, monkeypatch, capsys):
