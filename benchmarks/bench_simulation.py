@@ -12,7 +12,7 @@ Measured, each in a fresh subprocess so that peak RSS belongs to one workload:
   ranking, on >= 2e4 rankings (rankings/s; the ratio compares throughputs);
 * ``exact``: ``beta_curve(..., exact=True)`` on the whole grid (median of 3 after warm-up).
 
-Targets (issue 3): 1e7 rankings in <= 30 s on 2 cores using < 1 GB; exact grid <= 10 s.
+Targets: 1e7 rankings in <= 30 s on 2 cores using < 1 GB; exact grid <= 10 s.
 
 Usage::
 

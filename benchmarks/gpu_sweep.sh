@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper-setting training sweep on ML-1M (SPEC §5) on one GPU, plus the epoch-time
+# The paper-setting training sweep on ML-1M (docs/experiments.md) on one GPU, plus the epoch-time
 # benchmark, aimed at 10 minutes on one H100-class card. Resumable: rerun the same command
 # after an interruption and finished configs are skipped.
 #

@@ -1,8 +1,9 @@
 """opauc-sim: verify and explore, by computation, the theory of hard negative sampling.
 
 Reproduces and extends Shi et al., "On the Theories Behind Hard Negative Sampling for
-Recommendation" (WWW 2023). The definitions the code follows are in ``SPEC.md``'s
-summary in the README and in each function's docstring.
+Recommendation" (WWW 2023). The definitions the code follows are in the repository's
+``docs/definitions.md`` (metrics, ties, undefined rows), ``docs/theorems.md`` and
+``docs/experiments.md``, and each function's docstring states its formula.
 
 Modules
 -------

@@ -6,7 +6,7 @@ of correctly ordered pairs of a positive and one of the ``K`` highest-ranked neg
 
     (n_pos + K - sqrt((n_pos + K)^2 - 4 C)) / 2  <=  hits@K  <=  sqrt(C),
 
-and Recall@K = hits@K / n_pos, Precision@K = hits@K / K (SPEC §3).
+and Recall@K = hits@K / n_pos, Precision@K = hits@K / K (docs/theorems.md, Theorem 3).
 """
 
 from __future__ import annotations
@@ -101,18 +101,18 @@ def hits_bounds(opauc_value, n_pos, n_neg, k, *, rounding="none"):
 
     Notes
     -----
-    Preconditions. The paper assumes ``n_pos > K`` and ``n_neg > K``. The proof (SPEC §3)
-    uses neither: it needs ``K`` top negatives to exist, ``n_neg >= K``. Enumerating every
-    tie-free ranking with ``n <= 14`` items (``proofs_check/check_theorem3.py``) confirms
-    that both bounds hold for ``n_pos <= K`` and for ``n_neg = K`` (``beta = 1``, AUC), so
-    they are accepted here. ``K > n_neg`` raises: there ``beta > 1``. (If OPAUC is replaced
-    by AUC there, the upper bound fails for most rankings; if the tie-free closed form is
-    extended to ``m = K > n_neg``, both still hold. Both findings are reported by
-    ``opauc-sim check``.) The bound does not cap at ``min(K, n_pos)``; ``sqrt(C)`` can
-    exceed ``K`` when ``n_pos > K``. Given ``C``, the enumeration finds ``ceil(lower)`` and
-    ``min(floor(upper), K, n_pos)`` to be exactly the least and the greatest hits@K of any
-    ranking, while ``floor(upper)`` alone is loose in 22% of the (n_pos, n_neg, K, C)
-    groups.
+    Preconditions. The paper assumes ``n_pos > K`` and ``n_neg > K``. The proof
+    (docs/theorems.md, Theorem 3) uses neither: it needs ``K`` top negatives to exist, ``n_neg
+    >= K``. Enumerating every tie-free ranking with ``n <= 14`` items
+    (``proofs_check/check_theorem3.py``) confirms that both bounds hold for ``n_pos <= K`` and
+    for ``n_neg = K`` (``beta = 1``, AUC), so they are accepted here. ``K > n_neg`` raises:
+    there ``beta > 1``. (If OPAUC is replaced by AUC there, the upper bound fails for most
+    rankings; if the tie-free closed form is extended to ``m = K > n_neg``, both still hold.
+    Both findings are reported by ``opauc-sim check``.) The bound does not cap at ``min(K,
+    n_pos)``; ``sqrt(C)`` can exceed ``K`` when ``n_pos > K``. Given ``C``, the enumeration
+    finds ``ceil(lower)`` and ``min(floor(upper), K, n_pos)`` to be exactly the least and the
+    greatest hits@K of any ranking, while ``floor(upper)`` alone is loose in 22% of the (n_pos,
+    n_neg, K, C) groups.
 
     Rounding. ``C = n_pos * n_neg * opauc_value`` is recomputed in floating point, so an
     integer bound may arrive as ``2.9999999999``. The rounded bounds therefore snap within
@@ -124,8 +124,8 @@ def hits_bounds(opauc_value, n_pos, n_neg, k, *, rounding="none"):
     that it can loosen a "tight" bound by one, never make it invalid.
 
     Ties. With tied scores hits@K is an expectation over tie orders and OPAUC uses the ROC
-    diagonal (SPEC §2); the rounded bounds assume an integer hits@K and apply to tie-free
-    rankings only.
+    diagonal (docs/definitions.md §3); the rounded bounds assume an integer hits@K and apply
+    to tie-free rankings only.
 
     Examples
     --------

@@ -20,8 +20,15 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the option and the bad value), pointing at ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="opauc-sim",
         description="Verify and explore the theory of hard negative sampling (Shi et al. 2023).",
     )
@@ -38,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    from opauc_sim._compile_notice import announce_compiles
+    from opauc_sim.results_cache import forget_tree_state, record_tree_state
+
+    record_tree_state()  # provenance: the tree as it was before this run wrote anything
+    announce_compiles()
     try:
         return int(args.func(args) or 0)
     except SystemError as exc:
@@ -62,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = f"out of memory ({message}); reduce the sizes"
         print(f"opauc-sim {args.command}: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        forget_tree_state()
 
 
 if __name__ == "__main__":

@@ -562,12 +562,12 @@ def beta_curve_cost(
 # ---------------------------------------------------------------------------------------
 
 
-def _progress_bar(progress, total):
+def _progress_bar(progress, total, desc="rankings", unit="rk"):
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="rk", unit_scale=True, desc="rankings", leave=False)
+    return tqdm(total=total, unit=unit, unit_scale=unit == "rk", desc=desc, leave=False)
 
 
 def beta_curve(
@@ -819,9 +819,9 @@ def check_paper_claims(
     auc_threshold: float = 0.4,
     left_factor: float = 4.0,
 ) -> pd.DataFrame:
-    """Check the claims of the paper's simulation (SPEC §5) on a :func:`beta_curve` result.
+    """Check the claims of the paper's simulation on a :func:`beta_curve` result.
 
-    Claims, each evaluated per (metric, K) or per metric, and summarised:
+    Claims (docs/experiments.md), each evaluated per (metric, K) or per metric, and summarised:
 
     1. ``peak``: each curve has an interior peak (not at either end of the beta grid). For
        K = 1 it cannot: hits@1 = 1[a_0 = 0] and, for beta <= 1/n_neg,
@@ -966,7 +966,7 @@ def peak_law(
     metrics = check_sequence("metrics", metrics, lambda nm, v: check_choice(nm, v, METRICS))
     rows = []
     configs = list(configs)
-    bar = _progress_bar(progress, len(configs))
+    bar = _progress_bar(progress, len(configs), desc="settings (n_pos, n_neg, K)", unit="setting")
     for n_pos, n_neg, k in configs:
         coarse = np.unique(np.concatenate((fig6_grid(n_neg, n_coarse), [1.0])))
         cc = beta_curve(n_pos, n_neg, ks=[k], betas=coarse, metrics=metrics, exact=True)

@@ -1,4 +1,4 @@
-"""Distributionally robust objectives behind hard negative sampling (SPEC §4).
+"""Distributionally robust objectives behind hard negative sampling (docs/theorems.md).
 
 For one (context, positive) pair the negatives' losses ``L_1, ..., L_n`` are weighted by a
 distribution ``Q`` over the negatives; ``P0`` is the uniform distribution. The robust

@@ -25,7 +25,7 @@ value in ``[0, β]``; for a tie-free row with ``a_i`` negatives above positive `
 
 Ties
 ----
-The two families treat tied scores differently, on purpose (SPEC §2):
+The two families treat tied scores differently, on purpose (docs/definitions.md §3):
 
 * Top-K metrics take the **expectation over a uniformly random order inside each group of
   tied scores** (McSherry & Najork 2008). A tie group of ``g`` items holding ``g_+``

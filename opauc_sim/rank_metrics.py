@@ -1,13 +1,13 @@
 """Rank-level metrics for tie-free rankings in compact form, for many K and many beta at once.
 
 A tie-free ranking of ``n = n_pos + n_neg`` items is fully described by the sorted 0-based
-ranks of its positives ``p_0 < ... < p_{n_pos-1}`` (SPEC §1). The functions here take
+ranks of its positives ``p_0 < ... < p_{n_pos-1}`` (docs/definitions.md §1). The functions here take
 ``pos_ranks`` of shape ``(n_pos,)`` (one ranking) or ``(n_rankings, n_pos)`` plus ``n_neg``,
 and compute, without materialising any ranking:
 
 =====================  ===============================================================
 ``hits_at_k``          number of positives at ranks ``< K``
-``recall_at_k``        ``hits@K / n_pos`` (no ``min(K, n_pos)`` cap, SPEC §2)
+``recall_at_k``        ``hits@K / n_pos`` (no ``min(K, n_pos)`` cap, docs/definitions.md §2)
 ``precision_at_k``     ``hits@K / K``
 ``dcg_at_k``           ``sum_{positives at rank r < K} 1 / log2(r + 2)``
 ``ndcg_at_k``          ``DCG@K / IDCG@K``, ``IDCG@K = sum_{r < min(K, n_pos)} 1/log2(r + 2)``
@@ -347,7 +347,7 @@ def hits_at_k(pos_ranks, n_neg, ks):
 
 
 def recall_at_k(pos_ranks, n_neg, ks):
-    """Recall@K = hits@K / n_pos (no ``min(K, n_pos)`` cap, SPEC §2).
+    """Recall@K = hits@K / n_pos (no ``min(K, n_pos)`` cap, docs/definitions.md §2).
 
     Parameters
     ----------%s

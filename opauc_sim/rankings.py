@@ -1,7 +1,7 @@
 """Random rankings in compact form: the sorted 0-based ranks of the positives.
 
 A tie-free ranking of ``n = n_pos + n_neg`` items is fully described by the ranks
-``p_0 < p_1 < ... < p_{n_pos-1}`` of its positives (SPEC §1), so the generators here
+``p_0 < p_1 < ... < p_{n_pos-1}`` of its positives (docs/definitions.md §1), so the generators here
 return arrays of shape ``(n_rankings, n_pos)`` and never materialise ``n`` items.
 
 Generators

@@ -58,6 +58,31 @@ class ResultsError(ValueError):
     """A cached result that cannot be written or trusted; the message names the file."""
 
 
+#: The tree state recorded by :func:`record_tree_state` when a command started.
+_TREE_STATE: dict[str, str | None] = {}
+
+
+def record_tree_state() -> str | None:
+    """Record the commit and ``-dirty`` flag of the tree *now*, for the sidecars to come.
+
+    The command line calls it before a command computes anything (and
+    :func:`forget_tree_state` when the command ends), so that every sidecar the command
+    writes records the state of the tree the run started from, not "-dirty" caused by the
+    run's own earlier writes.
+    """
+    _TREE_STATE["commit"] = git_commit()
+    return _TREE_STATE["commit"]
+
+
+def forget_tree_state() -> None:
+    """Back to asking git at each write (library use outside a command)."""
+    _TREE_STATE.clear()
+
+
+def _provenance_commit() -> str | None:
+    return _TREE_STATE["commit"] if "commit" in _TREE_STATE else git_commit()
+
+
 def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
     """The current commit hash (with ``-dirty`` when the tree has changes), or None."""
     try:
@@ -341,7 +366,7 @@ def save_result(
         "params": _jsonable(params),
         "seed": _jsonable(seed) if not hasattr(seed, "entropy") else repr(seed),
         "opauc_sim_version": __version__,
-        "git_commit": git_commit(),
+        "git_commit": _provenance_commit(),
         "command": " ".join(sys.argv),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": len(df),

@@ -1,6 +1,6 @@
 """Slow definitional references for the metrics, independent of opauc_sim's kernels.
 
-Each function works on ONE row and follows SPEC §2 literally:
+Each function works on ONE row and follows docs/definitions.md §2 literally:
 - AUC counts (positive, negative) pairs, a tied pair counting 1/2.
 - OPAUC builds the ROC curve's operating points at every distinct threshold and integrates
   the piecewise-linear curve up to FPR = beta, in exact rational arithmetic.
@@ -111,7 +111,7 @@ def topk_expected(y_true, y_score, k) -> dict[str, float]:
 
 
 def mcclish(area: float, beta: float) -> float:
-    """McClish (1989) standardisation of a raw partial area (SPEC §2)."""
+    """McClish (1989) standardisation of a raw partial area (docs/definitions.md §2)."""
     if beta == 1.0:
         return area
     return 0.5 * (1.0 + (area - beta**2 / 2) / (beta - beta**2 / 2))

@@ -1,8 +1,8 @@
 """Slow definitional references for the simulation code, on materialised rankings.
 
 Nothing here shares code with ``opauc_sim.rank_metrics`` or ``opauc_sim.correlation``:
-each quantity is computed from its definition (SPEC §2) on the full 0/1 label vector of a
-ranking, in plain Python.
+each quantity is computed from its definition (docs/definitions.md §2) on the full 0/1 label
+vector of a ranking, in plain Python.
 """
 
 from __future__ import annotations

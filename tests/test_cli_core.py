@@ -11,7 +11,7 @@ from opauc_sim.cli import main
 
 
 def test_demo_prints_the_metric_table(capsys):
-    argv = ["demo", "--rows", "50", "--items", "40", "--pos-rate", "0.5", "--ks", "1,5"]
+    argv = ["demo", "--rows", "50", "--items", "40", "--pos-rate", "0.5", "--ks", "1", "5"]
     assert main([*argv, "--betas", "0.1"]) == 0
     out = capsys.readouterr().out
     for name in ("recall@5", "precision@1", "ndcg@5", "auc", "opauc@0.1"):

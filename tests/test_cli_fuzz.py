@@ -81,11 +81,12 @@ def command_lines(draw) -> list[str]:
     out = ["--results-dir", draw(DIRS)]
     if which == "curve":
         argv = ["simulate", "curve", "--n-pos", draw(COUNTS), "--n-neg", draw(COUNTS)]
-        argv += ["--ks", *draw(KS), *out, "--quiet"]
+        argv += ["--ks", *draw(KS), *out, "--quiet", "--no-figure"]
         argv += _opts(
             draw,
             {
                 "--betas": BETAS,
+                "--n-betas": N_BETAS,
                 "--metrics": st.lists(
                     st.sampled_from(["recall", "precision", "ndcg", "auc"]), min_size=1
                 ),
@@ -122,8 +123,8 @@ def command_lines(draw) -> list[str]:
     if which == "figures":
         results = draw(st.sampled_from([str(WORK / "empty"), str(BROKEN), str(A_FILE)]))
         argv = ["figures", "--results-dir", results, "--out-dir", draw(DIRS)]
-        argv += ["--figures-dir", str(ROOT / "figures")]
-        return argv + _opts(draw, {"--only": st.lists(st.sampled_from(["beta", "peak", "x"]))})
+        only = st.lists(st.sampled_from(["beta", "peak", "x"]), min_size=1)
+        return argv + _opts(draw, {"--only": only})
     if which == "check":
         argv = ["check", "--only", draw(st.sampled_from(["nomatch", "zzz"]))]
         return argv + _opts(draw, {"--save": None, "--results-dir": DIRS, "--markdown": None})
@@ -143,8 +144,10 @@ def _demo_lines() -> st.SearchStrategy[list[str]]:
                 "--pos-rate": REALS,
                 "--mu": REALS,
                 "--decimals": SIZES,
-                "--ks": st.sampled_from(["1,2", "0", "abc", "5", "1,1", ""]),
-                "--betas": st.sampled_from(["0.1", "0,1", "2", "nan", "abc", "0.1,0.1"]),
+                "--ks": st.sampled_from([["1", "2"], "0", "abc", "5", ["1", "1"], "1,2", ""]),
+                "--betas": st.sampled_from(
+                    ["0.1", ["0", "1"], "2", "nan", "abc", ["0.1", "0.1"], "0.1,0.2"]
+                ),
                 "--seed": SIZES,
             },
         )
@@ -222,7 +225,12 @@ def test_hostile_demo_options_never_give_a_traceback(argv, monkeypatch):
         ["check", "--only", "nomatch"],
         # No rows but 2e9 items: the metric kernel's per-item buffers (a Numba SystemError).
         ["demo", "--rows", "0", "--items", "2000000000", "--ks", "1", "--betas", "0.1"],
-        ["simulate", "curve", "--n-pos", "1", "--n-neg", "1", "--ks", "1", "--betas", "1"],
+        [
+            "simulate",
+            "curve",
+            *("--n-pos", "1", "--n-neg", "1", "--ks", "1", "--betas", "1", "--no-figure"),
+            *("--results-dir", str(WORK / "o")),
+        ],
         ["simulate", "fig6", "--n-betas", "1", "--no-figure", "--results-dir", str(WORK / "o")],
     ],
 )

@@ -5,7 +5,7 @@ A synthetic sweep table is built where the validation optimum is known by constr
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -90,10 +90,7 @@ def test_comparison_table_gain_over_bpr():
 
 @pytest.mark.parametrize("name", ["dns_m", "softmax_rho", "dns_n"])
 def test_figure_scripts_draw(name, tmp_path):
-    path = ROOT / "figures" / f"fig_train_{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_fig_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module(f"opauc_sim.plots.train_{name}")
     df = _sweep()
     if name == "dns_n":
         df.loc[df["sampler"] == "dns", "N"] = [10, 50, 200]
@@ -101,4 +98,4 @@ def test_figure_scripts_draw(name, tmp_path):
     fig = module.make_figure(df)
     assert len(fig.axes) == 2
     with pytest.raises(FileNotFoundError, match="opauc-sim sweep"):
-        module.main(results_dir=str(tmp_path), out_dir=str(tmp_path))
+        module.draw(results_dir=str(tmp_path), out_dir=str(tmp_path))

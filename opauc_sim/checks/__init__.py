@@ -88,19 +88,34 @@ def all_checks() -> list[tuple[str, Callable[..., list[CheckResult]]]]:
     ]
 
 
-def run_checks(only: Iterable[str] | None = None, *, deep: bool = False) -> list[CheckResult]:
-    """Run the checks whose name contains one of ``only`` (all by default)."""
+def run_checks(
+    only: Iterable[str] | None = None, *, deep: bool = False, progress: bool = False
+) -> list[CheckResult]:
+    """Run the checks whose name contains one of ``only`` (all by default).
+
+    ``progress`` shows a progress bar over the checks (on stderr), naming the one running.
+    """
     only = tuple(only or ())
+    chosen = [(n, f) for n, f in all_checks() if not only or any(key in n for key in only)]
+    bar = None
+    if progress and chosen:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(chosen), unit="result", desc="checks", leave=False)
     results: list[CheckResult] = []
-    for name, func in all_checks():
-        if only and not any(key in name for key in only):
-            continue
+    for name, func in chosen:
+        if bar is not None:
+            bar.set_description(f"checking {name}")
         start = time.perf_counter()
         batch = func(deep=deep)
         elapsed = time.perf_counter() - start
         results.extend(
             CheckResult(**{**r.__dict__, "seconds": elapsed / max(len(batch), 1)}) for r in batch
         )
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return results
 
 

@@ -283,7 +283,7 @@ def random_rankings(
 
 
 def hits_and_pairs_from_positions(positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """hits@k and C from sorted positive positions (compact form, SPEC §1)."""
+    """hits@k and C from sorted positive positions (compact form, docs/definitions.md §1)."""
     above = positions - np.arange(positions.shape[1])
     hits = (positions < k).sum(axis=1)
     pairs = np.maximum(0, k - above).sum(axis=1)

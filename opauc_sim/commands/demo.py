@@ -11,6 +11,8 @@ import argparse
 import sys
 import time
 
+from opauc_sim.commands._help import HelpFormatter
+
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
@@ -60,27 +62,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_list(text: str) -> list[int]:
-    return [int(v) for v in text.split(",")]
-
-
-def _float_list(text: str) -> list[float]:
-    return [float(v) for v in text.split(",")]
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="evaluate a generated score matrix and print the metric table",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--pos-rate", type=float, default=0.05)
+    parser.add_argument("--rows", type=int, default=2000, help="rows (users) of the matrix")
+    parser.add_argument("--items", type=int, default=1000, help="items (columns)")
+    parser.add_argument(
+        "--pos-rate", type=float, default=0.05, help="probability that a cell is a positive"
+    )
     parser.add_argument("--mu", type=float, default=1.0, help="binormal separation")
-    parser.add_argument("--decimals", type=int, default=2, help="round scores (ties)")
-    parser.add_argument("--ks", type=_int_list, default=[5, 10, 20, 50], help="e.g. 5,10,20")
-    parser.add_argument("--betas", type=_float_list, default=[0.01, 0.05, 0.1])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--decimals", type=int, default=2, help="round the scores to this many decimals (ties)"
+    )
+    parser.add_argument(
+        "--ks", type=int, nargs="+", default=[5, 10, 20, 50], metavar="K", help="cut-offs K"
+    )
+    parser.add_argument(
+        "--betas",
+        type=float,
+        nargs="+",
+        default=[0.01, 0.05, 0.1],
+        metavar="BETA",
+        help="OPAUC betas in (0, 1]",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.set_defaults(func=run)

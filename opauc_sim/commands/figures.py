@@ -1,73 +1,103 @@
-"""``opauc-sim figures``: regenerate every figure (PNG) from the cached results.
+"""``opauc-sim figures``: redraw every figure (PNG) from the cached results.
 
-Each ``figures/fig_*.py`` script defines a pure ``make_figure(df) -> Figure`` and a
-``main(results_dir="results", out_dir="figures") -> list[Path]`` that reads only the
-cache in ``results_dir`` and writes PNGs to ``out_dir``. This command imports every such
-script from the source tree and calls its ``main``.
+The figures are drawn by the package's own plotting code (``opauc_sim.plots``), reading
+only the cache in ``--results-dir``; nothing is imported from the current directory. A
+figure whose cache has not been computed yet is skipped with a note (exit status 1); a
+cached table that does not fit its figure is a one-line error (exit status 2).
+
+Figures and the commands that compute their caches:
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
-
-def find_figure_scripts(figures_dir: Path) -> list[Path]:
-    return sorted(figures_dir.glob("fig_*.py"))
-
-
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"_opauc_fig_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from opauc_sim.commands._help import HelpFormatter
 
 
 def run(args: argparse.Namespace) -> int:
+    from opauc_sim import plots
+    from opauc_sim.commands import _outputs
     from opauc_sim.results_cache import check_writable_dir
 
+    results = Path(args.results_dir)
+    canonical = _outputs._same(results, _outputs.CANONICAL_RESULTS)
+    if args.out_dir is None:  # the committed PNGs come only from the committed results
+        args.out_dir = str(_outputs.CANONICAL_FIGURES if canonical else results)
+    elif (
+        not canonical
+        and not args.update_results
+        and _outputs.CANONICAL_FIGURES.is_dir()
+        and _outputs._same(Path(args.out_dir), _outputs.CANONICAL_FIGURES)
+    ):
+        raise ValueError(
+            f"--out-dir {args.out_dir!r} holds the committed figures, and --results-dir "
+            f"{args.results_dir!r} is not the committed results/; pass --update-results to "
+            f"overwrite them, or choose another folder"
+        )
     check_writable_dir(args.out_dir, "--out-dir")  # before any figure is drawn
-    figures_dir = Path(args.figures_dir)
-    scripts = find_figure_scripts(figures_dir)
-    if args.only:
-        scripts = [s for s in scripts if any(key in s.stem for key in args.only)]
-    if not scripts:
-        print(f"no figure scripts matched in {str(figures_dir)!r}", file=sys.stderr)
-        return 1
+    chosen = plots.select(args.only)
+    if not chosen:
+        known = ", ".join(f.name for f in plots.FIGURES)
+        print(
+            f"opauc-sim figures: error: --only {' '.join(args.only)!r} matched no figure "
+            f"(known: {known})",
+            file=sys.stderr,
+        )
+        return 2
     failed = bad = 0
-    for script in scripts:
+    for figure in chosen:
         try:
-            written = _load(script).main(results_dir=args.results_dir, out_dir=args.out_dir)
+            written = plots.draw(figure.name, results_dir=args.results_dir, out_dir=args.out_dir)
         except FileNotFoundError as exc:  # a cache that has not been computed yet
             failed += 1
-            print(f"{script.name}: skipped: {exc}", file=sys.stderr)
+            print(f"{figure.name}: skipped ({figure.source} first): {exc}", file=sys.stderr)
             continue
         except (ValueError, KeyError, AttributeError, TypeError) as exc:
-            # A cached table that does not fit the script (a column missing, a CSV that no
-            # longer matches its sidecar): one line naming the script, then the next one.
+            # A cached table that does not fit the figure (a column missing, a CSV that no
+            # longer matches its sidecar): one line naming the figure, then the next one.
             bad += 1
             detail = str(exc)
             if isinstance(exc, KeyError | AttributeError):  # df["x"] or df.x
                 detail = f"missing column: {detail} (in a table under {args.results_dir})"
             detail = " ".join(detail.split())
-            print(f"opauc-sim figures: error: {script.name}: {detail}", file=sys.stderr)
+            print(f"opauc-sim figures: error: {figure.name}: {detail}", file=sys.stderr)
             continue
-        for path in written or []:
-            print(f"{script.name}: wrote {path}")
+        for path in written:
+            print(f"{figure.name}: wrote {path}")
     return 2 if bad else 1 if failed else 0
 
 
 def register(subparsers) -> None:
+    from opauc_sim import plots
+
+    listing = "\n".join(f"  {f.name:<20} {f.pngs:<32} {f.source}" for f in plots.FIGURES)
     parser = subparsers.add_parser(
         "figures",
-        help="regenerate every figure (PNG) from cached results",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="redraw every figure (PNG) from the cached results",
+        description=f"{__doc__}\n{listing}",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--results-dir", default="results", help="cache to read (default: results)")
-    parser.add_argument("--figures-dir", default="figures", help="where the fig_*.py scripts are")
-    parser.add_argument("--out-dir", default="figures", help="where PNGs go (default: figures)")
-    parser.add_argument("--only", nargs="*", help="only scripts whose name contains one of these")
+    parser.add_argument("--results-dir", default="results", metavar="DIR", help="the cache to read")
+    parser.add_argument(
+        "--out-dir",
+        default=None,
+        metavar="DIR",
+        help="where the PNGs go (default: figures/ when --results-dir is results/, else the "
+        "results folder itself)",
+    )
+    parser.add_argument(
+        "--update-results",
+        action="store_true",
+        help="let figures drawn from another results folder overwrite the committed figures/",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help="only the figures whose name contains one of these (default: all)",
+    )
     parser.set_defaults(func=run)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
+
+from opauc_sim.commands import _outputs
+from opauc_sim.commands._help import HelpFormatter
 
 FIG6 = {"n_pos": 200, "n_neg": 800, "ks": [1, 5, 10, 20, 50, 100], "n_betas": 61}
 
@@ -80,32 +82,18 @@ def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> 
             print(line, file=sys.stderr, flush=True)
 
 
-def _parse_betas(values: list[str]) -> tuple[int, list[float] | None]:
-    """``--betas``: (count, None) for one integer > 1, else (len, the values)."""
-    numbers = []
-    for v in values:
-        try:
-            numbers.append(float(v))
-        except ValueError:
-            raise ValueError(
-                f"--betas must be numbers in (0, 1], or one integer > 1 (that many "
-                f"log-spaced betas), got {v!r}"
-            ) from None
-    if len(numbers) == 1 and numbers[0].is_integer() and numbers[0] > 1:
-        return int(numbers[0]), None
-    return len(numbers), numbers
-
-
 def _write_figures(names: list[str], args) -> None:
-    from opauc_sim.commands.figures import _load
+    from opauc_sim import plots
 
     for name in names:
-        script = Path(args.figures_dir) / f"fig_{name}.py"
-        if not script.exists():
-            print(f"(figure script {script} not found; skipping the figure)", file=sys.stderr)
-            continue
-        for path in _load(script).main(results_dir=args.results_dir, out_dir=args.out_dir) or []:
+        for path in plots.draw(name, results_dir=args.results_dir, out_dir=args.out_dir):
             print(f"wrote {path}")
+
+
+def _outputs_for(args: argparse.Namespace, command: str, *, canonical: bool = True) -> None:
+    """Set ``args.results_dir`` / ``args.out_dir`` for this run (see ``_outputs``)."""
+    results, out, _ = _outputs.resolve(args, command, args.keyed_defaults, canonical=canonical)
+    args.results_dir, args.out_dir = str(results), str(out)
 
 
 def peak_table(peaks_mc, peaks_exact):
@@ -141,6 +129,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result_set
 
     start = time.perf_counter()
+    _outputs_for(args, "fig6")
     size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas, n_threads=args.threads)
     cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, n_rankings=args.n_rankings)
     if not args.no_exact:
@@ -210,7 +199,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     )
     print(_fmt_table(table))
     print(
-        "\nClaims of the paper (SPEC §5), checked on the "
+        "\nClaims of the paper (docs/experiments.md), checked on the "
         f"{'exact curves' if exact is not None else 'Monte Carlo curves'}:"
     )
     src = "exact" if exact is not None else "monte_carlo"
@@ -233,11 +222,14 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
+    from opauc_sim.plots.beta_curves import draw_curve
     from opauc_sim.results_cache import check_name, save_result
 
-    n_betas, values = _parse_betas(args.betas)
-    if args.save:
-        check_name(args.save, "--save")
+    check_name(args.save, "--save")
+    if args.betas is not None and args.n_betas is not None:
+        raise ValueError("give --betas (values) or --n-betas (a count), not both")
+    n_betas = len(args.betas) if args.betas is not None else (args.n_betas or 61)
+    _outputs_for(args, "curve", canonical=False)
     cost = corr.beta_curve_cost(
         args.n_pos,
         args.n_neg,
@@ -250,8 +242,8 @@ def run_curve(args: argparse.Namespace) -> int:
         generator=args.generator,
         n_threads=args.threads,
     )
-    _preflight(args, cost, results=bool(args.save))
-    betas = corr.fig6_grid(args.n_neg, n_betas) if values is None else np.array(values)
+    _preflight(args, cost)
+    betas = corr.fig6_grid(args.n_neg, n_betas) if args.betas is None else np.array(args.betas)
     curve = corr.beta_curve(
         args.n_pos,
         args.n_neg,
@@ -268,12 +260,18 @@ def run_curve(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(_fmt_table(corr.peak_beta(curve)))
-    if args.save:
-        params = {k: v for k, v in vars(args).items() if k not in ("func", "save", "quiet")}
-        path = save_result(
-            curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
+    keep = ("func", "save", "quiet", "keyed_defaults", "results_dir", "out_dir", "no_figure")
+    params = {k: v for k, v in vars(args).items() if k not in keep}
+    path = save_result(
+        curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
+    )
+    print(f"wrote {path}")
+    if not args.no_figure:
+        what = "exact" if args.exact else f"{args.n_rankings:,} {args.generator} rankings"
+        title = f"n_pos={args.n_pos}, n_neg={args.n_neg}, {args.method}, {what}" + (
+            f", mu={args.mu:g}" if args.generator == "binormal" else ""
         )
-        print(f"wrote {path}")
+        print(f"wrote {draw_curve(curve, args.save, args.out_dir, exact=args.exact, title=title)}")
     return 0
 
 
@@ -282,6 +280,7 @@ def run_peak_law(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result
 
     configs = [(p, n, k) for p, n in LAW_SIZES for k in LAW_KS if k <= n // 4]
+    _outputs_for(args, "peak-law")
     _preflight(args)  # fixed, small sizes: only the output folders need checking
     t0 = time.perf_counter()
     law = corr.peak_law(configs, metrics=("recall", "ndcg"), progress=not args.quiet)
@@ -311,6 +310,7 @@ def run_binormal(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
     from opauc_sim.results_cache import save_result_set
 
+    _outputs_for(args, "binormal")
     one = corr.beta_curve_cost(
         FIG6["n_pos"],
         FIG6["n_neg"],
@@ -376,6 +376,7 @@ def run_methods(args: argparse.Namespace) -> int:
     from opauc_sim import correlation as corr
     from opauc_sim.results_cache import save_result_set
 
+    _outputs_for(args, "methods")
     size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas)
     cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
     for method in ("spearman", "kendall"):
@@ -445,14 +446,21 @@ def run_methods(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
-    parser.add_argument("--results-dir", default="results", help="cache to write (results)")
-    parser.add_argument("--figures-dir", default="figures", help="where fig_*.py scripts are")
-    parser.add_argument("--out-dir", default="figures", help="where PNGs go (figures)")
+    _outputs.add_output_options(parser)
     parser.add_argument("--no-figure", action="store_true", help="do not draw the figure")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     if seed:
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--threads", type=int, default=None, help="Numba threads")
+        parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="Numba threads (default: Numba's, all cores); the numbers do not depend on it",
+    )
+
+
+def _done(parser: argparse.ArgumentParser, func) -> None:
+    parser.set_defaults(func=func, keyed_defaults=_outputs.keyed_defaults(parser))
 
 
 def register(subparsers) -> None:
@@ -460,62 +468,94 @@ def register(subparsers) -> None:
         "simulate",
         help="the beta-peak correlation study over random rankings (paper Fig. 6/7)",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="simulation", metavar="SIMULATION", required=True)
 
-    fig6 = sub.add_parser("fig6", help="reproduce Fig. 6/7 (MC + exact), print the peak table")
+    def add(name: str, help: str):
+        return sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
+
+    fig6 = add("fig6", "reproduce Fig. 6/7 (Monte Carlo and exact), print the peak table")
     fig6.add_argument(
         "--n-rankings",
         type=int,
         default=100_000,
-        help="Monte Carlo rankings (default 100000, the paper's)",
+        help="Monte Carlo rankings (100,000 in the paper)",
     )
     fig6.add_argument(
-        "--n-betas",
-        type=int,
-        default=FIG6["n_betas"],
-        help="log-spaced betas from 1/n_neg to 1 (default 61)",
+        "--n-betas", type=int, default=FIG6["n_betas"], help="log-spaced betas from 1/n_neg to 1"
     )
     fig6.add_argument("--no-exact", action="store_true", help="skip the exact computation")
     _common(fig6)
-    fig6.set_defaults(func=run_fig6)
+    _done(fig6, run_fig6)
 
-    curve = sub.add_parser("curve", help="one correlation curve, any setting")
-    curve.add_argument("--n-pos", type=int, required=True)
-    curve.add_argument("--n-neg", type=int, required=True)
-    curve.add_argument("--ks", type=int, nargs="+", required=True)
+    curve = add("curve", "one correlation curve, any setting; caches it and draws it")
+    curve.add_argument("--n-pos", type=int, required=True, help="positives per ranking")
+    curve.add_argument("--n-neg", type=int, required=True, help="negatives per ranking")
+    curve.add_argument("--ks", type=int, nargs="+", required=True, help="cut-offs K")
+    betas = curve.add_mutually_exclusive_group()
+    betas.add_argument("--betas", type=float, nargs="+", default=None, help="beta values in (0, 1]")
+    betas.add_argument(
+        "--n-betas",
+        type=int,
+        default=None,
+        help="that many log-spaced betas from 1/n_neg to 1 (default: 61, when --betas is not "
+        "given)",
+    )
     curve.add_argument(
-        "--betas",
+        "--metrics",
         nargs="+",
-        default=["61"],
-        help="beta values, or one integer > 1: that many log-spaced betas",
+        default=["recall", "precision", "ndcg"],
+        choices=["recall", "precision", "ndcg"],
+        metavar="METRIC",
+        help="Top-K metrics (recall, precision, ndcg)",
     )
-    curve.add_argument("--metrics", nargs="+", default=["recall", "precision", "ndcg"])
-    curve.add_argument("--method", default="pearson", choices=["pearson", "spearman", "kendall"])
-    curve.add_argument("--n-rankings", type=int, default=100_000)
+    curve.add_argument(
+        "--method",
+        default="pearson",
+        choices=["pearson", "spearman", "kendall"],
+        help="correlation coefficient",
+    )
+    curve.add_argument("--n-rankings", type=int, default=100_000, help="Monte Carlo rankings")
     curve.add_argument("--exact", action="store_true", help="exact Pearson (uniform only)")
-    curve.add_argument("--generator", default="uniform", choices=["uniform", "binormal"])
-    curve.add_argument("--mu", type=float, default=0.0, help="binormal separation")
-    curve.add_argument("--save", metavar="NAME", help="cache the curve as results/NAME.csv")
-    _common(curve)
-    curve.set_defaults(func=run_curve)
-
-    law = sub.add_parser("peak-law", help="exact peak beta across (n_pos, n_neg, K)")
-    _common(law, seed=False)
-    law.set_defaults(func=run_peak_law)
-
-    binormal = sub.add_parser("binormal", help="peak beta as ranking quality (mu) grows")
-    binormal.add_argument(
-        "--mus", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+    curve.add_argument(
+        "--generator",
+        default="uniform",
+        choices=["uniform", "binormal"],
+        help="uniform random rankings, or binormal scores",
     )
-    binormal.add_argument("--n-rankings", type=int, default=20_000)
-    binormal.add_argument("--n-betas", type=int, default=61)
-    _common(binormal)
-    binormal.set_defaults(func=run_binormal)
+    curve.add_argument("--mu", type=float, default=0.0, help="binormal separation")
+    curve.add_argument(
+        "--save", metavar="NAME", default="curve", help="file name of the cached curve and PNG"
+    )
+    _common(curve)
+    _done(curve, run_curve)
 
-    methods = sub.add_parser("methods", help="Fig. 6 under Pearson, Spearman and Kendall")
-    methods.add_argument("--n-rankings", type=int, default=100_000)
-    methods.add_argument("--n-betas", type=int, default=61)
+    law = add("peak-law", "exact peak beta across (n_pos, n_neg, K)")
+    _common(law, seed=False)
+    _done(law, run_peak_law)
+
+    binormal = add("binormal", "peak beta as ranking quality (mu) grows")
+    binormal.add_argument(
+        "--mus",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0],
+        help="binormal separations",
+    )
+    binormal.add_argument("--n-rankings", type=int, default=20_000, help="rankings per mu")
+    binormal.add_argument(
+        "--n-betas", type=int, default=61, help="log-spaced betas from 1/n_neg to 1"
+    )
+    _common(binormal)
+    _done(binormal, run_binormal)
+
+    methods = add("methods", "Fig. 6 under Pearson, Spearman and Kendall")
+    methods.add_argument(
+        "--n-rankings", type=int, default=100_000, help="Monte Carlo rankings per coefficient"
+    )
+    methods.add_argument(
+        "--n-betas", type=int, default=61, help="log-spaced betas from 1/n_neg to 1"
+    )
     _common(methods)
-    methods.set_defaults(func=run_methods)
+    _done(methods, run_methods)

@@ -1,4 +1,4 @@
-"""Negative samplers RNS, DNS(M, N) and Softmax-v(rho, N) as PyTorch tensor code (SPEC §4).
+"""Negative samplers RNS, DNS(M, N) and Softmax-v(rho, N) as PyTorch tensor code (docs/theorems.md).
 
 Each sampler turns a batch of (user, positive item) pairs into candidate negatives and
 per-candidate weights; the trainer's loss is ``sum_j w_j * softplus(-(r_ui - r_uj))``.
@@ -122,7 +122,7 @@ def softmax_v_tau(losses: torch.Tensor, rho, *, unbiased: bool = False) -> torch
 def softmax_v_weights(
     losses: torch.Tensor, rho, *, guard: bool = True, unbiased: bool = False
 ) -> torch.Tensor:
-    """Softmax-v weights ``softmax(L / tau)`` over the last axis (SPEC §4, Theorem 2).
+    """Softmax-v weights ``softmax(L / tau)`` over the last axis (docs/theorems.md, Theorem 2).
 
     With ``guard`` a zero variance (``tau = 0``) gives uniform weights; without it (the
     authors' code) it gives NaN. ``unbiased`` selects the variance (see

@@ -24,7 +24,7 @@ NAME = "theorem3_bounds"
 def make_figure(df: pd.DataFrame) -> Figure:
     """Scatter of (OPAUC, Recall@K) per K with the bound curves over it."""
     ks = sorted(set(df["k"]))
-    fig = Figure(figsize=(4.8 * len(ks), 4.2), layout="constrained")
+    fig = Figure(figsize=(4.8 * len(ks), 4.6), layout="constrained")
     axes = fig.subplots(1, len(ks), squeeze=False)[0]
     for ax, k in zip(axes, ks, strict=True):
         sub = df[df.k == k]
@@ -44,7 +44,15 @@ def make_figure(df: pd.DataFrame) -> Figure:
         ax.plot(grid, up, color="tab:red", lw=1.6, label=r"upper $\sqrt{C}/n_+$")
         ax.plot(grid, lo, color="tab:green", lw=1.6, label="lower bound")
         lo_t, up_t = recall_bounds(grid, n_pos, n_neg, k, rounding="tight")
-        ax.plot(grid, up_t, color="tab:red", lw=0.6, ls=":", drawstyle="steps-post")
+        ax.plot(
+            grid,
+            up_t,
+            color="tab:red",
+            lw=0.6,
+            ls=":",
+            drawstyle="steps-post",
+            label="tight upper (integer hits)",
+        )
         ax.plot(
             grid,
             lo_t,
@@ -52,7 +60,7 @@ def make_figure(df: pd.DataFrame) -> Figure:
             lw=0.6,
             ls=":",
             drawstyle="steps-post",
-            label="tight (integer hits)",
+            label="tight lower (integer hits)",
         )
         ax.set_xlim(0, beta)
         ax.set_ylim(0, min(k, n_pos) / n_pos * 1.05)
@@ -60,16 +68,14 @@ def make_figure(df: pd.DataFrame) -> Figure:
         ax.set_ylabel(f"Recall@{k}")
         ax.set_title(f"K = {k}, n+ = {n_pos}, n- = {n_neg}")
         ax.grid(alpha=0.3, lw=0.4)
-        ax.legend(fontsize=7, loc="center right", markerscale=3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, markerscale=3
+    )
     fig.suptitle("Theorem 3: OPAUC(K/n-) bounds Recall@K on both sides", fontsize=10)
     return fig
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("theorem3_scatter", results_dir)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -25,7 +25,7 @@ PANELS = (
 )
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, meta = load_result("train_gowalla", results_dir)
     params = meta.get("params", {})
     recipe = "authors' recipe" if params.get("authors_code") else "project recipe"
@@ -40,8 +40,3 @@ def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
         fig = plot_param(df, sampler, param, fixed=fixed, title=f"{head}: {title}")
         written.append(save_figure(fig, name, out_dir, dpi=120))
     return written
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from opauc_sim.plots._style import k_colours
 from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "theorem1_dns_bias"
@@ -27,7 +28,7 @@ def make_figure(df: pd.DataFrame) -> Figure:
     n_neg = int(df.n_neg.iloc[0])
     fixed_beta = df[df.series == "fixed beta"]
     betas = sorted(set(fixed_beta.beta))
-    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, max(len(betas), 1)))
+    colours = k_colours(len(betas))
     for colour, beta in zip(colours, betas, strict=True):
         sub = fixed_beta[fixed_beta.beta == beta].sort_values("n_draws")
         sub = sub[sub.n_draws < n_neg]  # TV = 0 at N = n_neg: off a log axis
@@ -59,11 +60,6 @@ def make_figure(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("theorem1_dns_bias", results_dir)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

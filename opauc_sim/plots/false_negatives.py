@@ -12,7 +12,7 @@ from opauc_sim.results_cache import load_result, save_figure
 from opauc_sim.train.study import plot_false_negatives
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("false_negatives", results_dir)
     fig = plot_false_negatives(
         df,
@@ -20,8 +20,3 @@ def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
         "held-out positive",
     )
     return [save_figure(fig, "false_negatives", out_dir, dpi=120)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from opauc_sim.plots._style import k_colours
 from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "binormal_peaks"
@@ -30,25 +31,24 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
             [peak_beta(part.drop(columns="mu")).assign(mu=mu) for mu, part in df.groupby("mu")],
             ignore_index=True,
         )
-    fig = Figure(figsize=(14, 4.3), layout="constrained")
+    fig = Figure(figsize=(15, 4.9), layout="constrained")
     axes = fig.subplots(1, 3)
     mus = sorted(set(df["mu"]))
-    cmap = matplotlib.colormaps["plasma"]
-    colours = cmap(np.linspace(0, 0.85, len(mus)))
+    # mu: viridis (dark blue to green), kept apart from the K colours of the right panel
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.75, len(mus)))
     show_ks = [k for k in (5, 50) if k in set(df["k"])][:2]
     for ax, k in zip(axes[:2], show_ks, strict=False):
         for colour, mu in zip(colours, mus, strict=True):
             c = df[(df.mu == mu) & (df.metric == "recall") & (df.k == k)].sort_values("beta")
-            ax.plot(c["beta"], c["corr"], color=colour, lw=1.4, label=f"mu={mu:g}")
+            ax.plot(c["beta"], c["corr"], color=colour, lw=1.4, label=f"mu = {mu:g}")
             ax.fill_between(c["beta"], c["ci_low"], c["ci_high"], color=colour, alpha=0.2, lw=0)
         ax.set_xscale("log")
         ax.set_xlabel(r"$\beta$")
         ax.set_ylabel("corr(Recall@K, Norm_OPAUC)")
         ax.set_title(f"Recall@{k}, binormal rankings")
         ax.grid(alpha=0.3, which="both", lw=0.4)
-        ax.legend(fontsize=7)
     ks = sorted(set(peaks["k"]))
-    kc = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(ks)))
+    kc = k_colours(len(ks))
     for colour, k in zip(kc, ks, strict=True):
         for metric, ls in (("recall", "-"), ("ndcg", "--")):
             p = peaks[(peaks.k == k) & (peaks.metric == metric)].sort_values("mu")
@@ -66,7 +66,25 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
     axes[2].set_ylabel("peak beta")
     axes[2].set_title("peak beta vs mu (solid: Recall, dashed: NDCG)")
     axes[2].grid(alpha=0.3, which="both", lw=0.4)
-    axes[2].legend(fontsize=7)
+    mu_handles, mu_labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        mu_handles,
+        mu_labels,
+        loc="outside lower center",
+        ncol=len(mu_labels),
+        fontsize=8,
+        title="left panels: binormal mu (positives ~ N(mu, 1), negatives ~ N(0, 1)); bands: 95% CI",
+        title_fontsize=8,
+    )
+    k_handles, k_labels = axes[2].get_legend_handles_labels()
+    fig.legend(
+        k_handles,
+        k_labels,
+        loc="outside right center",
+        fontsize=8,
+        title="right panel",
+        frameon=False,
+    )
     return fig
 
 
@@ -74,12 +92,7 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
 COLUMNS = ["mu", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("binormal_curves", results_dir, columns=COLUMNS)
     peaks, _ = load_result("binormal_peaks", results_dir)
     return [save_figure(make_figure(df, peaks), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

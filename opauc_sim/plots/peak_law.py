@@ -23,7 +23,7 @@ MARKERS = "osD^v<>ph*"
 
 def make_figure(df: pd.DataFrame) -> Figure:
     """Three panels: beta_peak vs K/n_neg, vs K/n, and beta_peak/(K/n) vs K."""
-    fig = Figure(figsize=(14, 4.3), layout="constrained")
+    fig = Figure(figsize=(16, 4.6), layout="constrained")
     axes = fig.subplots(1, 3)
     sizes = list(dict.fromkeys(zip(df["n_pos"], df["n_neg"], strict=True)))
     colours = {"recall": "tab:blue", "ndcg": "tab:red"}
@@ -33,7 +33,7 @@ def make_figure(df: pd.DataFrame) -> Figure:
         for metric, colour in colours.items():
             m = part[part.metric == metric]
             kw = dict(marker=MARKERS[i % len(MARKERS)], ls="none", ms=5, mfc="none", color=colour)
-            label = f"{metric}, n_pos={p}, n_neg={q}" if metric == "recall" else None
+            label = f"n_pos={p}, n_neg={q}" if metric == "recall" else None
             axes[0].plot(m["k_over_n_neg"], m["beta_peak"], **kw)
             axes[1].plot(m["k_over_n"], m["beta_peak"], **kw)
             axes[2].plot(
@@ -64,7 +64,23 @@ def make_figure(df: pd.DataFrame) -> Figure:
     axes[2].set_ylabel("beta_peak / (K / n)")
     axes[2].set_title("ratio (solid: Recall, dashed: NDCG)")
     axes[2].grid(alpha=0.3, which="both", lw=0.4)
-    axes[2].legend(fontsize=6, loc="lower right")
+    from matplotlib.lines import Line2D
+
+    handles, labels = axes[2].get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="tab:blue", marker="o", mfc="none", ls="-", label="Recall@K"),
+        Line2D([], [], color="tab:red", marker="o", mfc="none", ls="--", label="NDCG@K"),
+    ]
+    labels += ["Recall@K: blue (left), solid (right)", "NDCG@K: red (left), dashed (right)"]
+    fig.legend(
+        handles,
+        labels,
+        loc="outside right center",
+        fontsize=8,
+        title="marker (all panels), colour (right):\nthe (n_pos, n_neg) setting",
+        title_fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -72,11 +88,6 @@ def make_figure(df: pd.DataFrame) -> Figure:
 COLUMNS = ["n_pos", "n_neg", "k", "metric", "beta_peak", "k_over_n_neg", "k_over_n"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("peak_law", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -16,6 +16,11 @@ from opauc_sim.results_cache import load_result, save_figure
 
 NAME = "beta_curves_by_k"
 STYLE = {"recall": ("tab:blue", "-"), "precision": ("tab:orange", ":"), "ndcg": ("tab:red", "-")}
+LABELS = {
+    "recall": "Recall@K",
+    "precision": "Precision@K (dotted: equal to Recall@K)",
+    "ndcg": "NDCG@K",
+}
 
 
 def make_figure(df: pd.DataFrame) -> Figure:
@@ -32,21 +37,30 @@ def make_figure(df: pd.DataFrame) -> Figure:
             if len(mc) and metric != "precision":
                 mc = mc.sort_values("beta")
                 ax.fill_between(
-                    mc["beta"], mc["ci_low"], mc["ci_high"], color=colour, alpha=0.2, lw=0
+                    mc["beta"], mc["ci_low"], mc["ci_high"], color=colour, alpha=0.4, lw=0
                 )
             cur = df[(df.source == source) & (df.metric == metric) & (df.k == k)]
             if len(cur):
                 cur = cur.sort_values("beta")
-                ax.plot(cur["beta"], cur["corr"], color=colour, ls=ls, lw=1.5, label=f"{metric}@K")
+                ax.plot(cur["beta"], cur["corr"], color=colour, ls=ls, lw=1.5, label=LABELS[metric])
         ax.set_xscale("log")
-        ax.set_title(f"K = {k}")
+        rows = df[(df.source == source) & (df.k == k)]
+        wide = rows.pivot_table(index="beta", columns="metric", values="corr")
+        same = wide.shape[1] > 1 and bool((wide.max(axis=1) - wide.min(axis=1)).abs().max() < 1e-9)
+        ax.set_title(f"K = {k}" + ("  (the three curves coincide)" if same else ""))
         ax.grid(alpha=0.3, which="both", lw=0.4)
         ax.set_xlabel(r"$\beta$")
     for ax in axes.flat[len(ks) :]:
         ax.set_visible(False)
     for row in axes:
         row[0].set_ylabel("correlation with Norm_OPAUC")
-    axes.flat[0].legend(fontsize=8, loc="lower right")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if (df.source == "monte_carlo").any():
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(color="0.6", alpha=0.4, lw=0))
+        labels.append("Monte Carlo 95% CI (band)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9)
     fig.suptitle(
         f"Fig. 7 reproduction: metrics compared per K ({source.replace('_', ' ')} "
         "curves; bands: Monte Carlo 95% CI)",
@@ -59,11 +73,6 @@ def make_figure(df: pd.DataFrame) -> Figure:
 COLUMNS = ["source", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     df, _ = load_result("fig6_curves", results_dir, columns=COLUMNS)
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

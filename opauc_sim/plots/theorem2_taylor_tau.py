@@ -51,13 +51,8 @@ def make_figure(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def main(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
+def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     tau, _ = load_result("theorem2_taylor_tau", results_dir)
     gap, _ = load_result("theorem2_softmax_cvar_gap", results_dir)
     df = tau.merge(gap, on=["dist", "n", "rho"])
     return [save_figure(make_figure(df), NAME, out_dir)]
-
-
-if __name__ == "__main__":
-    for path in main():
-        print(path)

@@ -1,0 +1,159 @@
+"""Where commands write: committed results only from the canonical run; provenance from the
+tree before the run; figures drawn by the package, never by files of the current folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from opauc_sim import results_cache as rc
+from opauc_sim.cli import main
+from opauc_sim.commands import _outputs
+
+SMALL_FIG6 = ["simulate", "fig6", "--n-rankings", "256", "--n-betas", "5", "--quiet"]
+
+
+def test_a_non_canonical_run_goes_to_a_folder_keyed_by_its_parameters(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(SMALL_FIG6) == 0
+    out = capsys.readouterr().out
+    run = Path("runs/fig6-n_betas=5-n_rankings=256")
+    assert f"this run's outputs go to {run}/" in out
+    assert (run / "fig6_curves.csv").exists() and (run / "beta_curves.png").exists()
+    assert not Path("results").exists() and not Path("figures").exists()
+
+
+def test_a_non_canonical_run_refuses_the_committed_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("results").mkdir()
+    Path("figures").mkdir()
+    for extra, option in (
+        (["--results-dir", "results"], "--results-dir"),
+        (["--out-dir", "figures"], "--out-dir"),
+    ):
+        args = argparse.Namespace(results_dir=None, out_dir=None, update_results=False, n=2)
+        setattr(args, option[2:].replace("-", "_"), extra[1])
+        with pytest.raises(ValueError, match=f"{option} .* committed canonical results"):
+            _outputs.resolve(args, "x", {"n": 1})
+        assert main([*SMALL_FIG6, "--no-figure", *extra]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "--update-results" in err
+    assert list(Path("results").iterdir()) == []
+
+
+def test_update_results_and_the_canonical_run_write_the_committed_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*SMALL_FIG6, "--update-results"]) == 0
+    assert Path("results/fig6_curves.csv").exists() and Path("figures/beta_curves.png").exists()
+    args = argparse.Namespace(results_dir=None, out_dir=None, update_results=False, n=1)
+    assert _outputs.resolve(args, "x", {"n": 1}) == (Path("results"), Path("figures"), True)
+
+
+def test_run_keys_are_folder_names():
+    assert _outputs.run_key("fig6", {"seed": 1, "n_rankings": 20000}) == (
+        "fig6-n_rankings=20000-seed=1"
+    )
+    assert _outputs.run_key("curve", {"ks": [5, 10], "exact": True}) == "curve-exact-ks=5,10"
+    long = _outputs.run_key("b", {"mus": [0.125] * 40})
+    assert len(long) <= 120 and "/" not in long
+
+
+def test_provenance_is_the_tree_before_the_run(tmp_path, monkeypatch):
+    """A run's sidecars record the tree it started from: its own writes to tracked files
+    (the second member of a result set) do not make it "-dirty"."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "results").mkdir()
+    (repo / "results" / "a.csv").write_text("x\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(rc, "_TREE_STATE", {})
+    clean = rc.record_tree_state()
+    assert clean and not clean.endswith("-dirty")
+    (repo / "results" / "a.csv").write_text("changed by the run\n")  # the run's own write
+    assert rc.git_commit().endswith("-dirty")
+    import pandas as pd
+
+    path = rc.save_result(pd.DataFrame({"x": [1]}), "b", params={}, results_dir="results")
+    assert json.loads(path.with_suffix(".json").read_text())["git_commit"] == clean
+    rc.forget_tree_state()  # outside a command, each write asks git again
+    path = rc.save_result(pd.DataFrame({"x": [2]}), "c", params={}, results_dir="results")
+    assert json.loads(path.with_suffix(".json").read_text())["git_commit"].endswith("-dirty")
+
+
+def test_the_cli_records_the_tree_per_command(tmp_path, monkeypatch):
+    """Each command records the tree it starts from, and forgets it when it ends."""
+    seen = []
+    monkeypatch.setattr(rc, "git_commit", lambda cwd=None: f"c{len(seen)}")
+    real = rc.save_result
+
+    def spy(*args, **kwargs):
+        seen.append(rc._provenance_commit())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rc, "save_result", spy)
+    argv = ["proof-tables", "--quick", "--quiet", "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    assert len(set(seen)) == 2 and len(seen) == 8 and rc._TREE_STATE == {}
+
+
+def test_figures_never_run_files_of_the_current_folder(tmp_path, monkeypatch, capsys):
+    """`opauc-sim figures` and `simulate fig6` used to import figures/fig_*.py from the
+    current folder: a folder's code ran just by running the command there."""
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "pwned"
+    Path("figures").mkdir()
+    for name in ("fig_beta_curves.py", "fig_beta_curves_by_k.py", "beta_curves.py"):
+        (Path("figures") / name).write_text(
+            f"open({str(marker)!r}, 'w').write('ran')\ndef main(*a, **k):\n    return []\n"
+        )
+    assert main([*SMALL_FIG6, "--results-dir", "r", "--out-dir", "o"]) == 0
+    assert main(["figures", "--results-dir", "r", "--out-dir", "o", "--only", "beta"]) == 0
+    assert not marker.exists()
+    assert (tmp_path / "o" / "beta_curves.png").stat().st_size > 10_000
+    capsys.readouterr()
+
+
+def test_the_first_compile_is_announced_once(monkeypatch, capsys):
+    import numba
+
+    from opauc_sim import _compile_notice
+
+    _compile_notice.announce_compiles()
+    monkeypatch.setitem(_compile_notice._STATE, "announced", False)
+
+    @numba.njit
+    def fresh(x):
+        return x + 1
+
+    @numba.njit
+    def other(x):
+        return x * 2
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("no compiling with NUMBA_DISABLE_JIT")
+    assert fresh(1) == 2 and other(2) == 4
+    err = capsys.readouterr().err
+    assert err.count("compiling kernels (first run only") == 1
+
+
+def test_figures_from_other_results_do_not_overwrite_the_committed_pngs(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    Path("figures").mkdir()
+    assert main([*SMALL_FIG6, "--results-dir", "mine", "--no-figure"]) == 0
+    assert main(["figures", "--results-dir", "mine", "--only", "beta_curves"]) == 0
+    assert Path("mine/beta_curves.png").exists() and not list(Path("figures").iterdir())
+    assert main(["figures", "--results-dir", "mine", "--out-dir", "figures"]) == 2
+    assert "--update-results" in capsys.readouterr().err
