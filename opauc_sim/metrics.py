@@ -473,14 +473,22 @@ def _beyond_float64(scores: np.ndarray) -> bool:
     return max(abs(int(scores.min())), abs(int(scores.max()))) > 2**53
 
 
-def _check_k(name: str, k, n_items: int) -> int:
-    if n_items < 1:
-        raise ValueError(f"{name} cannot be checked: the rankings have no items (n_items = 0)")
-    return check_int(name, k, low=1, high=n_items)
+# Cut-offs are not bounded by the number of items (a K beyond it ranks every item, and
+# Precision@K still divides by K, as ranx, torchmetrics and RecBole do); this bound only
+# keeps K inside int64.
+_K_MAX = 2**62
 
 
-def _discounts(kmax: int) -> np.ndarray:
-    return 1.0 / np.log2(np.arange(kmax, dtype=np.float64) + 2.0)
+def _check_k(name: str, k) -> int:
+    return check_int(name, k, low=1, high=_K_MAX)
+
+
+def _discounts(kmax: int, n_items: int | None = None) -> np.ndarray:
+    """``1 / log2(r + 2)`` for ranks ``r < kmax``, capped at ``n_items`` ranks (no rank lies
+    beyond the last item, so a K above ``n_items`` needs no more), at least one entry."""
+    if n_items is not None:
+        kmax = min(kmax, n_items)
+    return 1.0 / np.log2(np.arange(max(kmax, 1), dtype=np.float64) + 2.0)
 
 
 def _run(
@@ -502,7 +510,7 @@ def _run(
     ks_arr = np.asarray(ks, dtype=np.int64)
     m_scale = np.array([*betas, *(0.0 for _ in opauc_ks)], dtype=np.float64)
     m_const = np.array([*(0.0 for _ in betas), *opauc_ks], dtype=np.float64)
-    disc = _discounts(max(ks) if ks else 1)
+    disc = _discounts(max(ks) if ks else 1, scores.shape[1])
     n_cols = _N_FIXED + 2 * len(ks) + len(m_scale)
     out = np.empty((scores.shape[0], n_cols), dtype=np.float64)
     n_chunks = max(min(scores.shape[0], 8 * numba.get_num_threads()), 1)
@@ -569,7 +577,7 @@ _ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
 
 def _topk(y_true, y_score, k, which: str):
     scores, labels, excl, use_excl, was_1d = _prepare(y_true, y_score)
-    k = _check_k("k", k, scores.shape[1])
+    k = _check_k("k", k)
     out = _run(scores, labels, excl, use_excl, (k,), (), want_auc=False)
     n_pos = out[:, _N_POS]
     if which == "precision":
@@ -580,7 +588,8 @@ def _topk(y_true, y_score, k, which: str):
         if which == "recall":
             values = out[:, _N_FIXED] / n_pos
         else:
-            idcg = np.cumsum(_discounts(k))[np.minimum(n_pos, k).astype(np.int64) - 1]
+            ideal = np.cumsum(_discounts(k, scores.shape[1]))
+            idcg = ideal[np.clip(np.minimum(n_pos, k).astype(np.int64) - 1, 0, None)]
             values = out[:, _N_FIXED + 1] / idcg
     values[empty] = np.nan
     return _finish(values, was_1d)
@@ -593,7 +602,7 @@ def recall_at_k(y_true, y_score, k: int) -> float | np.ndarray:
     ----------
     {arrays}
     k : int
-        Cut-off, an integer in ``[1, n_items]``.
+        Cut-off, a positive integer; it may exceed ``n_items``.
 
     Returns
     -------
@@ -609,8 +618,7 @@ def recall_at_k(y_true, y_score, k: int) -> float | np.ndarray:
     Raises
     ------
     ValueError
-        Shape mismatch, input not 1-D/2-D, NaN scores, labels outside {{0, 1}}, ``k`` outside
-        ``[1, n_items]``.
+        Shape mismatch, input not 1-D/2-D, NaN scores, labels outside {{0, 1}}, ``k`` below 1.
     TypeError
         Non-numeric input or non-integer ``k``.
 
@@ -631,7 +639,7 @@ def precision_at_k(y_true, y_score, k: int) -> float | np.ndarray:
     ----------
     {arrays}
     k : int
-        Cut-off, an integer in ``[1, n_items]``.
+        Cut-off, a positive integer; it may exceed ``n_items``.
 
     Returns
     -------
@@ -666,7 +674,7 @@ def ndcg_at_k(y_true, y_score, k: int) -> float | np.ndarray:
     ----------
     {arrays}
     k : int
-        Cut-off, an integer in ``[1, n_items]``.
+        Cut-off, a positive integer; it may exceed ``n_items``.
 
     Returns
     -------
@@ -798,10 +806,8 @@ def opauc(y_true, y_score, beta: float, *, normalize: str | None = None) -> floa
     return _finish(values, was_1d)
 
 
-def _check_ks(ks, n_items: int) -> tuple[int, ...]:
-    if n_items < 1:
-        raise ValueError("ks cannot be checked: the rankings have no items (n_items = 0)")
-    ks = check_sequence("ks", ks, lambda name, v: check_int(name, v, low=1, high=n_items))
+def _check_ks(ks) -> tuple[int, ...]:
+    ks = check_sequence("ks", ks, _check_k)
     if len(set(ks)) != len(ks):
         raise ValueError(f"ks must not repeat a value, got {ks!r}")
     return ks
@@ -812,6 +818,8 @@ def _beta_label(beta: float) -> str:
 
 
 def _check_betas(betas) -> tuple[float, ...]:
+    if isinstance(betas, list | tuple) and not betas:
+        return ()  # no OPAUC columns
     betas = check_sequence("betas", betas, check_beta)
     labels = [_beta_label(b) for b in betas]
     if len(set(labels)) != len(labels):
@@ -845,10 +853,11 @@ def evaluate(
     ----------
     {arrays}
     ks : sequence of int, default (5, 10, 20, 50)
-        Cut-offs, each in ``[1, n_items]``, distinct, not empty.
+        Cut-offs, positive integers, distinct, not empty. A K above ``n_items`` is allowed:
+        every item is then inside the cut, and Precision@K still divides by K.
     betas : sequence of float, default (0.01, 0.05, 0.1)
-        OPAUC levels, each in ``(0, 1]``, not empty. ``beta * n_neg`` uses each row's own
-        number of negatives (after ``exclude``).
+        OPAUC levels, each in ``(0, 1]``. ``beta * n_neg`` uses each row's own number of
+        negatives (after ``exclude``). An empty sequence gives no ``opauc@<beta>`` column.
     exclude : array-like of bool, same shape as ``y_score``, optional
         Items to remove from the ranking before anything is computed (dense or, in 2-D,
         scipy.sparse). This is how training interactions are masked in full-ranking
@@ -891,7 +900,7 @@ def evaluate(
     [{{'recall@2': 0.5, 'ndcg@2': 0.6131, 'auc': 0.5, 'opauc@0.5': 0.25}}]
     """
     scores, labels, excl, use_excl, _ = _prepare(y_true, y_score, exclude)
-    ks = _check_ks(ks, scores.shape[1])
+    ks = _check_ks(ks)
     betas = _check_betas(betas)
     opauc_ks = _check_opauc_ks(opauc_ks)
     out = _run(scores, labels, excl, use_excl, ks, betas, opauc_ks, want_auc=True)
@@ -901,7 +910,7 @@ def evaluate(
     no_pos = n_pos == 0
     no_pairs = (n_pos * n_neg) == 0
     columns: dict[str, np.ndarray] = {}
-    ideal = np.cumsum(_discounts(max(ks)))
+    ideal = np.cumsum(_discounts(max(ks), scores.shape[1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         for t, k in enumerate(ks):
             hits = out[:, _N_FIXED + t]
