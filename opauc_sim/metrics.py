@@ -1,8 +1,15 @@
-r"""Score-level ranking metrics with exact tie rules: Recall/Precision/NDCG@K, AUC, OPAUC(β).
+r"""Ranking metrics with exact tie rules: Recall/Precision/NDCG/HitRate/MRR/MAP@K, AUC, OPAUC(β).
 
-Every function takes ``(y_true, y_score, ...)`` in scikit-learn's order. One row is one
-ranking (a user's scores over the items); 1-D input is one row and gives a ``float``, 2-D
-input ``(n_rows, n_items)`` gives one float64 value per row.
+Every function takes ``(y_true, y_score, ..., exclude=None)`` in scikit-learn's order. One
+row is one ranking (a user's scores over the items); 1-D input is one row and gives a
+``float``, 2-D input ``(n_rows, n_items)`` gives one float64 value per row (a Series on the
+index of a DataFrame input). Inputs may be NumPy or scipy.sparse arrays, pandas DataFrames,
+torch tensors or ranx-style dicts of dicts, of any real dtype: they are brought to one
+canonical form at the boundary, so one compiled kernel serves all. Long
+``(user, item, score)`` tables go through :func:`evaluate_long`, models too large to score
+at once through :func:`evaluate_scorer`; :mod:`opauc_sim.stats` compares two models.
+HitRate@K, MRR@K and MAP@K (see their docstrings) come out of the same kernel pass, with the
+same random-order tie rule as the other Top-K metrics, in exact expectation.
 
 Definitions (binary relevance; ranks are 0-based from the top; ``hits@K`` is the number of
 positives at ranks ``< K``):
@@ -1462,7 +1469,12 @@ def _pivot(score_rows, truth_rows, exclude_rows, *, unscored: str, items=None, p
     scored = np.zeros(shape, dtype=bool)
     scored[r_s, c_s] = True
     if int(scored.sum()) != len(r_s):
-        raise ValueError("scores must hold one score per (user, item) pair; some pair repeats")
+        dup = pd.DataFrame({"u": r_s, "i": c_s}).duplicated().to_numpy()
+        first = int(np.flatnonzero(dup)[0])
+        raise ValueError(
+            "scores must hold one score per (user, item) pair; the pair "
+            f"({users[r_s[first]]!r}, {item_index[c_s[first]]!r}) repeats"
+        )
     values = _canonical_scores(np.asarray(s_v))
     if values.ndim != 1:
         raise ValueError("scores' score column must be one-dimensional")

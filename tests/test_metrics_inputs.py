@@ -379,7 +379,7 @@ def test_evaluate_long_bad_input(kwargs, exc, pattern):
     truth = pd.DataFrame({"user": [1], "item": ["a"]})
     with pytest.raises(exc, match=pattern):
         evaluate_long(scores, truth, ks=(1,), **kwargs)
-    with pytest.raises(ValueError, match="some pair repeats"):
+    with pytest.raises(ValueError, match=r"the pair \(1, 'a'\) repeats"):
         evaluate_long(pd.concat([scores, scores]), truth, ks=(1,))
     with pytest.raises(ValueError, match="NaN"):
         evaluate_long(scores.assign(score=[np.nan, 1.0]), truth, ks=(1,))
@@ -436,3 +436,83 @@ def test_evaluate_scorer_warns_once_and_checks_its_input():
         evaluate_scorer(None, [0], y, ks=(1,))
     with pytest.raises(ValueError, match="chunk must be >= 1"):
         evaluate_scorer(fn, [0], y, ks=(1,), chunk=0)
+
+
+def test_torch_sparse_labels_and_a_torch_scorer():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    y = rng.random((6, 10)) < 0.3
+    s = rng.random((6, 10))
+    expected = evaluate(y, s, ks=(3,), betas=(0.5,))
+    got = evaluate(torch.tensor(y).to_sparse(), torch.tensor(s), ks=(3,), betas=(0.5,))
+    pd.testing.assert_frame_equal(got, expected)
+    emb = torch.tensor(s, requires_grad=True)
+    df = quiet(
+        evaluate_scorer,
+        lambda rows: emb[torch.as_tensor(rows)] * 1.0,
+        range(6),
+        y,
+        ks=(3,),
+        betas=(0.5,),
+        chunk=4,
+    )
+    assert np.array_equal(df.to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
+def test_torch_cuda_tensors():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    rng = np.random.default_rng(2)
+    y = rng.random((6, 10)) < 0.3
+    s = rng.random((6, 10)).astype(np.float32)
+    expected = evaluate(y, s, ks=(3,), betas=(0.5,))
+    ts = torch.tensor(s, device="cuda", requires_grad=True)
+    got = evaluate(torch.tensor(y, device="cuda"), ts, ks=(3,), betas=(0.5,))
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_public_functions_have_examples():
+    import re
+
+    from opauc_sim import metrics, stats
+
+    for module, names in (
+        (metrics, ("hit_rate_at_k", "mrr_at_k", "map_at_k", "evaluate_long", "evaluate_scorer")),
+        (stats, ("summarize", "compare")),
+    ):
+        for name in names:
+            assert name in module.__all__
+            assert re.search(r"Examples\n\s+-+", getattr(module, name).__doc__), name
+
+
+_PROBE = """
+import time, numpy as np
+from opauc_sim.metrics import evaluate
+rng = np.random.default_rng(0)
+y = rng.random((50, 80)) < 0.1
+s = rng.random((50, 80))
+t0 = time.perf_counter(); evaluate(y.astype(np.float64), s, ks=(5,)); t1 = time.perf_counter()
+evaluate(y, s.astype(np.float32), ks=(5,), topk=("mrr",)); t2 = time.perf_counter()
+print(t1 - t0, t2 - t1)
+"""
+
+
+@pytest.mark.slow
+def test_second_dtype_adds_no_compile_in_a_fresh_process(tmp_path):
+    """The issue's must-show: with an empty Numba cache, a first call with float32 scores and
+    bool labels after float64 ones costs well under 1 s (it compiled 4 s before)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_NUM_THREADS": "1"}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, env=env
+    )
+    first, second = (float(v) for v in out.stdout.split())
+    assert first > 0.5  # the cache was empty: the first call compiled
+    assert second < 1.0
