@@ -183,3 +183,23 @@ def test_bad_topk():
         evaluate([1, 0], [0.1, 0.2], ks=(1,), topk=("recall", "mrrr"))
     with pytest.raises(ValueError, match="topk must not repeat"):
         evaluate([1, 0], [0.1, 0.2], ks=(1,), topk=("mrr", "mrr"))
+
+
+def test_graded_ndcg_agrees_with_ranx_through_dicts():
+    """Graded qrels: ranx's ndcg@k (linear gains, unretrieved relevant documents in the
+    ideal DCG) equals evaluate(graded=True) on dicts, for K within the run."""
+    ranx = pytest.importorskip("ranx")
+    rng = np.random.default_rng(9)
+    qrels, run = {}, {}
+    for q in range(15):
+        docs = [f"d{j:02d}" for j in range(30)]
+        graded = rng.choice(docs, 6, replace=False)
+        qrels[f"q{q:02d}"] = {d: int(rng.integers(1, 4)) for d in graded}
+        retrieved = rng.choice(docs, 20, replace=False)  # some relevant ones are missing
+        run[f"q{q:02d}"] = {d: float(v) for d, v in zip(retrieved, rng.random(20), strict=True)}
+    theirs = ranx.evaluate(
+        ranx.Qrels(qrels), ranx.Run(run), ["ndcg@5", "ndcg@20"], return_mean=False
+    )
+    ours = evaluate(qrels, run, ks=(5, 20), betas=(), topk=("ndcg",), graded=True)
+    assert close(ours["ndcg@5"].to_numpy(), theirs["ndcg@5"])
+    assert close(ours["ndcg@20"].to_numpy(), theirs["ndcg@20"])
