@@ -1429,7 +1429,7 @@ UNSCORED = ("bottom", "drop")
 
 def _labels_index(values) -> pd.Index:
     """Distinct labels, sorted when they can be, else in order of first appearance."""
-    index = pd.Index(pd.unique(np.asarray(values, dtype=object)))
+    index = pd.Index(pd.unique(np.asarray(values, dtype=object))).infer_objects()
     try:
         return index.sort_values()
     except TypeError:
