@@ -1473,7 +1473,7 @@ def _pivot(score_rows, truth_rows, exclude_rows, *, unscored: str, items=None, p
         first = int(np.flatnonzero(dup)[0])
         raise ValueError(
             "scores must hold one score per (user, item) pair; the pair "
-            f"({users[r_s[first]]!r}, {item_index[c_s[first]]!r}) repeats"
+            f"({_plain(users[r_s[first]])!r}, {_plain(item_index[c_s[first]])!r}) repeats"
         )
     values = _canonical_scores(np.asarray(s_v))
     if values.ndim != 1:
@@ -1509,6 +1509,11 @@ def _pivot(score_rows, truth_rows, exclude_rows, *, unscored: str, items=None, p
         scores[:] = fill
         scores[r_s, c_s] = values
     return gains, scores, excl, users
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _long_columns(frame, name: str, columns: dict[str, str]):
