@@ -89,14 +89,23 @@ def topk_expected(y_true, y_score, k) -> dict[str, float]:
 
     Counts, for each rank r < K, the orders that put a positive there; the expected DCG is
     then sum_r P(positive at r) / log2(r + 2), with the probabilities as exact fractions.
+    The rank metrics are averaged the same way, per order, in exact fractions: HitRate@K
+    (a positive in the top K), RR@K (1 / rank of the first positive, 0 beyond K) and AP@K
+    (sum of Precision@(r+1) over positives at ranks r < K, divided by n_pos).
     """
     y_true = [bool(t) for t in y_true]
     n_pos = sum(y_true)
     at_rank = [0] * k
     count = 0
+    hit = rr = ap = Fraction(0)
     for ranking in _tie_orders(list(y_score)):
-        for r, item in enumerate(ranking[:k]):
-            at_rank[r] += y_true[item]
+        rels = [y_true[item] for item in ranking[:k]]
+        for r, rel in enumerate(rels):
+            at_rank[r] += rel
+        hit += any(rels)
+        first = next((r for r, rel in enumerate(rels) if rel), None)
+        rr += Fraction(1, first + 1) if first is not None else 0
+        ap += sum(Fraction(sum(rels[: r + 1]), r + 1) for r, rel in enumerate(rels) if rel)
         count += 1
     prob = [Fraction(c, count) for c in at_rank]
     hits = sum(prob)
@@ -107,7 +116,23 @@ def topk_expected(y_true, y_score, k) -> dict[str, float]:
         "precision": float(hits / k),
         "ndcg": dcg / idcg if n_pos else math.nan,
         "hits": float(hits),
+        "hit_rate": float(hit / count) if n_pos else math.nan,
+        "mrr": float(rr / count) if n_pos else math.nan,
+        "map": float(ap / count / n_pos) if n_pos else math.nan,
     }
+
+
+def graded_ndcg_expected(gains, y_score, k) -> float:
+    """Graded NDCG@K (linear gains) averaged over every order within tie groups."""
+    gains = [float(g) for g in gains]
+    total = 0.0
+    count = 0
+    for ranking in _tie_orders(list(y_score)):
+        total += sum(gains[item] / math.log2(r + 2) for r, item in enumerate(ranking[:k]))
+        count += 1
+    ideal = sorted(gains, reverse=True)[:k]
+    idcg = sum(g / math.log2(r + 2) for r, g in enumerate(ideal))
+    return total / count / idcg if idcg > 0 else math.nan
 
 
 def mcclish(area: float, beta: float) -> float:

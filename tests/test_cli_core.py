@@ -19,9 +19,10 @@ def test_demo_prints_the_metric_table(capsys):
 
 
 def test_bad_argument_is_a_one_line_error_naming_it(capsys):
-    assert main(["demo", "--rows", "5", "--items", "4", "--ks", "9"]) == 2
+    # (K above n_items is valid since issue 13, so the bad value is a K below 1)
+    assert main(["demo", "--rows", "5", "--items", "4", "--ks", "0"]) == 2
     err = capsys.readouterr().err
-    assert "ks[0] must be <= 4, got 9" in err and "Traceback" not in err
+    assert "ks[0] must be >= 1, got 0" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
