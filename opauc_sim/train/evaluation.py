@@ -42,12 +42,6 @@ def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 def _evaluate_chunk(scores, y_true, exclude, ks, evaluate, auc=True) -> pd.DataFrame:
-    n_rows, n_items = scores.shape
-    width = max(ks) - n_items
-    if width > 0:  # evaluate checks each K against the number of columns: pad, excluded
-        scores = np.hstack([scores, np.zeros((n_rows, width))])
-        y_true = sp.hstack([y_true, sp.csr_matrix((n_rows, width), dtype=bool)], format="csr")
-        exclude = sp.hstack([exclude, np.ones((n_rows, width), dtype=bool)], format="csr")
     df = evaluate(y_true, scores, ks=ks, betas=(), opauc_ks=ks, exclude=exclude, auc=auc)
     n_neg = df["n_neg"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
