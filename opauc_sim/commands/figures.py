@@ -3,7 +3,8 @@
 Each ``figures/fig_*.py`` script defines a pure ``make_figure(df) -> Figure`` and a
 ``main(results_dir="results", out_dir="figures") -> list[Path]`` that reads only the
 cache in ``results_dir`` and writes PNGs to ``out_dir``. This command imports every such
-script from the source tree and calls its ``main``.
+script and calls its ``main``. The scripts are ``figures/`` in a source checkout and
+``opauc_sim/figures/`` in an installed wheel; drawing needs Matplotlib (extra ``plot``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
+
+
+def default_figures_dir() -> Path:
+    """The figure scripts of this copy of opauc-sim, wherever the command is run from.
+
+    ``opauc_sim/figures/`` in an installed wheel (``pyproject.toml`` maps ``figures/``
+    there), else ``figures/`` beside the package in a source checkout.
+    """
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "figures"
+    return installed if installed.is_dir() else package.parent / "figures"
 
 
 def find_figure_scripts(figures_dir: Path) -> list[Path]:
@@ -26,10 +38,12 @@ def _load(path: Path):
 
 
 def run(args: argparse.Namespace) -> int:
+    from opauc_sim._optional import require_matplotlib
     from opauc_sim.results_cache import check_writable_dir
 
+    require_matplotlib("opauc-sim figures")
     check_writable_dir(args.out_dir, "--out-dir")  # before any figure is drawn
-    figures_dir = Path(args.figures_dir)
+    figures_dir = default_figures_dir() if args.figures_dir is None else Path(args.figures_dir)
     scripts = find_figure_scripts(figures_dir)
     if args.only:
         scripts = [s for s in scripts if any(key in s.stem for key in args.only)]
@@ -67,7 +81,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--results-dir", default="results", help="cache to read (default: results)")
-    parser.add_argument("--figures-dir", default="figures", help="where the fig_*.py scripts are")
+    parser.add_argument(
+        "--figures-dir", help="where the fig_*.py scripts are (default: those of opauc-sim)"
+    )
     parser.add_argument("--out-dir", default="figures", help="where PNGs go (default: figures)")
     parser.add_argument("--only", nargs="*", help="only scripts whose name contains one of these")
     parser.set_defaults(func=run)

@@ -102,10 +102,11 @@ def _parse_betas(values: list[str]) -> tuple[int, list[float] | None]:
 
 
 def _write_figures(names: list[str], args) -> None:
-    from opauc_sim.commands.figures import _load
+    from opauc_sim.commands.figures import _load, default_figures_dir
 
+    folder = default_figures_dir() if args.figures_dir is None else Path(args.figures_dir)
     for name in names:
-        script = Path(args.figures_dir) / f"fig_{name}.py"
+        script = folder / f"fig_{name}.py"
         if not script.exists():
             print(f"(figure script {script} not found; skipping the figure)", file=sys.stderr)
             continue
@@ -451,7 +452,9 @@ def run_methods(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
     parser.add_argument("--results-dir", default="results", help="cache to write (results)")
-    parser.add_argument("--figures-dir", default="figures", help="where fig_*.py scripts are")
+    parser.add_argument(
+        "--figures-dir", help="where fig_*.py scripts are (default: those of opauc-sim)"
+    )
     parser.add_argument("--out-dir", default="figures", help="where PNGs go (figures)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw the figure")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
