@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from opauc_sim import __version__
+from opauc_sim._optional import MissingDependencyError
 
 # One module per group of subcommands; each exposes ``register(subparsers)``.
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -62,11 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except (ValueError, TypeError, OSError, MemoryError) as exc:
+    except (ValueError, TypeError, OSError, MemoryError, MissingDependencyError) as exc:
         # Bad input is reported as the library words it (argument and value), without a
         # traceback; set OPAUC_SIM_DEBUG=1 to see where it came from. OSError covers a
         # file or folder that cannot be read or written (the path is in the message);
-        # MemoryError is a last resort, as sizes are checked against memory up front.
+        # MemoryError is a last resort, as sizes are checked against memory up front;
+        # MissingDependencyError names the extra to install (matplotlib for a figure).
         if os.environ.get("OPAUC_SIM_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__

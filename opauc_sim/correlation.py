@@ -565,9 +565,9 @@ def beta_curve_cost(
 def _progress_bar(progress, total, desc="rankings", unit="rk"):
     if not progress:
         return None
-    from tqdm.auto import tqdm
+    from opauc_sim._optional import progress_bar  # None without tqdm (extra "progress")
 
-    return tqdm(total=total, unit=unit, unit_scale=unit == "rk", desc=desc, leave=False)
+    return progress_bar(total=total, unit=unit, unit_scale=unit == "rk", desc=desc, leave=False)
 
 
 def beta_curve(

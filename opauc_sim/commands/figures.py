@@ -19,8 +19,11 @@ from opauc_sim.commands._help import HelpFormatter
 
 def run(args: argparse.Namespace) -> int:
     from opauc_sim import plots
+    from opauc_sim._optional import require_matplotlib
     from opauc_sim.commands import _outputs
     from opauc_sim.results_cache import check_writable_dir
+
+    require_matplotlib("opauc-sim figures")
 
     results = Path(args.results_dir)
     canonical = _outputs._same(results, _outputs.CANONICAL_RESULTS)

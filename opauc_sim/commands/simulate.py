@@ -62,15 +62,20 @@ def _fmt_table(df, floatfmt: str = ".4g") -> str:
 
 
 def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> None:
-    """Checks made before any computing: output folders, then memory and time estimates.
+    """Checks made before any computing: Matplotlib when a figure is asked for, output
+    folders, then memory and time estimates.
 
-    An unusable ``--results-dir`` or ``--out-dir`` and work that cannot fit in memory are
-    errors (one line, exit 2); work estimated to take longer than ten minutes is announced
-    on stderr, even under ``--quiet``.
+    Matplotlib missing (a figure asked for), an unusable ``--results-dir`` or ``--out-dir``
+    and work that cannot fit in memory are errors (one line, exit 2); work estimated to take
+    longer than ten minutes is announced on stderr, even under ``--quiet``.
     """
     from opauc_sim import _cost
     from opauc_sim.results_cache import check_writable_dir
 
+    if not getattr(args, "no_figure", True):  # before any folder is made
+        from opauc_sim._optional import require_matplotlib
+
+        require_matplotlib("the figure (--no-figure skips it)")
     if results:
         check_writable_dir(args.results_dir, "--results-dir")
     if not getattr(args, "no_figure", True):

@@ -240,7 +240,9 @@ def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title:
     The value chosen on validation for each K is circled; the RNS (BPR) level, relative
     to the same maximum, is the dotted line of the same colour when the sweep has it.
     """
-    import matplotlib
+    from opauc_sim._optional import require_matplotlib
+
+    matplotlib = require_matplotlib()
     from matplotlib.figure import Figure
 
     tidy = sweep_curve(df, sampler, param, fixed=fixed)

@@ -243,10 +243,12 @@ def train_many(
     bar = None
     post: dict[str, str] = {}
     if progress:
-        from tqdm.auto import tqdm
+        from opauc_sim._optional import progress_bar  # None without tqdm (extra "progress")
 
         desc = first.label if n_cfg == 1 else f"{n_cfg} configs (N={first.N})"
-        bar = tqdm(total=first.epochs, desc=f"{desc} [{backend}, {n_threads} thr]", unit="epoch")
+        bar = progress_bar(
+            total=first.epochs, desc=f"{desc} [{backend}, {n_threads} thr]", unit="epoch"
+        )
     for epoch in range(1, first.epochs + 1):
         engine.sync()
         t0 = time.perf_counter()

@@ -336,7 +336,9 @@ def plot_param(
     Lines are seed means, shaded bands the min-max over seeds where there are several;
     the dashed line of the same colour is BPR (RNS at its best weight decay, seed mean).
     """
-    import matplotlib
+    from opauc_sim._optional import require_matplotlib
+
+    matplotlib = require_matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -376,6 +378,9 @@ def plot_param(
 
 def plot_false_negatives(table: pd.DataFrame, *, title: str = ""):
     """Bars: share of held-out positives among DNS's top M, per dataset, vs uniform draws."""
+    from opauc_sim._optional import require_matplotlib
+
+    require_matplotlib()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8.5, 3.6), layout="constrained")

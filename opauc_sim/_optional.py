@@ -1,0 +1,43 @@
+"""Optional dependencies: Matplotlib (extra ``plot``) and tqdm (extra ``progress``).
+
+The metric kernels, the simulations, the checks and the command line need neither. A
+figure asked for without Matplotlib raises :class:`MissingDependencyError`, which says what
+to install (the command line prints it as one line); a progress bar asked for without tqdm
+is simply not drawn.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is needed and not installed; the message says what to install."""
+
+
+def require_matplotlib(purpose: str = "drawing figures"):
+    """Import and return ``matplotlib``, or raise :class:`MissingDependencyError`.
+
+    >>> require_matplotlib().__name__
+    'matplotlib'
+    """
+    try:
+        return importlib.import_module("matplotlib")
+    except ModuleNotFoundError as exc:
+        if exc.name != "matplotlib":  # matplotlib is there but broken: keep the traceback
+            raise
+        raise MissingDependencyError(
+            f"{purpose} needs matplotlib, which is not installed: "
+            "pip install 'opauc-sim[plot]' (or pip install matplotlib)"
+        ) from None
+
+
+def progress_bar(**kwargs):
+    """A ``tqdm.auto.tqdm(**kwargs)`` bar, or None when tqdm is not installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ModuleNotFoundError as exc:
+        if exc.name != "tqdm":
+            raise
+        return None
+    return tqdm(**kwargs)
