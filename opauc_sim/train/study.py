@@ -195,6 +195,9 @@ def guideline_with_seeds(
     rows = []
     for sampler, param, fixed in cases:
         n = fixed.get("N")
+        family = _seed0(_family(df, sampler, n, {x: v for x, v in fixed.items() if x != "N"}))
+        if family[param].nunique() < 2:
+            continue  # one value of the parameter: nothing to choose yet
         best_at = {}
         for k in ks:
             row, on_test = select(
