@@ -4,6 +4,10 @@
 #   bash studies/gowalla.sh            # run (or resume) every stage, in order
 #   STAGES="1 2" bash studies/gowalla.sh
 #
+# Stages: 1 BPR over four weight decays; 2 DNS(5, 200) over four; 3 the M grid at DNS's
+# best; 4 Softmax-v(1, 200) over four; 5 the rho grid at its best; 6 the N grid at M = 5;
+# 7 seeds 1 and 2 of each method's best configuration and of the best M and rho per K.
+#
 # Every stage is one `opauc-sim sweep` appending to results/train_gowalla.csv; rerunning
 # skips finished configurations, so the study can be stopped at any moment. The protocol
 # is the paper's (MF dim 32, Adam lr 1e-3, batch 4096, 200 epochs, N = 200) in the authors'
@@ -43,6 +47,34 @@ print(df.sort_values("test_ndcg@50", ascending=False)["weight_decay"].iloc[0])
 PYEOF
 }
 
+best_configs() {  # "GRID WD" lines: each method's best, and the best M and rho per K
+    "$PY" - "$OUT" <<'PYEOF'
+import sys
+import pandas as pd
+from opauc_sim.train.study import guideline_with_seeds, select
+df = pd.read_csv(sys.argv[1])
+seen = set()
+def emit(row):
+    if row is None:
+        return
+    if row["sampler"] == "rns":
+        grid = "rns"
+    elif row["sampler"] == "dns":
+        grid = f"dns:M={int(row['M'])}:N={int(row['N'])}"
+    else:
+        grid = f"softmax:rho={row['rho']:g}:N={int(row['N'])}"
+    key = (grid, float(row["weight_decay"]))
+    if key not in seen:
+        seen.add(key)
+        print(grid, f"{row['weight_decay']:g}")
+for sampler in ("rns", "dns", "softmax"):
+    emit(select(df, sampler, k=50)[0])
+for k in (5, 20, 50):
+    for sampler in ("dns", "softmax"):
+        emit(select(df, sampler, k=k)[0])
+PYEOF
+}
+
 stage() {
     case "$1" in
     1) sweep --grid rns --weight-decay $WDS ;;                       # BPR, tuned
@@ -51,11 +83,17 @@ stage() {
     4) sweep --grid softmax:rho=1:N=200 --weight-decay $WDS ;;       # Softmax-v(1, 200), tuned
     5) sweep --grid softmax:rho=0.01,0.1,10,100:N=200 --weight-decay "$(best_wd softmax 1)" ;;
     6) sweep --grid dns:M=5:N=50,100,300,500 --weight-decay "$(best_wd dns 5)" ;;
+    7)  # seeds 1 and 2 (training and split seed) of every best configuration
+        best_configs | while read -r grid wd; do
+            for s in 1 2; do
+                sweep --grid "$grid" --weight-decay "$wd" --seed "$s" --split-seed "$s" </dev/null
+            done
+        done ;;
     *) echo "unknown stage $1" >&2; return 2 ;;
     esac
 }
 
-for s in ${STAGES:-1 2 3 4 5 6}; do
+for s in ${STAGES:-1 2 3 4 5 6 7}; do
     echo "== stage $s ($(date -u +%H:%M:%S))"
     stage "$s"
 done
