@@ -190,3 +190,13 @@ def test_gowalla_checksum_errors_are_clear(tmp_path):
         D.load_gowalla(tmp_path / "empty")
     with pytest.raises(D.DataFetchError, match=r"is not a file"):
         D.fetch_gowalla(tmp_path / "cache", source=tmp_path / "missing.mat")
+
+
+def test_a_cache_dir_that_is_a_file_is_named(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(D.DataFetchError, match=r"cache folder .*afile.* is a file"):
+        D.fetch_dataset("ml-100k", afile)
+    if GOWALLA_FILE.is_file():
+        with pytest.raises(D.DataFetchError, match=r"is a file, not a folder"):
+            D.fetch_gowalla(afile, source=GOWALLA_FILE)

@@ -335,3 +335,25 @@ def test_bad_training_options_are_one_line_errors(tmp_path, capsys, extra, messa
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_long_training_is_announced_on_stderr_even_when_quiet(tmp_path, capsys, monkeypatch):
+    """train --epochs 10**12 used to start silently; it now says the estimate first."""
+    from opauc_sim.cli import main
+    from opauc_sim.train import runner
+
+    data = tmp_path / "data"
+    split = D.split_per_user(_planted(seed=3), seed=1, valid_frac=0.0)
+    D.write_lightgcn(data, split.train, split.test)
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(runner, "train_many", stop)
+    with pytest.raises(Stop):
+        main(["train", "--dataset", str(data), "--epochs", str(10**12), "--quiet"])
+    err = capsys.readouterr().err
+    assert "note: this will take about" in err and "days" in err

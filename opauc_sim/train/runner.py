@@ -85,7 +85,8 @@ def _current_threads() -> int:
 def resolve_backend(backend: str = "auto", device: str = "auto") -> tuple[str, str]:
     """``(backend, device)`` to run: ``"auto"`` picks Numba on the CPU, torch on CUDA.
 
-    ``device="auto"`` means CUDA when torch is installed and sees a GPU, else the CPU.
+    ``device="auto"`` means CUDA when an NVIDIA driver is loaded and torch is installed and
+    sees a GPU, else the CPU (torch is not imported when there is no driver).
     The Numba backend runs on the CPU only.
     """
     check_choice("backend", backend, BACKENDS)
@@ -94,7 +95,12 @@ def resolve_backend(backend: str = "auto", device: str = "auto") -> tuple[str, s
     check_choice("device", device.split(":")[0], ("auto", "cpu", "cuda"))
     if device == "auto":
         device = "cpu"
-        if backend != "numba" and importlib.util.find_spec("torch") is not None:
+        # Importing torch takes seconds; without an NVIDIA driver there is no CUDA to find.
+        if (
+            backend != "numba"
+            and os.path.exists("/proc/driver/nvidia/version")
+            and importlib.util.find_spec("torch") is not None
+        ):
             import torch
 
             if torch.cuda.is_available():
