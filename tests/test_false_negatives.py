@@ -69,3 +69,23 @@ def test_a_model_that_scores_held_out_items_first_makes_dns_pick_them():
     uniform = got.loc[got.sampler == "uniform", "share"].item()
     dns = got.loc[got.sampler == "dns", "share"].item()
     assert uniform < 0.3 and dns > 0.9
+
+
+def test_false_negatives_command_writes_rows_per_dataset(tmp_path, capsys):
+    from opauc_sim.cli import main
+
+    split, _, _ = _setup(2)
+    data = tmp_path / "data"
+    D.write_lightgcn(data, split.train + split.valid, split.test)
+    out = tmp_path / "res" / "fn.csv"
+    argv = ["false-negatives", "--dataset", str(data), "--valid-frac", "0", "--epochs", "2"]
+    argv += ["--n-pairs", "200", "--n-candidates", "20", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert set(table["sampler"]) == {"uniform", "dns", "softmax"}
+    assert (table["dataset"] == str(data)).all() and table["share"].between(0, 1).all()
+    assert main(argv) == 0  # rerun replaces this dataset's rows, not appends
+    assert len(pd.read_csv(out)) == len(table)
+    assert main([*argv[:-2], "--out", str(tmp_path / "fn.txt")]) == 2

@@ -254,14 +254,16 @@ def _announce(split, configs) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from opauc_sim.results_cache import atomic_write_text
+def _train_one(args, check_out, *, keep_embeddings: bool = False):
+    """Validate the options, check the output with ``check_out()``, load the data and
+    train one configuration: ``(config, split, result)``. Nothing is computed before
+    every option has been checked."""
     from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.runner import train
 
     _recipe_defaults(args)
     config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
-    _check_out(args.out, ".json")
+    check_out()
     threads, backend, device = _prepare(args)
     split = _load(args)
     _announce(split, [config])
@@ -272,7 +274,15 @@ def run_train(args: argparse.Namespace) -> int:
         backend=backend,
         threads=threads,
         progress=not args.quiet,
+        keep_embeddings=keep_embeddings,
     )
+    return config, split, result
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from opauc_sim.results_cache import atomic_write_text
+
+    config, split, result = _train_one(args, lambda: _check_out(args.out, ".json"))
     payload = {
         "dataset": str(args.dataset),
         "split_seed": args.split_seed,
@@ -337,28 +347,16 @@ def run_false_negatives(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from opauc_sim.results_cache import check_writable_dir, save_result
-    from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.false_negatives import false_negative_shares
-    from opauc_sim.train.runner import train
 
-    _recipe_defaults(args)
-    config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
     out = Path(args.out)
-    if out.suffix != ".csv":
-        raise ValueError(f"--out must end in .csv, got {args.out!r}")
-    check_writable_dir(out.parent, "--out")
-    threads, backend, device = _prepare(args)
-    split = _load(args)
-    _announce(split, [config])
-    result = train(
-        split,
-        config,
-        device=device,
-        backend=backend,
-        threads=threads,
-        progress=not args.quiet,
-        keep_embeddings=True,
-    )
+
+    def check_out() -> None:
+        if out.suffix != ".csv":
+            raise ValueError(f"--out must end in .csv, got {args.out!r}")
+        check_writable_dir(out.parent, "--out")
+
+    config, split, result = _train_one(args, check_out, keep_embeddings=True)
     table = false_negative_shares(
         result.user_embedding,
         result.item_embedding,

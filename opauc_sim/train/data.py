@@ -629,6 +629,34 @@ def _split_counts(n: np.ndarray, frac: float) -> np.ndarray:
     return np.minimum(held, np.maximum(n - 1, 0))
 
 
+def _split_rows(
+    matrix: sp.csr_matrix,
+    seed: SeedLike,
+    first: np.ndarray,
+    second: np.ndarray,
+    names: tuple[str, str, str],
+) -> Split:
+    """Shuffle each user's row; its first ``first[u]`` items go to part ``names[0]``, the
+    next ``second[u]`` to ``names[1]``, the rest to ``names[2]``."""
+    rng = as_generator(seed)
+    counts = np.diff(matrix.indptr)
+    # One uniform key per interaction; sorting keys inside each user's row is a uniform
+    # random permutation of that row.
+    keys = rng.random(matrix.nnz)
+    row_of = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((keys, row_of))
+    items = matrix.indices[order]
+    pos_in_row = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    cut1 = np.repeat(first, counts)
+    cut2 = np.repeat(first + second, counts)
+    part = np.where(pos_in_row < cut1, 0, np.where(pos_in_row < cut2, 1, 2))
+    parts = {
+        name: _from_pairs(row_of[part == k], items[part == k], matrix.shape)
+        for k, name in enumerate(names)
+    }
+    return Split(**parts)
+
+
 def split_per_user(
     interactions: Interactions | sp.spmatrix,
     *,
@@ -660,28 +688,10 @@ def split_per_user(
     matrix = _as_bool_csr(matrix)
     test_frac = check_real("test_frac", test_frac, low=0.0, high=1.0, high_open=True)
     valid_frac = check_real("valid_frac", valid_frac, low=0.0, high=1.0, high_open=True)
-    rng = as_generator(seed)
-    n_users = matrix.shape[0]
     counts = np.diff(matrix.indptr)
-    # One uniform key per interaction; sorting keys inside each user's row is a uniform
-    # random permutation of that row.
-    keys = rng.random(matrix.nnz)
-    row_of = np.repeat(np.arange(n_users), counts)
-    order = np.lexsort((keys, row_of))
-    items = matrix.indices[order]
-    pos_in_row = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
     n_test = _split_counts(counts, test_frac)
     n_valid = _split_counts(counts - n_test, valid_frac)
-    part = np.where(
-        pos_in_row < np.repeat(n_test, counts),
-        2,
-        np.where(pos_in_row < np.repeat(n_test + n_valid, counts), 1, 0),
-    )
-    shape = matrix.shape
-    train, valid, test = (
-        _from_pairs(row_of[part == k], items[part == k], shape) for k in (0, 1, 2)
-    )
-    return Split(train=train, valid=valid, test=test)
+    return _split_rows(matrix, seed, n_test, n_valid, ("test", "valid", "train"))
 
 
 def split_paper(
@@ -716,23 +726,9 @@ def split_paper(
     matrix = _as_bool_csr(matrix)
     train_frac = check_real("train_frac", train_frac, low=0.0, high=1.0, low_open=True)
     valid_frac = check_real("valid_frac", valid_frac, low=0.0, high=1.0, high_open=True)
-    rng = as_generator(seed)
-    n_users = matrix.shape[0]
-    counts = np.diff(matrix.indptr)
-    keys = rng.random(matrix.nnz)
-    row_of = np.repeat(np.arange(n_users), counts)
-    order = np.lexsort((keys, row_of))
-    items = matrix.indices[order]
-    pos_in_row = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
-    n_train = np.round(train_frac * counts).astype(np.int64)
+    n_train = np.round(train_frac * np.diff(matrix.indptr)).astype(np.int64)
     n_valid = _split_counts(n_train, valid_frac)
-    n_fit = np.repeat(n_train - n_valid, counts)
-    part = np.where(pos_in_row < n_fit, 0, np.where(pos_in_row < np.repeat(n_train, counts), 1, 2))
-    shape = matrix.shape
-    train, valid, test = (
-        _from_pairs(row_of[part == k], items[part == k], shape) for k in (0, 1, 2)
-    )
-    return Split(train=train, valid=valid, test=test)
+    return _split_rows(matrix, seed, n_train - n_valid, n_valid, ("train", "valid", "test"))
 
 
 def split_train_test(
