@@ -136,8 +136,8 @@ def _run_blocked(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_metrics_and_fig6_run_without_matplotlib_tqdm_torch(tmp_path):
-    """The metric kernels and `simulate fig6 --no-figure` (progress bar asked for) need none
-    of the optional extras, and do not import them."""
+    """The metric kernels, `simulate fig6 --no-figure` and `check` (progress bars asked for)
+    need none of the optional extras, and do not import them."""
     code = """
 import numpy as np
 from opauc_sim.metrics import opauc
@@ -145,6 +145,7 @@ assert opauc(np.array([1, 0, 0]), np.array([0.9, 0.5, 0.1]), beta=0.5) == 0.5
 from opauc_sim.cli import main
 argv = ["simulate", "fig6", "--n-rankings", "2000", "--n-betas", "5", "--no-figure"]
 assert main([*argv, "--results-dir", "res"]) == 0
+assert main(["check", "--only", "lemma1"]) == 0  # its progress bar too
 loaded = {m.split(".")[0] for m in sys.modules} & BLOCKED
 assert not loaded, loaded
 print("OK")

@@ -99,9 +99,9 @@ def run_checks(
     chosen = [(n, f) for n, f in all_checks() if not only or any(key in n for key in only)]
     bar = None
     if progress and chosen:
-        from tqdm.auto import tqdm
+        from opauc_sim._optional import progress_bar  # None without tqdm (extra "progress")
 
-        bar = tqdm(total=len(chosen), unit="result", desc="checks", leave=False)
+        bar = progress_bar(total=len(chosen), unit="result", desc="checks", leave=False)
     results: list[CheckResult] = []
     for name, func in chosen:
         if bar is not None:

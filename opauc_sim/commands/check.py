@@ -90,9 +90,9 @@ def compute_tables(
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from opauc_sim._optional import progress_bar  # None without tqdm
 
-        bar = tqdm(total=3, unit="table", desc="proof tables", leave=False)
+        bar = progress_bar(total=3, unit="table", desc="proof tables", leave=False)
     tables = {}
     params3 = {"n_pos": 200, "n_neg": 800, "ks": [10, 50], "n_rankings": 500 if quick else 3000}
     seed3 = 20230303
