@@ -261,7 +261,7 @@ class DaskCluster:
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     resources=self.resources or None,
                     env=env,
                 )

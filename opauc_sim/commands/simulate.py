@@ -243,10 +243,10 @@ def run_curve(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import check_name, save_result
 
     check_name(args.save, "--save")
-    check_executor_args(args)
     if args.executor == "dask" and (args.exact or args.method != "pearson"):
         what = "--exact" if args.exact else f"--method {args.method}"
         raise ValueError(f"--executor dask runs Monte Carlo Pearson curves only, got {what}")
+    check_executor_args(args)
     if args.betas is not None and args.n_betas is not None:
         raise ValueError("give --betas (values) or --n-betas (a count), not both")
     n_betas = len(args.betas) if args.betas is not None else (args.n_betas or 61)
