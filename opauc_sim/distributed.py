@@ -252,7 +252,10 @@ class DaskCluster:
         from opauc_sim import _dask_tasks
 
         if self.scheduler is not None:
-            self.client = distributed.Client(self.scheduler, timeout="30s")
+            try:
+                self.client = distributed.Client(self.scheduler, timeout="30s")
+            except OSError as exc:  # TimeoutError included: one line naming the option
+                raise OSError(f"--scheduler {self.scheduler}: cannot connect ({exc})") from None
         else:
             n = self.workers if self.workers is not None else (os.cpu_count() or 1)
             env = {name: str(self.threads) for name in _THREAD_ENV}

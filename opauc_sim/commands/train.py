@@ -32,6 +32,9 @@ _EPILOG_SWEEP = """example (the paper's grids on Gowalla, authors' recipe, N = 2
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
       --weight-decay 0.01 --threads 1 --out results/train_gowalla.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
+On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
+  opauc-sim sweep ... --executor dask --workers 2
+  opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
 
 _AUTHORS_HELP = (

@@ -8,6 +8,11 @@ that is then renamed over the old one, so a sweep killed at any moment (even wit
 ``kill -9``) leaves either the previous CSV or the new one, never a truncated file.
 Rerunning the same command skips every configuration whose id is already in the CSV.
 
+With ``executor=`` (e.g. :class:`opauc_sim.distributed.DaskCluster`) the groups train on
+other processes or machines, and this process remains the only writer: each finished
+group's rows go through the same save path, under the same lock, so everything below
+holds unchanged.
+
 Safety checks, all made before any training:
 
 * ``out_csv`` must end in ``.csv`` (another name used to be written as ``STEM.csv``, one
