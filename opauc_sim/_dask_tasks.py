@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from distributed.diagnostics.plugin import WorkerPlugin
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # imported without the extra (pytest's doctest collection): inert
+    WorkerPlugin = object
 
 #: One split per worker process, keyed by its source: loaded once, reused by every task.
 _SPLITS: dict[Any, Any] = {}
