@@ -17,6 +17,9 @@ Reductions used throughout
   and reduced to shifted power sums per block of 64 rankings; blocks are merged in a fixed
   order, so memory is O(1) in ``n_rankings`` and the result is bit-identical for any chunk
   size and number of threads.
+* With an ``executor`` (e.g. Dask workers, :mod:`opauc_sim.distributed`), tasks compute
+  the block sums of ranges of ranking indices and the blocks are merged here in the same
+  order: the result is bit-identical to the local run.
 * Its 95% confidence interval is a delete-a-group jackknife over 32 groups of blocks
   (block ``b`` in group ``b mod 32``), with a Student t quantile on 31 degrees of freedom:
   distribution free (hits@1 is Bernoulli, far from the bivariate normal behind Fisher's z).
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 
 import numba
 import numpy as np
@@ -243,6 +247,8 @@ def _mc_pearson(
     chunk_size,
     n_threads,
     progress,
+    executor=None,
+    task_size=None,
 ):
     n_x = len(ks) * (int(want_hits) + int(want_dcg))
     n_y = len(ms)
@@ -250,6 +256,12 @@ def _mc_pearson(
     disc = _rm._discounts(int(ks[-1]))
     first = _rm._first_table(ms, n_neg)
     groups = np.zeros((N_GROUPS, lay["len"]))
+    if executor is not None:
+        _mc_sums_distributed(
+            executor, groups, n_pos, n_neg, ks, ms, want_hits, want_dcg, n_rankings,
+            generator, mu, seed, chunk_size, task_size, progress,
+        )  # fmt: skip
+        return _mc_result(groups, n_x, n_y)
     blocks = np.zeros(((chunk_size + BLOCK - 1) // BLOCK, lay["len"]))
     shift_x = shift_y = None
     stream = _rankings.iter_chunks(
@@ -267,14 +279,7 @@ def _mc_pearson(
     threads = _rankings.numba_threads(n_threads)
     for start, chunk in stream:
         if shift_x is None:  # shift by ranking 0's values: keeps the power sums well scaled
-            hits = np.empty((1, len(ks)))
-            dcg = np.empty((1, len(ks)))
-            _rm._topk_batch(chunk[:1], ks, disc, hits, dcg)
-            parts = ([hits[0]] if want_hits else []) + ([dcg[0]] if want_dcg else [])
-            shift_x = np.ascontiguousarray(np.concatenate(parts))
-            shift_y = np.empty((1, n_y))
-            _rm._pairs_batch(chunk[:1], ms, shift_y)
-            shift_y = np.ascontiguousarray(shift_y[0])
+            shift_x, shift_y = _shifts(chunk, ks, ms, want_hits, want_dcg)
         n_blocks = (chunk.shape[0] + BLOCK - 1) // BLOCK
         with threads:
             _rm._moment_sums_batch(
@@ -295,7 +300,12 @@ def _mc_pearson(
             bar.update(chunk.shape[0])
     if bar is not None:
         bar.close()
-    total = np.zeros(lay["len"])
+    return _mc_result(groups, n_x, n_y)
+
+
+def _mc_result(groups, n_x, n_y):
+    """Pearson and its jackknife 95% interval from the per-group sums."""
+    total = np.zeros(groups.shape[1])
     for g in range(N_GROUPS):
         total += groups[g]
     r = _pearson_from_sums(total, n_x, n_y)
@@ -311,6 +321,85 @@ def _mc_pearson(
     else:
         low = high = np.full_like(r, np.nan)
     return r, low, high
+
+
+def _shifts(rankings, ks, ms, want_hits, want_dcg):
+    """The shifts of the power sums: the x and y values of ranking 0 (``rankings[:1]``)."""
+    disc = _rm._discounts(int(ks[-1]))
+    hits = np.empty((1, len(ks)))
+    dcg = np.empty((1, len(ks)))
+    _rm._topk_batch(rankings[:1], ks, disc, hits, dcg)
+    parts = ([hits[0]] if want_hits else []) + ([dcg[0]] if want_dcg else [])
+    shift_y = np.empty((1, len(ms)))
+    _rm._pairs_batch(rankings[:1], ms, shift_y)
+    return np.ascontiguousarray(np.concatenate(parts)), np.ascontiguousarray(shift_y[0])
+
+
+def _block_sums(
+    span, n_pos, n_neg, ks, ms, want_hits, want_dcg, generator, mu, key, shift_x, shift_y,
+    chunk_size,
+):  # fmt: skip
+    """The streamed sums of every block of 64 rankings in ``span = (start, stop)``.
+
+    ``start`` is a multiple of :data:`BLOCK`; the rankings are generated and reduced in
+    chunks exactly as :func:`_mc_pearson` does, so each block's sums are the local run's.
+    Runs on an executor's worker, with that worker's Numba threads.
+    """
+    start, stop = span
+    n_x, n_y = len(shift_x), len(ms)
+    length = _sums_layout(n_x, n_y)["len"]
+    disc = _rm._discounts(int(ks[-1]))
+    first = _rm._first_table(ms, n_neg)
+    out = np.zeros(((stop - start + BLOCK - 1) // BLOCK, length))
+    buffer = np.empty((min(chunk_size, stop - start), n_pos), dtype=np.int32)
+    for lo in range(start, stop, chunk_size):
+        rows = min(chunk_size, stop - lo)
+        chunk = buffer[:rows]
+        _rankings._run_generator(generator, n_pos, n_neg, key, lo, mu, chunk)
+        b0 = (lo - start) // BLOCK
+        _rm._moment_sums_batch(
+            chunk, ks, disc, ms, first, want_hits, want_dcg, shift_x, shift_y, BLOCK,
+            out[b0 : b0 + (rows + BLOCK - 1) // BLOCK],
+        )  # fmt: skip
+    return out
+
+
+def _task_spans(n_rankings: int, chunk_size: int, task_size: int | None) -> list[tuple[int, int]]:
+    """Split ``range(n_rankings)`` into spans of whole blocks for an executor's tasks."""
+    if task_size is None:  # about 64 tasks, each at least a chunk
+        task_size = max(chunk_size, -(-n_rankings // (64 * BLOCK)) * BLOCK)
+    return [(lo, min(lo + task_size, n_rankings)) for lo in range(0, n_rankings, task_size)]
+
+
+def _mc_sums_distributed(
+    executor, groups, n_pos, n_neg, ks, ms, want_hits, want_dcg, n_rankings, generator, mu,
+    seed, chunk_size, task_size, progress,
+):  # fmt: skip
+    """Fill ``groups`` as :func:`_mc_pearson` does, the blocks computed by ``executor``.
+
+    Tasks cover whole blocks by ranking index; their block sums are merged here in block
+    order, the local order, so the result is bit-identical to the local run.
+    """
+    import functools
+
+    key = _rankings.seed_key(seed)
+    ranking0 = np.empty((1, n_pos), dtype=np.int32)
+    _rankings._run_generator(generator, n_pos, n_neg, key, 0, mu, ranking0)
+    shift_x, shift_y = _shifts(ranking0, ks, ms, want_hits, want_dcg)
+    spans = _task_spans(n_rankings, chunk_size, task_size)
+    task = functools.partial(
+        _block_sums,
+        n_pos=n_pos, n_neg=n_neg, ks=ks, ms=ms, want_hits=want_hits, want_dcg=want_dcg,
+        generator=generator, mu=mu, key=key, shift_x=shift_x, shift_y=shift_y,
+        chunk_size=chunk_size,
+    )  # fmt: skip
+    bar = _progress_bar(progress, n_rankings)
+    for (start, stop), blocks in zip(spans, executor.map(task, spans), strict=True):
+        _merge_blocks(blocks, start // BLOCK, N_GROUPS, groups)
+        if bar is not None:
+            bar.update(stop - start)
+    if bar is not None:
+        bar.close()
 
 
 def _exact_pearson(n_pos, n_neg, ks, ms, want_hits, want_dcg):
@@ -586,6 +675,8 @@ def beta_curve(
     chunk_size: int = _DEFAULT_CHUNK,
     n_threads: int | None = None,
     progress: bool = False,
+    executor: Executor | None = None,
+    task_size: int | None = None,
 ) -> pd.DataFrame:
     """Correlation, across random rankings, between Top-K metrics and Norm_OPAUC(beta).
 
@@ -619,6 +710,13 @@ def beta_curve(
         Numba threads (None: Numba's setting). Does not change the result.
     progress : bool, default False
         Show a tqdm progress bar over rankings.
+    executor : concurrent.futures.Executor, optional
+        Monte Carlo Pearson only: compute the rankings' block sums in this executor's
+        tasks (e.g. :meth:`opauc_sim.distributed.DaskCluster.executor`), split by ranking
+        index, and merge them here in block order. Bit-identical to ``executor=None``.
+    task_size : int, optional
+        Rankings per executor task, a multiple of 64 (default: about ``n_rankings / 64``,
+        at least ``chunk_size``). Does not change the result.
 
     Returns
     -------
@@ -675,6 +773,16 @@ def beta_curve(
     want_hits, want_dcg = _x_layout(ks, metrics)
     if not exact:
         n_rankings = check_int("n_rankings", n_rankings, low=2)
+    if task_size is not None:
+        task_size = check_int("task_size", task_size, low=BLOCK)
+        if task_size % BLOCK:
+            raise ValueError(f"task_size must be a multiple of {BLOCK}, got {task_size}")
+    if executor is not None:
+        if not callable(getattr(executor, "map", None)):
+            raise TypeError(f"executor must have a map method (an Executor), got {executor!r}")
+        if exact or method != "pearson":
+            what = "exact=True" if exact else f"method={method!r}"
+            raise ValueError(f"executor applies to Monte Carlo Pearson only, got {what}")
     _cost.check_memory(
         beta_curve_cost(
             n_pos,
@@ -716,7 +824,7 @@ def beta_curve(
             progress,
         )
         if method == "pearson":
-            r, low, high = _mc_pearson(*args)
+            r, low, high = _mc_pearson(*args, executor=executor, task_size=task_size)
         else:
             xs, ys = _materialise(*args)
             if method == "spearman":

@@ -21,10 +21,12 @@ methods
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
 from opauc_sim.commands import _outputs
+from opauc_sim.commands._executor import add_executor_options, check_executor_args, open_executor
 from opauc_sim.commands._help import HelpFormatter
 
 FIG6 = {"n_pos": 200, "n_neg": 800, "ks": [1, 5, 10, 20, 50, 100], "n_betas": 61}
@@ -41,6 +43,18 @@ LAW_SIZES = [
     (300, 700),
 ]
 LAW_KS = [1, 2, 5, 10, 20, 50, 100, 200]
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace):
+    """None for ``--executor local``; a Dask cluster's executor for ``--executor dask``."""
+    with open_executor(args, args.threads or 1) as cluster:
+        if cluster is None:
+            yield None
+            return
+        where = args.scheduler or f"a local cluster of {cluster.n_workers()} workers"
+        print(f"dask: {where}", file=sys.stderr, flush=True)
+        yield cluster.executor()
 
 
 def _fmt_table(df, floatfmt: str = ".4g") -> str:
@@ -134,6 +148,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import save_result_set
 
     start = time.perf_counter()
+    check_executor_args(args)
     _outputs_for(args, "fig6")
     size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas, n_threads=args.threads)
     cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, n_rankings=args.n_rankings)
@@ -153,15 +168,17 @@ def run_fig6(args: argparse.Namespace) -> int:
     }
     kw = dict(ks=FIG6["ks"], betas=betas)
     t0 = time.perf_counter()
-    mc = corr.beta_curve(
-        FIG6["n_pos"],
-        FIG6["n_neg"],
-        **kw,
-        n_rankings=args.n_rankings,
-        seed=args.seed,
-        n_threads=args.threads,
-        progress=not args.quiet,
-    )
+    with _executor(args) as executor:
+        mc = corr.beta_curve(
+            FIG6["n_pos"],
+            FIG6["n_neg"],
+            **kw,
+            n_rankings=args.n_rankings,
+            seed=args.seed,
+            n_threads=args.threads,
+            progress=not args.quiet,
+            executor=executor,
+        )
     t_mc = time.perf_counter() - t0
     curves = [mc.assign(source="monte_carlo")]
     exact = None
@@ -231,6 +248,10 @@ def run_curve(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import check_name, save_result
 
     check_name(args.save, "--save")
+    if args.executor == "dask" and (args.exact or args.method != "pearson"):
+        what = "--exact" if args.exact else f"--method {args.method}"
+        raise ValueError(f"--executor dask runs Monte Carlo Pearson curves only, got {what}")
+    check_executor_args(args)
     if args.betas is not None and args.n_betas is not None:
         raise ValueError("give --betas (values) or --n-betas (a count), not both")
     n_betas = len(args.betas) if args.betas is not None else (args.n_betas or 61)
@@ -249,23 +270,26 @@ def run_curve(args: argparse.Namespace) -> int:
     )
     _preflight(args, cost)
     betas = corr.fig6_grid(args.n_neg, n_betas) if args.betas is None else np.array(args.betas)
-    curve = corr.beta_curve(
-        args.n_pos,
-        args.n_neg,
-        ks=args.ks,
-        betas=betas,
-        metrics=args.metrics,
-        method=args.method,
-        n_rankings=args.n_rankings,
-        exact=args.exact,
-        generator=args.generator,
-        mu=args.mu,
-        seed=args.seed,
-        n_threads=args.threads,
-        progress=not args.quiet,
-    )
+    with _executor(args) as executor:
+        curve = corr.beta_curve(
+            args.n_pos,
+            args.n_neg,
+            ks=args.ks,
+            betas=betas,
+            metrics=args.metrics,
+            method=args.method,
+            n_rankings=args.n_rankings,
+            exact=args.exact,
+            generator=args.generator,
+            mu=args.mu,
+            seed=args.seed,
+            n_threads=args.threads,
+            progress=not args.quiet,
+            executor=executor,
+        )
     print(_fmt_table(corr.peak_beta(curve)))
     keep = ("func", "save", "quiet", "keyed_defaults", "results_dir", "out_dir", "no_figure")
+    keep += ("executor", "workers", "scheduler")  # where it ran does not change the curve
     params = {k: v for k, v in vars(args).items() if k not in keep}
     path = save_result(
         curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
@@ -492,6 +516,7 @@ def register(subparsers) -> None:
     )
     fig6.add_argument("--no-exact", action="store_true", help="skip the exact computation")
     _common(fig6)
+    add_executor_options(fig6)
     _done(fig6, run_fig6)
 
     curve = add("curve", "one correlation curve, any setting; caches it and draws it")
@@ -534,6 +559,7 @@ def register(subparsers) -> None:
         "--save", metavar="NAME", default="curve", help="file name of the cached curve and PNG"
     )
     _common(curve)
+    add_executor_options(curve)
     _done(curve, run_curve)
 
     law = add("peak-law", "exact peak beta across (n_pos, n_neg, K)")

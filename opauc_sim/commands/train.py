@@ -32,6 +32,9 @@ _EPILOG_SWEEP = """example (the paper's grids on Gowalla, authors' recipe, N = 2
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
       --weight-decay 0.01 --threads 1 --out results/train_gowalla.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
+On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
+  opauc-sim sweep ... --executor dask --workers 2
+  opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
 
 _AUTHORS_HELP = (
@@ -301,6 +304,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sweep_cmd(args: argparse.Namespace) -> int:
+    from opauc_sim.commands._executor import check_executor_args, open_executor
+    from opauc_sim.distributed import SplitSource
     from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.sweep import check_out, parse_grid, run_sweep
 
@@ -312,6 +317,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         for wd in args.weight_decay
     ]
     check_out(args.out)  # refused before any training: not .csv, a folder, not a sweep's
+    check_executor_args(args)
     threads, backend, device = _prepare(args)
     split = _load(args)
     _announce(split, configs)  # all of the grid: finished ones are skipped later
@@ -324,22 +330,40 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         "data": _data_summary(split),
         **_base(args),
     }
-    df = run_sweep(
-        split,
-        configs,
-        args.out,
-        dataset=str(args.dataset),
-        split_seed=args.split_seed,
-        valid_frac=args.valid_frac,
-        device=device,
-        backend=backend,
-        threads=threads,
-        max_group=args.max_group,
-        progress=not args.quiet,
-        params=params,
-        log=lambda line: print(line, flush=True),
-    )
+    if args.executor == "dask":
+        params["executor"] = "dask"
+    source = SplitSource.of(args.dataset, args.cache_dir, args.split_seed, args.valid_frac)
+    with open_executor(args, threads) as executor:
+        if executor is not None:
+            where = args.scheduler or f"a local cluster of {executor.n_workers()} workers"
+            print(f"dask: {where}", flush=True)
+        df = run_sweep(
+            split,
+            configs,
+            args.out,
+            dataset=str(args.dataset),
+            split_seed=args.split_seed,
+            valid_frac=args.valid_frac,
+            device=device,
+            backend=backend,
+            threads=threads,
+            max_group=args.max_group,
+            progress=not args.quiet,
+            params=params,
+            log=lambda line: print(line, flush=True),
+            executor=executor,
+            source=source,
+        )
     print(f"{len(df)} rows in {args.out}")
+    failed = df.attrs.get("failed") or []
+    if failed:
+        labels = ", ".join(label for label, _ in failed)
+        print(
+            f"opauc-sim sweep: error: {len(failed)} configuration(s) failed twice and were not "
+            f"written ({labels}); rerun the command to try them again",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -446,6 +470,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from opauc_sim.commands._executor import add_executor_options
+
     p = subparsers.add_parser(
         "train",
         help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
@@ -489,6 +515,7 @@ def register(subparsers) -> None:
         help="configs trained together, sharing their draws (helps a GPU) (default: 1)",
     )
     s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
+    add_executor_options(s, resources=True)
     s.set_defaults(func=run_sweep_cmd)
 
     fn = subparsers.add_parser(

@@ -8,6 +8,11 @@ that is then renamed over the old one, so a sweep killed at any moment (even wit
 ``kill -9``) leaves either the previous CSV or the new one, never a truncated file.
 Rerunning the same command skips every configuration whose id is already in the CSV.
 
+With ``executor=`` (e.g. :class:`opauc_sim.distributed.DaskCluster`) the groups train on
+other processes or machines, and this process remains the only writer: each finished
+group's rows go through the same save path, under the same lock, so everything below
+holds unchanged.
+
 Safety checks, all made before any training:
 
 * ``out_csv`` must end in ``.csv`` (another name used to be written as ``STEM.csv``, one
@@ -300,6 +305,8 @@ def run_sweep(
     progress: bool = False,
     params: dict[str, Any] | None = None,
     log: Callable[[str], None] | None = print,
+    executor: Any | None = None,
+    source: Any | None = None,
 ) -> pd.DataFrame:
     """Train every configuration not yet in ``out_csv``; append one row per configuration.
 
@@ -330,12 +337,23 @@ def run_sweep(
     params : dict, optional
         Extra parameters for the sidecar (e.g. the grid specs).
     log : callable, optional
-        Receives one line per skipped or finished group.
+        Receives one line per skipped, finished or failed group.
+    executor : optional
+        None (default): train here, one group after another. Otherwise an object whose
+        ``train_groups(source, groups, device=, backend=, threads=)`` yields ``(group,
+        results)`` as groups finish elsewhere, ``results`` being the exception of a group
+        that failed for good, e.g. :class:`opauc_sim.distributed.DaskCluster`. This
+        process stays the only writer: rows are appended here, under the lock.
+    source : optional
+        What the executor's workers load the split from
+        (:class:`opauc_sim.distributed.SplitSource`); default: ``split`` itself.
 
     Returns
     -------
     pandas.DataFrame
-        The whole CSV after the sweep.
+        The whole CSV after the sweep. With an executor, ``attrs["failed"]`` lists
+        ``(label, error)`` of the configurations that failed for good (not written: a
+        rerun tries them again); it is empty otherwise.
     """
     out_csv = check_out(out_csv)
     backend, device = resolve_backend(backend, device)
@@ -360,10 +378,39 @@ def run_sweep(
         )
         if rows_done.attrs.get("dropped") and not todo:
             save_result(rows_done, **save)  # nothing to train: still write the cleaned rows
-        for group in _groups(todo, max(1, int(max_group))):
-            results = train_many(
-                split, group, device=device, backend=backend, threads=threads, progress=progress
+        groups = _groups(todo, max(1, int(max_group)))
+        if executor is None:
+            outcomes: Iterable[tuple[list[TrainConfig], Any]] = (
+                (
+                    group,
+                    train_many(
+                        split,
+                        group,
+                        device=device,
+                        backend=backend,
+                        threads=threads,
+                        progress=progress,
+                    ),
+                )
+                for group in groups
             )
+        else:
+            outcomes = executor.train_groups(
+                split if source is None else source,
+                groups,
+                device=device,
+                backend=backend,
+                threads=threads,
+            )
+        failed: list[tuple[str, str]] = []
+        for group, results in outcomes:
+            if isinstance(results, BaseException):
+                error = " ".join(f"{type(results).__name__}: {results}".split())
+                failed += [(c.label, error) for c in group]
+                if log is not None:
+                    labels = ", ".join(c.label for c in group)
+                    log(f"failed twice, not written (a rerun tries again): {labels}: {error}")
+                continue
             new = pd.DataFrame(
                 [result_row(r, dataset, split_seed, valid_frac=valid_frac) for r in results]
             )
@@ -372,4 +419,6 @@ def run_sweep(
             save_result(rows_done, **save)
             if log is not None:
                 log(f"finished {', '.join(r.config.label for r in results)} -> {out_csv}")
-        return read_rows(out_csv)
+        final = read_rows(out_csv)
+        final.attrs["failed"] = failed
+        return final
