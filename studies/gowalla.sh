@@ -93,6 +93,14 @@ stage() {
     esac
 }
 
+# The data: imported from the shared copy where there is one, else downloaded (sha256-checked).
+SHARED=../shared/data/gowalla/gowalladata.mat
+if [ -f "$SHARED" ]; then
+    "$PY" -m opauc_sim data fetch gowalla --from "$SHARED" "${cache_args[@]}"
+else
+    "$PY" -m opauc_sim data fetch gowalla "${cache_args[@]}"
+fi
+
 for s in ${STAGES:-1 2 3 4 5 6 7}; do
     echo "== stage $s ($(date -u +%H:%M:%S))"
     stage "$s"
