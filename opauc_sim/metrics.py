@@ -549,14 +549,20 @@ def _show_labels(labels: pd.Index) -> str:
     return text[:-1] + ", ...]" if len(labels) > 4 else text
 
 
-def _canonical_scores(scores: np.ndarray) -> np.ndarray:
+def _canonical_scores(scores: np.ndarray, keep_float32: bool = False) -> np.ndarray:
     """float64, C-contiguous and writeable, with every comparison of the input kept.
+
+    With ``keep_float32``, float32 scores stay float32 (the same order, exactly; the
+    kernel then has a second compiled version).
 
     Integers beyond 2**53 and extended-precision floats (``longdouble``) may hold distinct
     values that float64 would merge into ties (e.g. nanosecond timestamps, or 1 and
     1 + 2**-60); only order matters to every metric here, so those are replaced by their
     exact dense ranks (NaN kept as NaN, infinities ranked as the extremes).
     """
+    if keep_float32 and scores.dtype == np.float32:
+        out = np.ascontiguousarray(scores)
+        return out if out.flags.writeable else out.copy()
     kind = scores.dtype.kind
     if scores.size and (
         (kind in "iu" and _beyond_float64(scores)) or (kind == "f" and scores.dtype.itemsize > 8)
@@ -588,7 +594,9 @@ def _canonical_labels(labels: np.ndarray) -> np.ndarray:
     return out if out.flags.writeable else out.copy()
 
 
-def _prepare(y_true, y_score, exclude=None, *, graded: bool = False) -> _Input:
+def _prepare(
+    y_true, y_score, exclude=None, *, graded: bool = False, keep_float32: bool = False
+) -> _Input:
     """Validate and convert the inputs of every public function."""
     if isinstance(y_true, Mapping) or isinstance(y_score, Mapping):
         y_true, y_score, exclude, _ = _from_dicts(y_true, y_score, exclude, graded)
@@ -613,7 +621,7 @@ def _prepare(y_true, y_score, exclude=None, *, graded: bool = False) -> _Input:
         scores = scores[None, :]
         raw = raw[None, :]
         index = None
-    scores = _canonical_scores(scores)
+    scores = _canonical_scores(scores, keep_float32)
     gains = None
     if graded:
         gains = np.ascontiguousarray(raw, dtype=np.float64)
@@ -1289,6 +1297,7 @@ def evaluate(
     topk=("recall", "precision", "ndcg"),
     graded: bool = False,
     auc: bool = True,
+    keep_float32: bool = False,
 ) -> pd.DataFrame:
     """Every metric of every row in one pass: Top-K metrics, AUC and OPAUC(beta).
 
@@ -1321,6 +1330,11 @@ def evaluate(
         Compute the ``auc`` column. AUC needs every negative of a row placed; without it
         the kernel stops as soon as every K and beta is complete, which is faster on long
         rows with few positives (full-ranking evaluation during training).
+    keep_float32 : bool, default False
+        Rank float32 scores as float32 instead of converting them to float64. The values
+        and so every metric are the same (the conversion is exact); it saves a pass over
+        the scores (about 1.4 s for 1.2e9 scores on one core) at the cost of a second
+        compiled version of the kernel on first use. Used by the training evaluation.
 
     Returns
     -------
@@ -1363,7 +1377,7 @@ def evaluate(
     opauc_ks = _check_opauc_ks(opauc_ks)
     check_choice("normalize", normalize, NORMALIZATIONS)
     topk = _check_topk(topk)
-    inp = _prepare(y_true, y_score, exclude, graded=graded)
+    inp = _prepare(y_true, y_score, exclude, graded=graded, keep_float32=keep_float32)
     want_rank = any(name in ("hit_rate", "mrr", "map") for name in topk)
     out = _run(inp, ks, betas, opauc_ks, want_auc=bool(auc), want_rank=want_rank)
     n_rows = out.shape[0]

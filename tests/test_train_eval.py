@@ -8,6 +8,7 @@ trick against the definition, computed user by user on the unpadded, masked rows
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -100,3 +101,21 @@ def test_k_larger_than_the_number_of_items():
     has_neg = got["n_neg"] > 0
     assert has_neg.any()
     np.testing.assert_allclose(got["opauc@20/n_neg"][has_neg], got["auc"][has_neg], atol=1e-12)
+
+
+def test_keep_float32_gives_the_same_metrics_as_float64():
+    """The training evaluation ranks float32 scores as float32: exactly the same numbers."""
+    from opauc_sim.metrics import evaluate
+
+    rng = np.random.default_rng(11)
+    scores = rng.normal(size=(40, 300)).astype(np.float32)
+    scores[:, ::7] = np.round(scores[:, ::7], 1)  # ties
+    labels = rng.random((40, 300)) < 0.05
+    exclude = (rng.random((40, 300)) < 0.1) & ~labels
+    kw = dict(ks=(5, 20, 500), betas=(0.1,), opauc_ks=(5, 20), exclude=exclude)
+    kw["topk"] = ("recall", "precision", "ndcg", "mrr", "map", "hit_rate")
+    a = evaluate(labels, scores, **kw)
+    b = evaluate(labels, scores, keep_float32=True, **kw)
+    c = evaluate(labels, scores.astype(np.float64), keep_float32=True, **kw)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)

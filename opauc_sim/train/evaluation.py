@@ -42,7 +42,9 @@ def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 def _evaluate_chunk(scores, y_true, exclude, ks, evaluate, auc=True) -> pd.DataFrame:
-    df = evaluate(y_true, scores, ks=ks, betas=(), opauc_ks=ks, exclude=exclude, auc=auc)
+    df = evaluate(
+        y_true, scores, ks=ks, betas=(), opauc_ks=ks, exclude=exclude, auc=auc, keep_float32=True
+    )
     n_neg = df["n_neg"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in ks:
