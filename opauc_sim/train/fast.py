@@ -387,6 +387,66 @@ def _sampler_args(config: TrainConfig) -> tuple[int, int, int, float]:
     return kind, m, m, 1.0 if config.authors_code else 1.0 / m
 
 
+def _terms(user_w, item_w, users, items, cand, config: TrainConfig, b: _Buffers, n_b: int):
+    """Run :func:`_pair_terms` for the first ``n_b`` pairs into buffers ``b``.
+
+    Returns the views ``(sel, weight, coef)`` of the selected candidates; the other
+    per-pair results are ``b.gpos[:n_b]``, ``b.gu[:n_b]`` and ``b.loss[:n_b]``.
+    """
+    kind, m, n_sel, w_top = _sampler_args(config)
+    sel, weight, coef = b.sel[:n_b, :n_sel], b.weight[:n_b, :n_sel], b.coef[:n_b, :n_sel]
+    _pair_terms(
+        user_w,
+        item_w,
+        users,
+        items,
+        cand,
+        kind,
+        m,
+        config.rho,
+        config.authors_code,
+        not config.authors_code,
+        w_top,
+        _wd_in_loss(config),
+        b.scores[:n_b],
+        sel,
+        weight,
+        coef,
+        b.gpos[:n_b],
+        b.gu[:n_b],
+        b.loss[:n_b],
+    )
+    return sel, weight, coef
+
+
+def _add_gradients(user_w, item_w, users, items, terms, config, b: _Buffers, g_user, g_item):
+    """Scatter a batch's per-pair terms (from :func:`_terms`) into the gradient tables."""
+    sel, weight, coef = terms
+    n_b = len(users)
+    scale = 1.0 if config.authors_code else 1.0 / n_b
+    _scatter(
+        user_w,
+        item_w,
+        users,
+        items,
+        sel,
+        weight,
+        coef,
+        b.gpos[:n_b],
+        b.gu[:n_b],
+        sel.shape[1],
+        _wd_in_loss(config),
+        scale,
+        g_user,
+        g_item,
+    )
+
+
+def _wd_in_loss(config: TrainConfig) -> float:
+    """The project's recipe puts the L2 term in the loss; the authors' puts it in Adam."""
+    return 0.0 if config.authors_code else config.weight_decay
+
+
 def batch_terms(
     user_w: np.ndarray,
     item_w: np.ndarray,
@@ -400,31 +460,11 @@ def batch_terms(
     Returns a dict with ``loss`` (B,), ``sel``/``weight``/``coef`` (B, K) and ``gpos``,
     ``gu``: see :func:`_pair_terms`.
     """
-    kind, m, n_sel, w_top = _sampler_args(config)
+    n_sel = _sampler_args(config)[2]
     cand = np.ascontiguousarray(cand, dtype=np.int64)
     b = _Buffers(cand.shape[0], cand.shape[1], n_sel, user_w.shape[1], user_w.dtype)
-    wd_loss = 0.0 if config.authors_code else config.weight_decay
-    _pair_terms(
-        user_w,
-        item_w,
-        np.asarray(users, np.int64),
-        np.asarray(items, np.int64),
-        cand,
-        kind,
-        m,
-        config.rho,
-        config.authors_code,
-        not config.authors_code,
-        w_top,
-        wd_loss,
-        b.scores,
-        b.sel,
-        b.weight,
-        b.coef,
-        b.gpos,
-        b.gu,
-        b.loss,
-    )
+    users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
+    _terms(user_w, item_w, users, items, cand, config, b, len(users))
     return {
         "loss": b.loss,
         "sel": b.sel,
@@ -450,29 +490,15 @@ def pair_losses_and_grads(
     with the gradients in the tables' dtype. This is what one training step computes
     before Adam, exposed so that tests can hold it against torch's autograd.
     """
-    t = batch_terms(user_w, item_w, users, items, cand, config)
-    n_sel = t["sel"].shape[1]
+    n_sel = _sampler_args(config)[2]
+    cand = np.ascontiguousarray(cand, dtype=np.int64)
+    b = _Buffers(cand.shape[0], cand.shape[1], n_sel, user_w.shape[1], user_w.dtype)
+    users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
+    terms = _terms(user_w, item_w, users, items, cand, config, b, len(users))
     g_user = np.zeros_like(user_w)
     g_item = np.zeros_like(item_w)
-    scale = 1.0 if config.authors_code else 1.0 / len(users)
-    wd_loss = 0.0 if config.authors_code else config.weight_decay
-    _scatter(
-        user_w,
-        item_w,
-        np.asarray(users, np.int64),
-        np.asarray(items, np.int64),
-        t["sel"],
-        t["weight"],
-        t["coef"],
-        t["gpos"],
-        t["gu"],
-        n_sel,
-        wd_loss,
-        scale,
-        g_user,
-        g_item,
-    )
-    return t["loss"], g_user, g_item
+    _add_gradients(user_w, item_w, users, items, terms, config, b, g_user, g_item)
+    return b.loss, g_user, g_item
 
 
 def adam_step(
@@ -596,46 +622,9 @@ class FastEngine:
     def _step(self, config, tab, u, i, cand, epoch) -> float:
         b = self.buffers
         n_b = len(u)
-        kind, m, n_sel, w_top = _sampler_args(config)
-        wd_loss = 0.0 if config.authors_code else config.weight_decay
-        sel, weight, coef = b.sel[:n_b, :n_sel], b.weight[:n_b, :n_sel], b.coef[:n_b, :n_sel]
-        _pair_terms(
-            tab["user"],
-            tab["item"],
-            u,
-            i,
-            cand,
-            kind,
-            m,
-            config.rho,
-            config.authors_code,
-            not config.authors_code,
-            w_top,
-            wd_loss,
-            b.scores[:n_b],
-            sel,
-            weight,
-            coef,
-            b.gpos[:n_b],
-            b.gu[:n_b],
-            b.loss[:n_b],
-        )
-        scale = 1.0 if config.authors_code else 1.0 / n_b
-        _scatter(
-            tab["user"],
-            tab["item"],
-            u,
-            i,
-            sel,
-            weight,
-            coef,
-            b.gpos[:n_b],
-            b.gu[:n_b],
-            n_sel,
-            wd_loss,
-            scale,
-            tab["g_user"],
-            tab["g_item"],
+        terms = _terms(tab["user"], tab["item"], u, i, cand, config, b, n_b)
+        _add_gradients(
+            tab["user"], tab["item"], u, i, terms, config, b, tab["g_user"], tab["g_item"]
         )
         lr = config.lr_at(epoch)
         adam_wd = config.weight_decay if config.authors_code else 0.0
