@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from opauc_sim import metrics
 from opauc_sim.bounds import ROUNDINGS, hits_bounds, precision_bounds, recall_bounds
 from opauc_sim.checks import CheckResult
 
@@ -144,6 +145,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             d["recall"],
             "violation",
             d["recall"] <= TOL,
+            key="theorem3.recall_within_bounds",
         ),
         CheckResult(
             RESULT,
@@ -152,6 +154,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             d["precision"],
             "violation",
             d["precision"] <= TOL,
+            key="theorem3.precision_within_bounds",
         ),
         CheckResult(
             RESULT,
@@ -161,6 +164,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "unattained",
             attained["upper_missing"] == 0,
             note="counted over n_neg >= K, n_pos >= 1",
+            key="theorem3.upper_attained",
         ),
         CheckResult(
             RESULT,
@@ -169,6 +173,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             attained["lower_missing"],
             "unattained",
             attained["lower_missing"] == 0,
+            key="theorem3.lower_attained",
         ),
         CheckResult(
             RESULT,
@@ -178,6 +183,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "max gap",
             sharp["lower_gap"] == 0,
             expected=None,
+            key="theorem3.lower_sharp_given_c",
         ),
         CheckResult(
             RESULT,
@@ -188,6 +194,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             sharp["upper_gap"] == 0,
             expected=None,
             note=f"{sharp['upper_loose']} of {sharp['groups']} (n_pos, n_neg, K, C) groups loose",
+            key="theorem3.upper_sharp_given_c",
         ),
         CheckResult(
             RESULT,
@@ -198,6 +205,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             sharp["capped_gap"] == 0,
             expected=None,
             note="the looseness above is sqrt(C) > K, possible when n_pos > K",
+            key="theorem3.capped_upper_sharp_given_c",
         ),
         CheckResult(
             RESULT,
@@ -206,6 +214,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             domains["n_pos<=K"]["worst"],
             "violation",
             domains["n_pos<=K"]["worst"] <= TOL,
+            key="theorem3.edge_n_pos_at_most_k",
         ),
         CheckResult(
             RESULT,
@@ -214,6 +223,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             domains["n_neg=K"]["worst"],
             "violation",
             domains["n_neg=K"]["worst"] <= TOL,
+            key="theorem3.edge_n_neg_equals_k",
         ),
         CheckResult(
             RESULT,
@@ -223,6 +233,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "violation",
             beyond["extended"] <= TOL,
             expected=None,
+            key="theorem3.edge_k_above_n_neg_extended",
         ),
         CheckResult(
             RESULT,
@@ -233,6 +244,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             beyond["auc"] <= TOL,
             expected=False,
             note=f"{beyond['auc_failing']} of {beyond['cases']} cases violate",
+            key="theorem3.edge_k_above_n_neg_auc",
         ),
     ]
     return results
@@ -312,6 +324,7 @@ def check_random(n_cases: int = 600, seed: int = 20230303) -> list[CheckResult]:
             worst,
             "violation",
             worst <= TOL,
+            key="theorem3.random_rankings",
         )
     ]
 
@@ -319,10 +332,6 @@ def check_random(n_cases: int = 600, seed: int = 20230303) -> list[CheckResult]:
 def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -> CheckResult:
     """n_pos n_neg metrics.opauc(K / n_neg) = C and metrics.recall_at_k = hits / n_pos."""
     claim = "metrics.opauc * n_pos * n_neg = pair count C, recall_at_k = hits/n_pos"
-    try:
-        from opauc_sim import metrics
-    except ImportError as exc:
-        return CheckResult(RESULT, claim, 0, float("nan"), "max error", None, note=str(exc))
     cases, worst = 0, 0.0
     rng = np.random.default_rng(seed)
     blocks = []
@@ -356,17 +365,15 @@ def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -
                 err = np.maximum(err, np.abs(recall - hits / n_p) * n_p)
                 worst = max(worst, float(err.max()))
                 cases += len(rows)
-    return CheckResult(RESULT, claim, cases, worst, "max error", worst <= 1e-9)
+    return CheckResult(
+        RESULT, claim, cases, worst, "max error", worst <= 1e-9, key="theorem3.metrics_identity"
+    )
 
 
 def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
     """Beyond the theorem: tied scores, with the metrics module's conventions (hits@K the
     expectation over tie orders, OPAUC the ROC area with diagonal tie segments)."""
     claim = "edge ties (metrics' expected hits, ROC-diagonal OPAUC): real-valued bounds"
-    try:
-        from opauc_sim import metrics
-    except ImportError as exc:
-        return CheckResult(RESULT, claim, 0, float("nan"), "violation", None, note=str(exc))
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(n_cases):
@@ -380,7 +387,16 @@ def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
         hits = float(table[f"recall@{k}"].iloc[0]) * n_pos
         lo, up = hits_bounds(value, n_pos, n_neg, k)
         worst = max(worst, lo - hits, hits - up)
-    return CheckResult(RESULT, claim, n_cases, worst, "violation", worst <= 1e-12, expected=None)
+    return CheckResult(
+        RESULT,
+        claim,
+        n_cases,
+        worst,
+        "violation",
+        worst <= 1e-12,
+        expected=None,
+        key="theorem3.edge_ties",
+    )
 
 
 def run(*, deep: bool = False) -> list[CheckResult]:
