@@ -27,6 +27,8 @@ How it is checked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -99,14 +101,43 @@ def _raw_bounds(n_pos, k, pairs):
 
 def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
     """The bounds, their edges, and their tightness over every ranking of n <= n_max."""
-    domains = {
-        "inside": {"cases": 0, "recall": 0.0, "precision": 0.0},
-        "n_pos<=K": {"cases": 0, "worst": 0.0},
-        "n_neg=K": {"cases": 0, "worst": 0.0},
-    }
-    beyond = {"cases": 0, "extended": 0.0, "auc": 0.0, "auc_failing": 0}
-    attained = {"configs": 0, "upper_missing": 0, "lower_missing": 0}
-    sharp = {"groups": 0, "lower_gap": 0, "upper_gap": 0, "capped_gap": 0, "upper_loose": 0}
+    tally = _tally_exhaustive(n_max)
+    return [*_bound_records(tally, n_max), *_sharpness_records(tally), *_edge_records(tally)]
+
+
+@dataclass
+class _Tally:
+    """Counters of the exhaustive run: cases and worst violations per domain of (n_pos,
+    n_neg, K), the K > n_neg edge, attainment of the bounds and their sharpness given C."""
+
+    domains: dict = field(
+        default_factory=lambda: {
+            "inside": {"cases": 0, "recall": 0.0, "precision": 0.0},
+            "n_pos<=K": {"cases": 0, "worst": 0.0},
+            "n_neg=K": {"cases": 0, "worst": 0.0},
+        }
+    )
+    beyond: dict = field(
+        default_factory=lambda: {"cases": 0, "extended": 0.0, "auc": 0.0, "auc_failing": 0}
+    )
+    attained: dict = field(
+        default_factory=lambda: {"configs": 0, "upper_missing": 0, "lower_missing": 0}
+    )
+    sharp: dict = field(
+        default_factory=lambda: {
+            "groups": 0,
+            "lower_gap": 0,
+            "upper_gap": 0,
+            "capped_gap": 0,
+            "upper_loose": 0,
+        }
+    )
+
+
+def _tally_exhaustive(n_max: int) -> _Tally:
+    """Run through every ranking of n <= n_max items and count."""
+    tally = _Tally()
+    domains, beyond, attained, sharp = tally.domains, tally.beyond, tally.attained, tally.sharp
     for n, k, n_pos, hits, pairs in _enumerated(n_max):
         n_neg = n - n_pos
         valid = n_neg >= k
@@ -136,8 +167,13 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             v = _violation(h, lo, up)
             beyond["auc"] = max(beyond["auc"], float(v.max()))
             beyond["auc_failing"] += int((v > TOL).sum())
-    d = domains["inside"]
-    results = [
+    return tally
+
+
+def _bound_records(tally: _Tally, n_max: int) -> list[CheckResult]:
+    """Recall@K and Precision@K within the bounds (n_pos > K, n_neg > K)."""
+    d = tally.domains["inside"]
+    return [
         CheckResult(
             RESULT,
             f"Recall@K within the bounds, roundings none/paper/tight, every ranking n<={n_max}",
@@ -156,6 +192,13 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             d["precision"] <= TOL,
             key="theorem3.precision_within_bounds",
         ),
+    ]
+
+
+def _sharpness_records(tally: _Tally) -> list[CheckResult]:
+    """Both bounds attained, and how sharp they are given C."""
+    attained, sharp = tally.attained, tally.sharp
+    return [
         CheckResult(
             RESULT,
             "upper bound attained: every (n_pos, n_neg, K) and t has hits = t = sqrt(C)",
@@ -207,6 +250,13 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             note="the looseness above is sqrt(C) > K, possible when n_pos > K",
             key="theorem3.capped_upper_sharp_given_c",
         ),
+    ]
+
+
+def _edge_records(tally: _Tally) -> list[CheckResult]:
+    """Outside the preconditions: n_pos <= K, n_neg = K, K > n_neg."""
+    domains, beyond = tally.domains, tally.beyond
+    return [
         CheckResult(
             RESULT,
             "edge n_pos <= K (precondition dropped): both bounds, all roundings, both metrics",
@@ -247,7 +297,6 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             key="theorem3.edge_k_above_n_neg_auc",
         ),
     ]
-    return results
 
 
 def _tightness(n, k, n_pos, hits, pairs, attained, sharp) -> None:
