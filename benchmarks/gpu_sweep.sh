@@ -54,4 +54,4 @@ start=$(date +%s)
     --max-group 64 --out "$OUT"
 echo "sweep wall time: $(( $(date +%s) - start )) s"
 
-"$PY" -m opauc_sim.train.report "$OUT"
+"$PY" -m opauc_sim report "$OUT"

@@ -32,8 +32,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
@@ -44,14 +42,18 @@ from typing import Any
 import pandas as pd
 
 from opauc_sim import __version__
+from opauc_sim._atomic import (
+    atomic_write_text,
+    file_sha256,
+    orphaned_temporaries,
+    unlink_quietly,
+    write_temporary,
+)
 
 DEFAULT_RESULTS_DIR = Path("results")
 
 #: A result name is a plain file stem: no folder, no leading dot.
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
-#: Temporaries whose name carries no writer pid are orphaned once this old (seconds).
-_STALE_TMP_S = 3600.0
-_UMASK_LOCK = threading.Lock()
 
 
 class ResultsError(ValueError):
@@ -103,101 +105,6 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
         return None
 
 
-# ---------------------------------------------------------------------------------------
-# Atomic writes, orphaned temporaries
-# ---------------------------------------------------------------------------------------
-
-
-def _umask() -> int:
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-def _write_tmp(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a fresh temporary beside ``path`` (fsynced, umask permissions)."""
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
-    )
-    try:
-        # mkstemp creates the file 0600; a plain open() would have given 0666 & ~umask.
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        _unlink_quietly(Path(tmp))
-        raise
-    return Path(tmp)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The folder is created if needed. The file gets the permissions a plain ``open`` would
-    give (``0666`` less the umask).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_tmp(path, text.encode("utf-8"))
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def _tmp_writer_alive(tmp: Path, target_name: str) -> bool:
-    rest = tmp.name[len(target_name) + 2 : -len(".tmp")]  # after ".NAME."
-    pid_text = rest.split(".", 1)[0]
-    if pid_text.isdigit():
-        pid = int(pid_text)
-        if pid == os.getpid():
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True
-        return True
-    try:  # an older temporary without a pid: orphaned once stale
-        return time.time() - tmp.stat().st_mtime < _STALE_TMP_S
-    except OSError:
-        return True
-
-
-def _orphans(path: Path) -> list[Path]:
-    """Temporaries of ``path`` left by writers that are no longer running."""
-    if not path.parent.is_dir():
-        return []
-    found = path.parent.glob(f".{glob_escape(path.name)}.*.tmp")
-    return sorted(t for t in found if not _tmp_writer_alive(t, path.name))
-
-
-def glob_escape(text: str) -> str:
-    """Escape ``text`` for :meth:`pathlib.Path.glob`."""
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def recover(csv_path: str | os.PathLike) -> list[str]:
     """Finish or clean up an interrupted write of ``csv_path`` and its sidecar.
 
@@ -219,7 +126,7 @@ def recover(csv_path: str | os.PathLike) -> list[str]:
     csv_path = Path(csv_path)
     json_path = csv_path.with_suffix(".json")
     actions: list[str] = []
-    json_orphans = _orphans(json_path)
+    json_orphans = orphaned_temporaries(json_path)
     if json_orphans and csv_path.exists():
         current = file_sha256(csv_path)
         meta = _read_json(json_path)
@@ -233,7 +140,7 @@ def recover(csv_path: str | os.PathLike) -> list[str]:
                         break
                     actions.append(f"healed {json_path} from an interrupted write")
                     break
-    for tmp in _orphans(json_path) + _orphans(csv_path):
+    for tmp in orphaned_temporaries(json_path) + orphaned_temporaries(csv_path):
         try:
             os.unlink(tmp)
         except OSError:
@@ -293,7 +200,7 @@ def check_writable_dir(path: str | os.PathLike, option: str) -> Path:
     except OSError as exc:
         raise ResultsError(f"{option} {str(p)!r} is not writable: {exc.strerror}") from None
     os.close(fd)
-    _unlink_quietly(Path(probe))
+    unlink_quietly(Path(probe))
     return p
 
 
@@ -377,18 +284,18 @@ def save_result(
         meta.update(_jsonable(extra))
     # Both temporaries first, then the renames: a kill between the renames leaves the
     # sidecar's temporary, which recover() renames into place.
-    tmp_csv = _write_tmp(csv_path, data)
+    tmp_csv = write_temporary(csv_path, data)
     try:
-        tmp_json = _write_tmp(json_path, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+        tmp_json = write_temporary(json_path, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     except BaseException:
-        _unlink_quietly(tmp_csv)
+        unlink_quietly(tmp_csv)
         raise
     try:
         os.replace(tmp_csv, csv_path)
         os.replace(tmp_json, json_path)
     except BaseException:
-        _unlink_quietly(tmp_csv)
-        _unlink_quietly(tmp_json)
+        unlink_quietly(tmp_csv)
+        unlink_quietly(tmp_json)
         raise
     return csv_path
 

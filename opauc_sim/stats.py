@@ -381,6 +381,21 @@ def compare(
     if len(names) != 2 or names[0] == names[1]:
         raise ValueError(f"names must be two distinct names, got {names!r}")
     rng = as_generator(seed)
+    fa, fb = _paired_frames(a, b)
+    metrics = _metrics_to_compare(fa, fb, metrics)
+    rows = {
+        m: _compare_metric(fa[m].to_numpy(), fb[m].to_numpy(), names, tests, n_permutations, rng)
+        for m in metrics
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    for t in tests:
+        table[f"{t}_p_adj"] = _adjust(table[f"{t}_p"].to_numpy(float), correction)
+    table.attrs["correction"] = correction
+    return Comparison(table, (str(names[0]), str(names[1])), stat_test, alpha)
+
+
+def _paired_frames(a, b) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``a`` and ``b`` as frames on one index: tables paired by user, arrays by position."""
     fa, fb = _as_frame("a", a), _as_frame("b", b)
     if isinstance(a, pd.DataFrame | pd.Series) and isinstance(b, pd.DataFrame | pd.Series):
         if not fa.index.equals(fb.index):
@@ -394,6 +409,11 @@ def compare(
         raise ValueError(f"a and b must have the same length, got {len(fa)} and {len(fb)}")
     else:
         fb.index = fa.index
+    return fa, fb
+
+
+def _metrics_to_compare(fa: pd.DataFrame, fb: pd.DataFrame, metrics) -> list[str]:
+    """The requested metric columns (default: all common to both), checked."""
     common = [c for c in fa.columns if c in fb.columns]
     if metrics is None:
         metrics = common
@@ -403,37 +423,42 @@ def compare(
             raise ValueError(f"metrics: {m!r} is not a metric column of both a and b")
     if not metrics:
         raise ValueError("metrics must not be empty (a and b share no metric column)")
-    rows = {}
-    for m in metrics:
-        x, y = fa[m].to_numpy(), fb[m].to_numpy()
-        keep = ~(np.isnan(x) | np.isnan(y))
-        x, y = x[keep], y[keep]
-        d = y - x
-        n = len(d)
-        sd = d.std(ddof=1) if n > 1 else math.nan
-        row = {
-            "n": n,
-            f"mean_{names[0]}": float(x.mean()) if n else math.nan,
-            f"mean_{names[1]}": float(y.mean()) if n else math.nan,
-            "diff": float(d.mean()) if n else math.nan,
-        }
-        row["rel_diff"] = row["diff"] / row[f"mean_{names[0]}"] if n and x.mean() else math.nan
-        row["d_z"] = float(d.mean() / sd) if n > 1 and sd > 0 else math.nan
-        row["rank_biserial"] = _rank_biserial(d)
-        for t in tests:
-            if t == "t":
-                stat, p = _paired_t(d)
-            elif t == "wilcoxon":
-                stat, p = _wilcoxon(d)
-            else:
-                stat, p = _randomization(d, n_permutations, rng)
-            row[f"{t}_stat"], row[f"{t}_p"] = stat, p
-        rows[m] = row
-    table = pd.DataFrame.from_dict(rows, orient="index")
+    return metrics
+
+
+def _compare_metric(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, str],
+    tests: tuple[str, ...],
+    n_permutations: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """One row of the comparison: means, difference, effect sizes and each test's
+    statistic and raw p-value, over the users where neither value is NaN."""
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    d = y - x
+    n = len(d)
+    sd = d.std(ddof=1) if n > 1 else math.nan
+    row = {
+        "n": n,
+        f"mean_{names[0]}": float(x.mean()) if n else math.nan,
+        f"mean_{names[1]}": float(y.mean()) if n else math.nan,
+        "diff": float(d.mean()) if n else math.nan,
+    }
+    row["rel_diff"] = row["diff"] / row[f"mean_{names[0]}"] if n and x.mean() else math.nan
+    row["d_z"] = float(d.mean() / sd) if n > 1 and sd > 0 else math.nan
+    row["rank_biserial"] = _rank_biserial(d)
     for t in tests:
-        table[f"{t}_p_adj"] = _adjust(table[f"{t}_p"].to_numpy(float), correction)
-    table.attrs["correction"] = correction
-    return Comparison(table, (str(names[0]), str(names[1])), stat_test, alpha)
+        if t == "t":
+            stat, p = _paired_t(d)
+        elif t == "wilcoxon":
+            stat, p = _wilcoxon(d)
+        else:
+            stat, p = _randomization(d, n_permutations, rng)
+        row[f"{t}_stat"], row[f"{t}_p"] = stat, p
+    return row
 
 
 def _rank_biserial(d: np.ndarray) -> float:

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from opauc_sim import metrics
 from opauc_sim.checks import lemma1
 from opauc_sim.dro import cvar, cvar_dual
 from proofs_check._helpers import DEEP, assert_expected
@@ -69,7 +70,6 @@ def test_records():
 @given(st.integers(1, 30), st.integers(1, 40), st.integers(0, 2**32 - 1), st.floats(1e-3, 1.0))
 def test_zero_one_loss_identity(n_pos, n_neg, seed, beta):
     """Mean over positives of cvar of the 0-1 losses = 1 - metrics.opauc(beta) / beta."""
-    metrics = pytest.importorskip("opauc_sim.metrics")
     rng = np.random.default_rng(seed)
     y_true = rng.permutation(np.r_[np.ones(n_pos), np.zeros(n_neg)]).astype(np.int64)
     y_score = rng.permutation(n_pos + n_neg).astype(np.float64)

@@ -17,21 +17,13 @@ tightness, and the edges n_pos <= K, n_neg = K, K > n_neg and tied scores.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opauc_sim.bounds import hits_bounds, precision_bounds, recall_bounds
-from opauc_sim.checks import theorem3
+from opauc_sim import metrics
+from opauc_sim.bounds import ROUNDINGS, hits_bounds, precision_bounds, recall_bounds
+from opauc_sim.checks import by_key, theorem3
 from proofs_check._helpers import DEEP, assert_expected
-
-metrics = pytest.importorskip("opauc_sim.metrics")
-ROUNDINGS = ("none", "paper", "tight")
-
-
-def _by_claim(results, words):
-    (match,) = [r for r in results if all(w in r.claim for w in words)]
-    return match
 
 
 def test_exhaustive_enumeration_n_le_14():
@@ -39,18 +31,18 @@ def test_exhaustive_enumeration_n_le_14():
     as recorded (n_pos <= K and n_neg = K hold; AUC in place of OPAUC for K > n_neg fails)."""
     results = theorem3.check_exhaustive(14)
     assert_expected(results)
-    assert _by_claim(results, ["Recall@K within"]).cases == 133_482
-    assert _by_claim(results, ["Recall@K within"]).holds
-    assert _by_claim(results, ["Precision@K within"]).holds
-    assert _by_claim(results, ["upper bound attained"]).holds
-    assert _by_claim(results, ["lower bound attained"]).holds
-    assert _by_claim(results, ["edge n_pos <= K"]).holds
-    assert _by_claim(results, ["edge n_neg = K"]).holds
-    assert _by_claim(results, ["AUC in place"]).holds is False
+    assert by_key(results, "theorem3.recall_within_bounds").cases == 133_482
+    assert by_key(results, "theorem3.recall_within_bounds").holds
+    assert by_key(results, "theorem3.precision_within_bounds").holds
+    assert by_key(results, "theorem3.upper_attained").holds
+    assert by_key(results, "theorem3.lower_attained").holds
+    assert by_key(results, "theorem3.edge_n_pos_at_most_k").holds
+    assert by_key(results, "theorem3.edge_n_neg_equals_k").holds
+    assert by_key(results, "theorem3.edge_k_above_n_neg_auc").holds is False
     # Given C, ceil(lower) and min(floor(upper), K, n_pos) are the exact extremes of hits@K.
-    assert _by_claim(results, ["ceil(lower) is the exact minimum"]).holds
-    assert _by_claim(results, ["min(floor(upper), K, n_pos)"]).holds
-    assert _by_claim(results, ["floor(upper) is the exact maximum"]).holds is False
+    assert by_key(results, "theorem3.lower_sharp_given_c").holds
+    assert by_key(results, "theorem3.capped_upper_sharp_given_c").holds
+    assert by_key(results, "theorem3.upper_sharp_given_c").holds is False
 
 
 def test_random_rankings_and_metrics_identity():

@@ -9,9 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opauc_sim.bounds import hits_bounds, precision_bounds, recall_bounds
-
-ROUNDINGS = ("none", "paper", "tight")
+from opauc_sim.bounds import ROUNDINGS, hits_bounds, precision_bounds, recall_bounds
 
 
 def brute_hits_and_pairs(labels_by_rank: list[int], k: int) -> tuple[int, int]:

@@ -105,15 +105,15 @@ def test_batch_loss_uses_dro_weights(n):
     ]
     stacked_u = user_w.expand(3, -1, -1)
     stacked_i = item_w.expand(3, -1, -1)
-    st = loop._Stack(configs, "cpu", dtype=torch.float64)
-    got = loop._batch_loss(stacked_u, stacked_i, u, i, cand, st)
+    group = loop._GroupConstants(configs, "cpu", dtype=torch.float64)
+    got = loop._batch_loss(stacked_u, stacked_i, u, i, cand, group)
     for c, w in enumerate(expected):
         want = _manual_pair_loss(ue, ie, item_w[0], cand, torch.as_tensor(w))
         np.testing.assert_allclose(got[c].numpy(), want.numpy(), rtol=1e-12)
     # Alone, each configuration gives the same losses (grouping does not matter).
     for c, config in enumerate(configs):
         alone = loop._batch_loss(
-            user_w, item_w, u, i, cand, loop._Stack([config], "cpu", dtype=torch.float64)
+            user_w, item_w, u, i, cand, loop._GroupConstants([config], "cpu", dtype=torch.float64)
         )
         np.testing.assert_allclose(alone[0].numpy(), got[c].numpy(), rtol=1e-12)
 
@@ -124,8 +124,8 @@ def test_rns_batch_loss_is_bpr():
     item_w = torch.randn(1, 9, 3, generator=g, dtype=torch.float64)
     u, i = torch.tensor([0, 1, 4]), torch.tensor([2, 3, 8])
     cand = torch.tensor([[1], [0], [5]])
-    st = loop._Stack([TrainConfig(weight_decay=0.0)], "cpu", dtype=torch.float64)
-    got = loop._batch_loss(user_w, item_w, u, i, cand, st)[0]
+    group = loop._GroupConstants([TrainConfig(weight_decay=0.0)], "cpu", dtype=torch.float64)
+    got = loop._batch_loss(user_w, item_w, u, i, cand, group)[0]
     diff = (user_w[0, u] * (item_w[0, i] - item_w[0, cand[:, 0]])).sum(-1)
     np.testing.assert_allclose(got.numpy(), torch.nn.functional.softplus(-diff).numpy())
 
@@ -360,6 +360,10 @@ def test_authors_code_sums_dns_losses():
     cand = torch.stack([torch.randperm(30, generator=g)[:6] for _ in range(4)])
     paper = TrainConfig(sampler="dns", M=3, N=6, weight_decay=0.0)
     authors = TrainConfig(sampler="dns", M=3, N=6, weight_decay=0.0, authors_code=True)
-    a = loop._batch_loss(user_w, item_w, u, i, cand, loop._Stack([paper], "cpu", torch.float64))
-    b = loop._batch_loss(user_w, item_w, u, i, cand, loop._Stack([authors], "cpu", torch.float64))
+    a = loop._batch_loss(
+        user_w, item_w, u, i, cand, loop._GroupConstants([paper], "cpu", torch.float64)
+    )
+    b = loop._batch_loss(
+        user_w, item_w, u, i, cand, loop._GroupConstants([authors], "cpu", torch.float64)
+    )
     np.testing.assert_allclose(b.numpy(), 3 * a.numpy(), rtol=1e-12)

@@ -48,9 +48,9 @@ def _torch_reference(user_w, item_w, users, items, cand, config):
     dtype = torch.float64 if user_w.dtype == np.float64 else torch.float32
     uw = torch.tensor(user_w[None], requires_grad=True)
     iw = torch.tensor(item_w[None], requires_grad=True)
-    st = loop._Stack([config], "cpu", dtype=dtype)
+    group = loop._GroupConstants([config], "cpu", dtype=dtype)
     pair = loop._batch_loss(
-        uw, iw, torch.as_tensor(users), torch.as_tensor(items), torch.as_tensor(cand), st
+        uw, iw, torch.as_tensor(users), torch.as_tensor(items), torch.as_tensor(cand), group
     )[0]
     loss = pair.sum() if config.authors_code else pair.mean()
     loss.backward()

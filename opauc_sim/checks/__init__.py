@@ -13,6 +13,17 @@ pytest modules in ``proofs_check/`` assert on the same records and add hypothesi
 tests; the CLI prints them as a table. The checks live in the package (not in
 ``proofs_check/``) so that the installed ``opauc-sim check`` needs neither the source tree
 nor hypothesis.
+
+"Check" names five things in this project; this package is the first:
+
+- :mod:`opauc_sim.checks` (here): the numerical checks of the paper's theorems, returning
+  :class:`CheckResult` records, each with a stable :attr:`~CheckResult.key`;
+- ``proofs_check/check_*.py``: the pytest modules that assert on those records by key and
+  add hypothesis property tests;
+- :mod:`opauc_sim.commands.check`: the command line ``opauc-sim check`` (runs them, prints
+  the verdict table, ``--save`` writes ``results/proofs_check_verdicts.csv``);
+- ``opauc_sim.correlation.check_paper_claims``: something else, the Fig. 6 claims of the
+  correlation study judged on a simulated curve.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["CheckResult", "all_checks", "format_table", "run_checks"]
+__all__ = ["CheckResult", "all_checks", "by_key", "format_table", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,11 @@ class CheckResult:
         expected to fail; then a failure is a finding, not a defect.
     note : str
         Details (tolerance, where it failed, what was skipped).
+    key : str
+        A stable identifier, ``MODULE.what`` (e.g. ``"theorem3.recall_within_bounds"``):
+        tests find a record by it, so the prose of ``claim`` can be reworded freely. Unique
+        over all checks. It lives in memory only: the verdict table and the saved
+        ``proofs_check_verdicts.csv`` show the claim, not the key.
     """
 
     result: str
@@ -59,6 +75,7 @@ class CheckResult:
     expected: bool | None = True
     note: str = ""
     seconds: float = field(default=0.0, compare=False)
+    key: str = field(kw_only=True)
 
     @property
     def verdict(self) -> str:
@@ -74,6 +91,20 @@ class CheckResult:
     def ok(self) -> bool:
         """False only when the outcome contradicts what was expected."""
         return self.holds is None or self.expected is None or self.holds == self.expected
+
+
+def by_key(results: Iterable[CheckResult], key: str) -> CheckResult:
+    """The one record of ``results`` whose :attr:`CheckResult.key` is ``key``.
+
+    Raises
+    ------
+    KeyError
+        No record, or several, have that key.
+    """
+    found = [r for r in results if r.key == key]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} records have the key {key!r}")
+    return found[0]
 
 
 def all_checks() -> list[tuple[str, Callable[..., list[CheckResult]]]]:

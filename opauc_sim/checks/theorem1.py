@@ -168,6 +168,7 @@ def check_mf(n_models: int = 12, seed: int = 11) -> list[CheckResult]:
             loss_err,
             "max error",
             loss_err <= 1e-12,
+            key="theorem1.dns_loss_is_surrogate",
         ),
         CheckResult(
             RESULT,
@@ -177,16 +178,34 @@ def check_mf(n_models: int = 12, seed: int = 11) -> list[CheckResult]:
             "max rel error",
             grad_err <= 1e-6,
             note="central differences, step 1e-6",
+            key="theorem1.dns_gradient_finite_differences",
         ),
     ]
     claim = "DNS gradient by torch autograd = the hand-written gradient"
     if have_torch:
         results.append(
-            CheckResult(RESULT, claim, torch_cases, torch_err, "max rel error", torch_err <= 1e-12)
+            CheckResult(
+                RESULT,
+                claim,
+                torch_cases,
+                torch_err,
+                "max rel error",
+                torch_err <= 1e-12,
+                key="theorem1.dns_gradient_autograd",
+            )
         )
     else:
         results.append(
-            CheckResult(RESULT, claim, 0, float("nan"), "max rel error", None, note="no torch")
+            CheckResult(
+                RESULT,
+                claim,
+                0,
+                float("nan"),
+                "max rel error",
+                None,
+                note="no torch",
+                key="theorem1.dns_gradient_autograd",
+            )
         )
     return results
 
@@ -271,6 +290,7 @@ def check_bias(seed: int = 5) -> list[CheckResult]:
             float(exact.bias.abs().max()),
             "max error",
             float(exact.bias.abs().max()) <= 1e-12,
+            key="theorem1.full_n_unbiased",
         ),
         CheckResult(
             RESULT,
@@ -279,6 +299,7 @@ def check_bias(seed: int = 5) -> list[CheckResult]:
             max(worst_pos, 0.0),
             "violation",
             worst_pos <= 1e-12 and float(table.max_weight_ratio.max()) <= 1 + 1e-12,
+            key="theorem1.expected_dns_below_surrogate",
         ),
         CheckResult(
             RESULT,
@@ -288,6 +309,7 @@ def check_bias(seed: int = 5) -> list[CheckResult]:
             "max increase",
             bool((steps < 0).all()),
             expected=None,
+            key="theorem1.tv_distance_falls_with_n",
         ),
     ]
 

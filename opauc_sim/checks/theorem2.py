@@ -150,6 +150,7 @@ def check_worst_case(n_cases: int = 80, seed: int = 3) -> list[CheckResult]:
             "max rel error",
             err_value <= 1e-6 and solver_above <= 1e-8,
             note=f"SLSQP never above the exact sup by more than {solver_above:.1e}",
+            key="theorem2.kl_value_matches_slsqp",
         ),
         CheckResult(
             RESULT,
@@ -158,6 +159,7 @@ def check_worst_case(n_cases: int = 80, seed: int = 3) -> list[CheckResult]:
             err_weights,
             "max abs error",
             err_weights <= 1e-4,
+            key="theorem2.kl_weights_match_slsqp",
         ),
         CheckResult(
             RESULT,
@@ -166,6 +168,7 @@ def check_worst_case(n_cases: int = 80, seed: int = 3) -> list[CheckResult]:
             max(err_kl, err_softmax),
             "max abs error",
             max(err_kl, err_softmax) <= 1e-10,
+            key="theorem2.worst_case_is_softmax",
         ),
         CheckResult(
             RESULT,
@@ -174,6 +177,7 @@ def check_worst_case(n_cases: int = 80, seed: int = 3) -> list[CheckResult]:
             max(cvar_violation, 0.0),
             "violation",
             cvar_violation <= 1e-12,
+            key="theorem2.kl_above_cvar",
         ),
     ]
 
@@ -276,6 +280,7 @@ def check_taylor(seed: int = 17) -> list[CheckResult]:
             "measured",
             None,
             note="inexact by design; see the table (opauc-sim proof-tables)",
+            key="theorem2.taylor_tau_ratio",
         ),
         CheckResult(
             RESULT,
@@ -284,6 +289,7 @@ def check_taylor(seed: int = 17) -> list[CheckResult]:
             normal_err,
             "max abs(ratio-1)",
             normal_err <= 0.05,
+            key="theorem2.taylor_tau_gaussian",
         ),
         CheckResult(
             RESULT,
@@ -292,6 +298,7 @@ def check_taylor(seed: int = 17) -> list[CheckResult]:
             float(table.gap_sd_softmax_v_cvar.abs().max()),
             "measured",
             None,
+            key="theorem2.softmax_v_minus_cvar",
         ),
     ]
 

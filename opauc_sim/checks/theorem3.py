@@ -27,9 +27,12 @@ How it is checked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
+from opauc_sim import metrics
 from opauc_sim.bounds import ROUNDINGS, hits_bounds, precision_bounds, recall_bounds
 from opauc_sim.checks import CheckResult
 
@@ -98,14 +101,43 @@ def _raw_bounds(n_pos, k, pairs):
 
 def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
     """The bounds, their edges, and their tightness over every ranking of n <= n_max."""
-    domains = {
-        "inside": {"cases": 0, "recall": 0.0, "precision": 0.0},
-        "n_pos<=K": {"cases": 0, "worst": 0.0},
-        "n_neg=K": {"cases": 0, "worst": 0.0},
-    }
-    beyond = {"cases": 0, "extended": 0.0, "auc": 0.0, "auc_failing": 0}
-    attained = {"configs": 0, "upper_missing": 0, "lower_missing": 0}
-    sharp = {"groups": 0, "lower_gap": 0, "upper_gap": 0, "capped_gap": 0, "upper_loose": 0}
+    tally = _tally_exhaustive(n_max)
+    return [*_bound_records(tally, n_max), *_sharpness_records(tally), *_edge_records(tally)]
+
+
+@dataclass
+class _Tally:
+    """Counters of the exhaustive run: cases and worst violations per domain of (n_pos,
+    n_neg, K), the K > n_neg edge, attainment of the bounds and their sharpness given C."""
+
+    domains: dict = field(
+        default_factory=lambda: {
+            "inside": {"cases": 0, "recall": 0.0, "precision": 0.0},
+            "n_pos<=K": {"cases": 0, "worst": 0.0},
+            "n_neg=K": {"cases": 0, "worst": 0.0},
+        }
+    )
+    beyond: dict = field(
+        default_factory=lambda: {"cases": 0, "extended": 0.0, "auc": 0.0, "auc_failing": 0}
+    )
+    attained: dict = field(
+        default_factory=lambda: {"configs": 0, "upper_missing": 0, "lower_missing": 0}
+    )
+    sharp: dict = field(
+        default_factory=lambda: {
+            "groups": 0,
+            "lower_gap": 0,
+            "upper_gap": 0,
+            "capped_gap": 0,
+            "upper_loose": 0,
+        }
+    )
+
+
+def _tally_exhaustive(n_max: int) -> _Tally:
+    """Run through every ranking of n <= n_max items and count."""
+    tally = _Tally()
+    domains, beyond, attained, sharp = tally.domains, tally.beyond, tally.attained, tally.sharp
     for n, k, n_pos, hits, pairs in _enumerated(n_max):
         n_neg = n - n_pos
         valid = n_neg >= k
@@ -135,8 +167,13 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             v = _violation(h, lo, up)
             beyond["auc"] = max(beyond["auc"], float(v.max()))
             beyond["auc_failing"] += int((v > TOL).sum())
-    d = domains["inside"]
-    results = [
+    return tally
+
+
+def _bound_records(tally: _Tally, n_max: int) -> list[CheckResult]:
+    """Recall@K and Precision@K within the bounds (n_pos > K, n_neg > K)."""
+    d = tally.domains["inside"]
+    return [
         CheckResult(
             RESULT,
             f"Recall@K within the bounds, roundings none/paper/tight, every ranking n<={n_max}",
@@ -144,6 +181,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             d["recall"],
             "violation",
             d["recall"] <= TOL,
+            key="theorem3.recall_within_bounds",
         ),
         CheckResult(
             RESULT,
@@ -152,7 +190,15 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             d["precision"],
             "violation",
             d["precision"] <= TOL,
+            key="theorem3.precision_within_bounds",
         ),
+    ]
+
+
+def _sharpness_records(tally: _Tally) -> list[CheckResult]:
+    """Both bounds attained, and how sharp they are given C."""
+    attained, sharp = tally.attained, tally.sharp
+    return [
         CheckResult(
             RESULT,
             "upper bound attained: every (n_pos, n_neg, K) and t has hits = t = sqrt(C)",
@@ -161,6 +207,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "unattained",
             attained["upper_missing"] == 0,
             note="counted over n_neg >= K, n_pos >= 1",
+            key="theorem3.upper_attained",
         ),
         CheckResult(
             RESULT,
@@ -169,6 +216,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             attained["lower_missing"],
             "unattained",
             attained["lower_missing"] == 0,
+            key="theorem3.lower_attained",
         ),
         CheckResult(
             RESULT,
@@ -178,6 +226,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "max gap",
             sharp["lower_gap"] == 0,
             expected=None,
+            key="theorem3.lower_sharp_given_c",
         ),
         CheckResult(
             RESULT,
@@ -188,6 +237,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             sharp["upper_gap"] == 0,
             expected=None,
             note=f"{sharp['upper_loose']} of {sharp['groups']} (n_pos, n_neg, K, C) groups loose",
+            key="theorem3.upper_sharp_given_c",
         ),
         CheckResult(
             RESULT,
@@ -198,7 +248,15 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             sharp["capped_gap"] == 0,
             expected=None,
             note="the looseness above is sqrt(C) > K, possible when n_pos > K",
+            key="theorem3.capped_upper_sharp_given_c",
         ),
+    ]
+
+
+def _edge_records(tally: _Tally) -> list[CheckResult]:
+    """Outside the preconditions: n_pos <= K, n_neg = K, K > n_neg."""
+    domains, beyond = tally.domains, tally.beyond
+    return [
         CheckResult(
             RESULT,
             "edge n_pos <= K (precondition dropped): both bounds, all roundings, both metrics",
@@ -206,6 +264,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             domains["n_pos<=K"]["worst"],
             "violation",
             domains["n_pos<=K"]["worst"] <= TOL,
+            key="theorem3.edge_n_pos_at_most_k",
         ),
         CheckResult(
             RESULT,
@@ -214,6 +273,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             domains["n_neg=K"]["worst"],
             "violation",
             domains["n_neg=K"]["worst"] <= TOL,
+            key="theorem3.edge_n_neg_equals_k",
         ),
         CheckResult(
             RESULT,
@@ -223,6 +283,7 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             "violation",
             beyond["extended"] <= TOL,
             expected=None,
+            key="theorem3.edge_k_above_n_neg_extended",
         ),
         CheckResult(
             RESULT,
@@ -233,9 +294,9 @@ def check_exhaustive(n_max: int = 14) -> list[CheckResult]:
             beyond["auc"] <= TOL,
             expected=False,
             note=f"{beyond['auc_failing']} of {beyond['cases']} cases violate",
+            key="theorem3.edge_k_above_n_neg_auc",
         ),
     ]
-    return results
 
 
 def _tightness(n, k, n_pos, hits, pairs, attained, sharp) -> None:
@@ -312,6 +373,7 @@ def check_random(n_cases: int = 600, seed: int = 20230303) -> list[CheckResult]:
             worst,
             "violation",
             worst <= TOL,
+            key="theorem3.random_rankings",
         )
     ]
 
@@ -319,10 +381,6 @@ def check_random(n_cases: int = 600, seed: int = 20230303) -> list[CheckResult]:
 def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -> CheckResult:
     """n_pos n_neg metrics.opauc(K / n_neg) = C and metrics.recall_at_k = hits / n_pos."""
     claim = "metrics.opauc * n_pos * n_neg = pair count C, recall_at_k = hits/n_pos"
-    try:
-        from opauc_sim import metrics
-    except ImportError as exc:
-        return CheckResult(RESULT, claim, 0, float("nan"), "max error", None, note=str(exc))
     cases, worst = 0, 0.0
     rng = np.random.default_rng(seed)
     blocks = []
@@ -356,17 +414,15 @@ def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -
                 err = np.maximum(err, np.abs(recall - hits / n_p) * n_p)
                 worst = max(worst, float(err.max()))
                 cases += len(rows)
-    return CheckResult(RESULT, claim, cases, worst, "max error", worst <= 1e-9)
+    return CheckResult(
+        RESULT, claim, cases, worst, "max error", worst <= 1e-9, key="theorem3.metrics_identity"
+    )
 
 
 def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
     """Beyond the theorem: tied scores, with the metrics module's conventions (hits@K the
     expectation over tie orders, OPAUC the ROC area with diagonal tie segments)."""
     claim = "edge ties (metrics' expected hits, ROC-diagonal OPAUC): real-valued bounds"
-    try:
-        from opauc_sim import metrics
-    except ImportError as exc:
-        return CheckResult(RESULT, claim, 0, float("nan"), "violation", None, note=str(exc))
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(n_cases):
@@ -380,7 +436,16 @@ def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
         hits = float(table[f"recall@{k}"].iloc[0]) * n_pos
         lo, up = hits_bounds(value, n_pos, n_neg, k)
         worst = max(worst, lo - hits, hits - up)
-    return CheckResult(RESULT, claim, n_cases, worst, "violation", worst <= 1e-12, expected=None)
+    return CheckResult(
+        RESULT,
+        claim,
+        n_cases,
+        worst,
+        "violation",
+        worst <= 1e-12,
+        expected=None,
+        key="theorem3.edge_ties",
+    )
 
 
 def run(*, deep: bool = False) -> list[CheckResult]:

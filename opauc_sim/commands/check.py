@@ -6,6 +6,8 @@ maximum error, verdict. A verdict is "holds"/"fails" for a claim, "(finding)" fo
 outside a theorem's preconditions that is expected to fail, "measured" for a number that is
 reported rather than asserted, and "UNEXPECTED" when an outcome contradicts what was
 expected (the exit status is then 1). The statements checked are in docs/theorems.md.
+With --save, proofs_check_verdicts.csv gets the table's columns and the notes; the records'
+stable keys (by which the tests find them) are not saved.
 """
 
 from __future__ import annotations

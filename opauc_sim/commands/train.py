@@ -1,4 +1,4 @@
-"""``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim data fetch``.
+"""``opauc-sim train``, ``opauc-sim sweep``, ``false-negatives`` and ``report``.
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
 torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
@@ -47,10 +47,55 @@ _AUTHORS_HELP = (
 )
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+#: The TrainConfig fields that are plain options of train, sweep and false-negatives, with
+#: their help: the option is ``--NAME`` (dashes for underscores), its type and default are
+#: the field's. The other fields are given otherwise: the sampler's options
+#: (:func:`_sampler_options`), ``--weight-decay`` (one value, or a list for a sweep),
+#: ``--eval-every`` and ``--authors-code`` (whose effects depend on the recipe); ``init_std``
+#: is not an option.
+_CONFIG_HELP = {
+    "epochs": "training epochs",
+    "lr": "Adam learning rate",
+    "batch_size": "pairs per step",
+    "dim": "embedding dimension",
+    "seed": "training seed",
+    "ks": "cut-offs K of the metrics",
+    "select_metric": "validation metric that picks the epoch, e.g. ndcg@20, recall@50",
+}
+#: The fields the common options give (see :func:`_base`).
+_COMMON_FIELDS = (*_CONFIG_HELP, "eval_every", "authors_code")
+#: Candidates per pair when --N is not given: the paper's N (the dataclass's N = 1 is RNS's).
+_DEFAULT_N = 200
+
+
+def _config_default(name: str):
+    """The default of TrainConfig's field ``name``."""
     from opauc_sim.train.config import TrainConfig
 
-    d = TrainConfig()
+    return TrainConfig.__dataclass_fields__[name].default
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of :data:`_CONFIG_HELP`, typed and defaulted by the field."""
+    import dataclasses
+
+    from opauc_sim.train.config import TrainConfig
+
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in _CONFIG_HELP:
+            continue
+        if isinstance(f.default, tuple):
+            kind = {"type": type(f.default[0]), "nargs": "+", "default": list(f.default)}
+        else:
+            kind = {"type": type(f.default), "default": f.default}
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            help=f"{_CONFIG_HELP[f.name]} (default: %(default)s)",
+            **kind,
+        )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="ml-1m",
@@ -73,42 +118,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="fraction of each user's training items held out for validation "
         "(default: 0.1; 0 with --authors-code)",
     )
-    parser.add_argument(
-        "--epochs", type=int, default=d.epochs, help="training epochs (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help="pairs per step (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--dim", type=int, default=d.dim, help="embedding dimension (default: %(default)s)"
-    )
+    _add_config_options(parser)
     parser.add_argument(
         "--eval-every",
         type=int,
         default=None,
         help="validate every this many epochs and keep the best epoch; 0: no validation, "
-        f"test after the last epoch (default: {d.eval_every}; 0 with --authors-code)",
-    )
-    parser.add_argument(
-        "--ks",
-        type=int,
-        nargs="+",
-        default=list(d.ks),
-        help="cut-offs K of the metrics (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--select-metric",
-        default=d.select_metric,
-        help="validation metric that picks the epoch, e.g. ndcg@20, recall@50 "
-        "(default: %(default)s)",
+        f"test after the last epoch (default: {_config_default('eval_every')}; 0 with "
+        "--authors-code)",
     )
     parser.add_argument("--authors-code", action="store_true", help=_AUTHORS_HELP)
-    parser.add_argument(
-        "--seed", type=int, default=d.seed, help="training seed (default: %(default)s)"
-    )
     parser.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
     )
@@ -129,17 +148,42 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_weight_decay(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """``--weight-decay``, TrainConfig's default; with ``several``, a list to cross."""
+    default = _config_default("weight_decay")
+    if several:
+        parser.add_argument(
+            "--weight-decay",
+            type=float,
+            nargs="+",
+            default=[default],
+            help="one or more L2 coefficients, crossed with the grids (default: %(default)s)",
+        )
+    else:
+        parser.add_argument(
+            "--weight-decay",
+            type=float,
+            default=default,
+            help="L2 coefficient (default: %(default)s)",
+        )
+
+
 def _sampler_options(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.train.config import SAMPLERS
+
     parser.add_argument(
         "--sampler",
-        choices=("rns", "dns", "softmax"),
-        default="rns",
+        choices=SAMPLERS,
+        default=_config_default("sampler"),
         help="rns: BPR with one uniform negative; dns: DNS(M, N); softmax: Softmax-v(rho, N) "
         "(default: %(default)s)",
     )
     parser.add_argument("--M", type=int, default=None, help="DNS: keep the top M of N (required)")
     parser.add_argument(
-        "--N", type=int, default=None, help="DNS / Softmax-v: candidates per pair (default: 200)"
+        "--N",
+        type=int,
+        default=None,
+        help=f"DNS / Softmax-v: candidates per pair (default: {_DEFAULT_N})",
     )
     parser.add_argument("--rho", type=float, default=None, help="Softmax-v: KL radius (required)")
 
@@ -156,11 +200,11 @@ def _sampler_settings(args) -> dict:
     if args.sampler == "dns":
         if "M" not in given:
             raise ValueError("--sampler dns needs --M (DNS keeps the top M of N candidates)")
-        out.update(M=given["M"], N=given.get("N", 200))
+        out.update(M=given["M"], N=given.get("N", _DEFAULT_N))
     if args.sampler == "softmax":
         if "rho" not in given:
             raise ValueError("--sampler softmax needs --rho (Softmax-v's KL radius)")
-        out.update(rho=given["rho"], N=given.get("N", 200))
+        out.update(rho=given["rho"], N=given.get("N", _DEFAULT_N))
     return out
 
 
@@ -169,21 +213,15 @@ def _recipe_defaults(args) -> None:
     if args.valid_frac is None:
         args.valid_frac = 0.0 if args.authors_code else 0.1
     if args.eval_every is None:
-        args.eval_every = 0 if args.authors_code or args.valid_frac == 0 else 10
+        validate = not args.authors_code and args.valid_frac != 0
+        args.eval_every = _config_default("eval_every") if validate else 0
 
 
 def _base(args) -> dict:
-    return {
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "batch_size": args.batch_size,
-        "dim": args.dim,
-        "eval_every": args.eval_every,
-        "ks": tuple(args.ks),
-        "select_metric": args.select_metric,
-        "authors_code": args.authors_code,
-        "seed": args.seed,
-    }
+    """The TrainConfig settings the common options give (:data:`_COMMON_FIELDS`)."""
+    out = {name: getattr(args, name) for name in _COMMON_FIELDS}
+    out["ks"] = tuple(out["ks"])
+    return out
 
 
 def _threads(args) -> int:
@@ -441,34 +479,6 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fetch(args: argparse.Namespace) -> int:
-    from opauc_sim.train.data import (
-        DataFetchError,
-        fetch_dataset,
-        fetch_gowalla,
-        load_dataset,
-        load_gowalla,
-    )
-
-    try:
-        if args.name == "gowalla":
-            path = fetch_gowalla(args.cache_dir, source=args.source)
-            inter = load_gowalla(args.cache_dir)
-            what = "interactions"
-        else:
-            if args.source is not None:
-                raise ValueError(f"--from applies to gowalla only, not {args.name}")
-            path = fetch_dataset(args.name, args.cache_dir)
-            inter = load_dataset(args.name, args.cache_dir)
-            what = "interactions (rating >= 4)"
-    except (DataFetchError, OSError) as exc:
-        print(f"opauc-sim data fetch: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"{args.name}: {path} (sha256 verified)")
-    print(f"{inter.n_users} users, {inter.n_items} items, {inter.nnz} {what}")
-    return 0
-
-
 def register(subparsers) -> None:
     from opauc_sim.commands._executor import add_executor_options
 
@@ -481,9 +491,7 @@ def register(subparsers) -> None:
     )
     _add_common(p)
     _sampler_options(p)
-    p.add_argument(
-        "--weight-decay", type=float, default=1e-4, help="L2 coefficient (default: %(default)s)"
-    )
+    _add_weight_decay(p)
     p.add_argument("--out", default=None, help="write the result JSON here (.json)")
     p.set_defaults(func=run_train)
 
@@ -501,13 +509,7 @@ def register(subparsers) -> None:
         required=True,
         help="SAMPLER[:KEY=V1,V2...]..., e.g. dns:M=1,5:N=200 (repeatable)",
     )
-    s.add_argument(
-        "--weight-decay",
-        type=float,
-        nargs="+",
-        default=[1e-4],
-        help="one or more L2 coefficients, crossed with the grids (default: %(default)s)",
-    )
+    _add_weight_decay(s, several=True)
     s.add_argument(
         "--max-group",
         type=int,
@@ -528,9 +530,7 @@ def register(subparsers) -> None:
     )
     _add_common(fn)
     _sampler_options(fn)
-    fn.add_argument(
-        "--weight-decay", type=float, default=1e-4, help="L2 coefficient (default: %(default)s)"
-    )
+    _add_weight_decay(fn)
     fn.add_argument(
         "--ms",
         type=int,
@@ -570,24 +570,3 @@ def register(subparsers) -> None:
     )
     r.add_argument("csv", help="a sweep's results/NAME.csv")
     r.set_defaults(func=run_report)
-
-    d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
-    dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
-    f = dsub.add_parser(
-        "fetch",
-        help="put a dataset in the cache, checked against its sha256",
-        description="Download (or, for gowalla, import with --from) a dataset into the "
-        "cache and verify its sha256.",
-    )
-    f.add_argument("name", choices=("gowalla", "ml-1m", "ml-100k"), help="the dataset")
-    f.add_argument(
-        "--from",
-        dest="source",
-        default=None,
-        help="gowalla only: import this local copy of gowalladata.mat instead of downloading",
-    )
-    f.add_argument(
-        "--cache-dir", default=None, help="default: $OPAUC_SIM_CACHE or ~/.cache/opauc-sim"
-    )
-    f.set_defaults(func=run_fetch)
-    d.set_defaults(func=lambda args: (d.print_help(), 2)[1])

@@ -1,6 +1,7 @@
 """Optional training path: matrix factorisation with RNS, DNS(M, N) and Softmax-v(rho, N).
 
-Data I/O (:mod:`opauc_sim.train.data`), the evaluation
+Data I/O (:mod:`opauc_sim.train.data`, the splits, over :mod:`~opauc_sim.train.formats`
+and :mod:`~opauc_sim.train.fetch`), the evaluation
 (:mod:`opauc_sim.train.evaluation`), the settings (:mod:`opauc_sim.train.config`), the
 fused CPU trainer (:mod:`opauc_sim.train.fast`), the orchestration
 (:mod:`opauc_sim.train.runner`) and the sweep need only NumPy/SciPy/Numba. The PyTorch

@@ -83,6 +83,37 @@ def false_negative_shares(
     ms = [check_int("ms", m, low=1, high=n) for m in ms]
     user_w = np.ascontiguousarray(user_w)
     item_w = np.ascontiguousarray(item_w, dtype=user_w.dtype)
+    configs = [TrainConfig(sampler="dns", M=m, N=n, weight_decay=0.0) for m in ms]
+    configs += [TrainConfig(sampler="softmax", rho=r, N=n, weight_decay=0.0) for r in rhos]
+    uniform, per_config = _per_pair_shares(user_w, item_w, split, configs, n, n_pairs, seed)
+    rows = [{"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, **_mean_se(uniform)}]
+    for config, values in zip(configs, per_config, strict=True):
+        dns = config.sampler == "dns"
+        rows.append(
+            {
+                "sampler": config.sampler,
+                "M": config.M if dns else np.nan,
+                "rho": np.nan if dns else config.rho,
+                "N": n,
+                **_mean_se(values),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["n_pairs"] = n_pairs
+    return out
+
+
+def _per_pair_shares(
+    user_w: np.ndarray,
+    item_w: np.ndarray,
+    split: Split,
+    configs: list[TrainConfig],
+    n: int,
+    n_pairs: int,
+    seed: int,
+) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Per sampled pair, batch by batch: the held-out share among uniform draws, and
+    among each configuration's kept (DNS) or weighted (Softmax-v) candidates."""
     train = sp.csr_matrix(split.train)
     held = sp.csr_matrix(split.valid + split.test, dtype=bool).tocoo()
     n_items = split.n_items
@@ -90,19 +121,13 @@ def false_negative_shares(
     counts = np.diff(train.indptr)
     users_all = np.repeat(np.arange(split.n_users, dtype=np.int64), counts)
     items_all = train.indices.astype(np.int64)
-    ok = (counts < n_items)[users_all]
+    ok = (counts < n_items)[users_all]  # users with no negative to draw are left out
     users_all, items_all = users_all[ok], items_all[ok]
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, len(users_all), n_pairs)
+    pick = np.random.default_rng(seed).integers(0, len(users_all), n_pairs)
     indptr, indices = train.indptr.astype(np.int64), train.indices.astype(np.int64)
     key = np.uint64(fast._stream_key(seed, 3))
-    configs = [("dns", TrainConfig(sampler="dns", M=m, N=n, weight_decay=0.0)) for m in ms]
-    configs += [
-        ("softmax", TrainConfig(sampler="softmax", rho=r, N=n, weight_decay=0.0)) for r in rhos
-    ]
-    per_pair: dict[tuple, list[np.ndarray]] = {("uniform", 0): []}
-    for c in range(len(configs)):
-        per_pair[c] = []
+    uniform: list[np.ndarray] = []
+    per_config: list[list[np.ndarray]] = [[] for _ in configs]
     batch = 4096
     for start in range(0, n_pairs, batch):
         idx = pick[start : start + batch]
@@ -111,38 +136,21 @@ def false_negative_shares(
         bloom = np.empty((len(idx), fast._BLOOM_WORDS), dtype=np.uint64)
         fast._draw(cand, u, key, start, n_items, indptr, indices, True, bloom)
         is_held = _member(keys, np.repeat(u, n), cand.ravel(), n_items).reshape(cand.shape)
-        per_pair[("uniform", 0)].append(is_held.mean(axis=1))
-        for c, (kind, config) in enumerate(configs):
+        uniform.append(is_held.mean(axis=1))
+        for config, values in zip(configs, per_config, strict=True):
             t = fast.batch_terms(user_w, item_w, u, i, cand, config)
-            if kind == "dns":
+            if config.sampler == "dns":
                 sel = t["sel"]
                 hit = _member(keys, np.repeat(u, sel.shape[1]), sel.ravel(), n_items)
-                per_pair[c].append(hit.reshape(sel.shape).mean(axis=1))
+                values.append(hit.reshape(sel.shape).mean(axis=1))
             else:
                 w = t["weight"].astype(np.float64)
-                per_pair[c].append((w * is_held).sum(axis=1))
-    rows = []
+                values.append((w * is_held).sum(axis=1))
+    return uniform, per_config
 
-    def summary(values: list[np.ndarray]) -> tuple[float, float]:
-        v = np.concatenate(values)
-        return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
-    share, se = summary(per_pair[("uniform", 0)])
-    rows.append(
-        {"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, "share": share, "se": se}
-    )
-    for c, (kind, config) in enumerate(configs):
-        share, se = summary(per_pair[c])
-        rows.append(
-            {
-                "sampler": kind,
-                "M": config.M if kind == "dns" else np.nan,
-                "rho": config.rho if kind == "softmax" else np.nan,
-                "N": n,
-                "share": share,
-                "se": se,
-            }
-        )
-    out = pd.DataFrame(rows)
-    out["n_pairs"] = n_pairs
-    return out
+def _mean_se(values: list[np.ndarray]) -> dict[str, float]:
+    """``share`` (the mean over pairs) and ``se`` (its standard error)."""
+    v = np.concatenate(values)
+    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return {"share": float(v.mean()), "se": se}

@@ -69,14 +69,15 @@ def _train_seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class _Stack:
-    """Per-configuration constants of a group, as tensors of shape (C, 1, 1)."""
+class _GroupConstants:
+    """The constants of a group of configurations trained together (C of them): per
+    configuration as tensors of shape (C, 1, 1) or (C, 1), shared ones as scalars."""
 
     def __init__(self, configs: Sequence[TrainConfig], device, dtype=torch.float32):
         def col(values, dtype=dtype):
             return torch.as_tensor(values, dtype=dtype, device=device)[:, None]
 
-        self.n = configs[0].N
+        self.n_candidates = configs[0].N
         self.kinds = [c.sampler for c in configs]
         self.any_softmax = "softmax" in self.kinds
         self.needs_scores = self.any_softmax or any(
@@ -98,9 +99,9 @@ class _Stack:
         self.dns_rank_weight = torch.where(
             rank[None, :] < m[:, None], per[:, None], torch.zeros((), dtype=dtype, device=device)
         )
-        self.guard = not authors  # uniform weights at zero variance (project)
+        self.uniform_when_flat = not authors  # uniform weights at zero variance (project)
         self.unbiased = authors  # torch.var's default, in the authors' tau
-        self.summed = authors  # batch loss summed, not averaged
+        self.loss_summed = authors  # batch loss summed, not averaged
 
 
 def _batch_loss(
@@ -109,7 +110,7 @@ def _batch_loss(
     u: torch.Tensor,
     i: torch.Tensor,
     cand: torch.Tensor,
-    st: _Stack,
+    group: _GroupConstants,
 ) -> torch.Tensor:
     """Per-pair losses (C, B) of a batch for every stacked configuration."""
     n_cfg, n_items = item_w.shape[0], item_w.shape[1]
@@ -125,34 +126,36 @@ def _batch_loss(
         return torch.einsum("cbd,cbkd->cbk", ue, item_w[cfg, items])
 
     neg = None
-    if st.needs_scores:
-        if st.any_softmax:  # every candidate carries gradient: score them once, with it
+    if group.needs_scores:
+        if group.any_softmax:  # every candidate carries gradient: score them once, with it
             neg = scores_of(cand)
         with torch.no_grad():
             s = neg.detach() if neg is not None else scores_of(cand)
-            top = torch.topk(s, st.m_max, dim=-1).indices  # (C, B, M_max), best first
+            top = torch.topk(s, group.m_max, dim=-1).indices  # (C, B, M_max), best first
             weights = torch.zeros_like(s)
-            weights.scatter_(2, top, st.dns_rank_weight[:, None, :].expand_as(top).to(s.dtype))
-            if st.any_softmax:
+            weights.scatter_(2, top, group.dns_rank_weight[:, None, :].expand_as(top).to(s.dtype))
+            if group.any_softmax:
                 losses = torch.nn.functional.softplus(s - pos.detach()[..., None])
-                soft = softmax_v_weights(losses, st.rho, guard=st.guard, unbiased=st.unbiased)
-                weights = torch.where(st.is_softmax, soft, weights)
-        if st.any_softmax:
+                soft = softmax_v_weights(
+                    losses, group.rho, guard=group.uniform_when_flat, unbiased=group.unbiased
+                )
+                weights = torch.where(group.is_softmax, soft, weights)
+        if group.any_softmax:
             chosen = cand
         else:
             chosen = torch.gather(cand, 2, top)
             weights = torch.gather(weights, 2, top)
     else:  # RNS, or DNS with M = N: every candidate counts
         chosen = cand
-        weights = st.dns_rank_weight[:, None, :1].expand(-1, cand.shape[1], cand.shape[2])
+        weights = group.dns_rank_weight[:, None, :1].expand(-1, cand.shape[1], cand.shape[2])
     if neg is None:
         neg = scores_of(chosen)
     pair = (weights * torch.nn.functional.softplus(neg - pos[..., None])).sum(-1)
-    if st.reg_in_loss:
+    if group.reg_in_loss:
         neg_sq = item_w.square().sum(-1)  # (C, n_items)
         neg_sq = torch.gather(neg_sq, 1, chosen.reshape(n_cfg, -1)).view_as(chosen)
         reg = ue.square().sum(-1) + ie.square().sum(-1) + (weights * neg_sq).sum(-1)
-        pair = pair + 0.5 * st.wd * reg
+        pair = pair + 0.5 * group.wd * reg
     return pair
 
 
@@ -195,15 +198,15 @@ class TorchEngine:
             users, items = users[keep], items[keep]
         self.users, self.items = users, items
         self.mask = None if first.authors_code else NegativeMask(split.train, device)
-        self.stack = _Stack(configs, device)
+        self.group = _GroupConstants(configs, device)
         self.n_epochs_done = 0
 
     def epoch(self) -> np.ndarray:
         """One pass over the training pairs in random order; mean pair loss per config."""
         first = self.configs[0]
         self.n_epochs_done += 1
-        for group in self.optimizer.param_groups:  # StepLR under the authors' recipe
-            group["lr"] = first.lr_at(self.n_epochs_done)
+        for param_group in self.optimizer.param_groups:  # StepLR under the authors' recipe
+            param_group["lr"] = first.lr_at(self.n_epochs_done)
         n_pairs = self.users.numel()
         order = torch.randperm(n_pairs, generator=self.generator, device=self.device)
         total = torch.zeros(len(self.configs), device=self.device, dtype=torch.float64)
@@ -211,16 +214,16 @@ class TorchEngine:
         for start in range(0, n_pairs, first.batch_size):
             idx = order[start : start + first.batch_size]
             u, i = self.users[idx], self.items[idx]
-            cand = draw_negatives(u, self.stack.n, n_items, self.generator, self.mask)
-            pair = _batch_loss(self.user_w, self.item_w, u, i, cand, self.stack)
+            cand = draw_negatives(u, self.group.n_candidates, n_items, self.generator, self.mask)
+            pair = _batch_loss(self.user_w, self.item_w, u, i, cand, self.group)
             per_cfg = pair.sum(1)
-            loss = per_cfg.sum() if self.stack.summed else per_cfg.sum() / idx.numel()
+            loss = per_cfg.sum() if self.group.loss_summed else per_cfg.sum() / idx.numel()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if self.stack.summed:  # Adam's coupled weight decay: grad += wd * param
+            if self.group.loss_summed:  # Adam's coupled weight decay: grad += wd * param
                 with torch.no_grad():
                     for w in (self.user_w, self.item_w):
-                        w.grad.add_(self.stack.wd[:, :, None] * w)
+                        w.grad.add_(self.group.wd[:, :, None] * w)
             self.optimizer.step()
             total += per_cfg.detach()
         return (total / n_pairs).cpu().numpy()

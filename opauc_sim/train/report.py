@@ -5,12 +5,14 @@ For each K, the best configuration of a sampler family is the one with the highe
 The guideline of the paper says: the smaller K, the harder the best sampler, i.e. a
 smaller best M (DNS), a larger best rho (Softmax-v) and a larger best N.
 
-    python -m opauc_sim.train.report results/train_ml1m_cpu.csv
+    opauc-sim report results/train_ml1m_cpu.csv
+
+The figures of a sweep (:func:`plot_sweep`, :func:`write_sweep_figures`) are drawn from the
+results cache.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -175,23 +177,6 @@ def markdown(df: pd.DataFrame, *, ks=(5, 20, 50), n: int = 200) -> str:
         )
         lines.append(f"| {k} | {a} | {b} |")
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        print("usage: python -m opauc_sim.train.report SWEEP.csv", file=sys.stderr)
-        return 2
-    df = pd.read_csv(argv[0], dtype={"id": str})
-    print(markdown(df))
-    print()
-    for sampler, v in guideline_verdict(df).items():
-        print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def sweep_curve(

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -219,15 +220,7 @@ def train_many(
     mathematics is the same (tested on shared draws).
     """
     configs = list(configs)
-    if not configs:
-        raise ValueError("configs must not be empty")
-    if len({group_key(c) for c in configs}) != 1:
-        raise ValueError(
-            "configs trained together must agree on all settings but sampler, M, rho "
-            "and weight_decay"
-        )
-    first = configs[0]
-    _check_split(split, first)
+    _check_group(split, configs)
     check_memory(estimate_cost(split, configs))  # before any allocation
     backend, device = resolve_backend(backend, device)
     if threads is not None:
@@ -240,94 +233,31 @@ def train_many(
             torch.set_num_threads(threads)
     engine = _make_engine(split, configs, backend, device)
     n_threads = threads if threads is not None else _current_threads()
-    n_cfg = len(configs)
-    histories: list[list[dict[str, float]]] = [[] for _ in configs]
-    epoch_seconds: list[float] = []
-    eval_seconds: list[float] = []
-    best: list[dict[str, Any] | None] = [None] * n_cfg
-    validate = first.eval_every > 0
-    bar = None
-    post: dict[str, str] = {}
-    if progress:
-        from opauc_sim._optional import progress_bar  # None without tqdm (extra "progress")
-
-        desc = first.label if n_cfg == 1 else f"{n_cfg} configs (N={first.N})"
-        bar = progress_bar(
-            total=first.epochs, desc=f"{desc} [{backend}, {n_threads} thr]", unit="epoch"
-        )
-    for epoch in range(1, first.epochs + 1):
-        engine.sync()
-        t0 = time.perf_counter()
-        losses = engine.epoch()
-        engine.sync()
-        epoch_seconds.append(time.perf_counter() - t0)
-        is_eval = validate and (epoch == first.epochs or epoch % first.eval_every == 0)
-        post["loss"] = f"{float(np.mean(losses)):.4f}"  # validation values stay until renewed
-        for c, config in enumerate(configs):
-            row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
-            if is_eval:
-                t0 = time.perf_counter()
-                valid = mean_metrics(
-                    evaluate_ranking(
-                        split.valid,
-                        engine.scorer(c),
-                        exclude=split.train,
-                        ks=config.ks,
-                        auc=config.select_metric == "auc",
-                    )
-                )
-                eval_seconds.append(time.perf_counter() - t0)
-                if threads is not None:
-                    set_threads(threads)
-                row.update({f"valid_{k}": v for k, v in valid.items()})
-                value = valid[config.select_metric]
-                if best[c] is None or value > best[c]["value"]:
-                    best[c] = {
-                        "value": value,
-                        "epoch": epoch,
-                        "state": engine.snapshot(c),
-                        "valid": valid,
-                    }
-                if n_cfg == 1:
-                    post[f"valid {config.select_metric}"] = f"{value:.4f}"
-                elif c == n_cfg - 1:
-                    top = max(b["value"] for b in best if b is not None)
-                    post[f"best valid {config.select_metric}"] = f"{top:.4f}"
-            histories[c].append(row)
-        if bar is not None:
-            bar.set_postfix(post)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    bar = _progress_bar(configs, backend, n_threads) if progress else None
+    log = _fit(engine, split, configs, threads, bar)
     results = []
     for c, config in enumerate(configs):
-        if best[c] is None:  # no validation: the last epoch
-            best[c] = {"epoch": first.epochs, "state": engine.snapshot(c), "valid": {}}
-        chosen = best[c]
-        engine.restore(c, chosen["state"])
+        kept = log.kept[c]
+        if kept is None:  # no validation: the last epoch
+            kept = _KeptEpoch(epoch=config.epochs, state=engine.snapshot(c), valid={})
+        engine.restore(c, kept.state)
         test_metrics: dict[str, float] = {}
         if test:
-            t0 = time.perf_counter()
-            test_metrics = mean_metrics(
-                evaluate_ranking(
-                    split.test, engine.scorer(c), exclude=split.train_all, ks=config.ks
-                )
+            test_metrics = _timed_metrics(
+                split.test, engine.scorer(c), split.train_all, config, threads, log.eval_seconds
             )
-            eval_seconds.append(time.perf_counter() - t0)
-            if threads is not None:
-                set_threads(threads)
-        user_e, item_e = engine.to_numpy(chosen["state"]) if keep_embeddings else (None, None)
+        user_e, item_e = engine.to_numpy(kept.state) if keep_embeddings else (None, None)
         results.append(
             TrainResult(
                 config=config,
                 device=str(device),
-                best_epoch=chosen["epoch"],
-                valid=chosen["valid"],
+                best_epoch=kept.epoch,
+                valid=kept.valid,
                 test=test_metrics,
-                history=histories[c],
-                epoch_seconds=epoch_seconds,
-                eval_seconds=eval_seconds,
-                n_trained_together=n_cfg,
+                history=log.histories[c],
+                epoch_seconds=log.epoch_seconds,
+                eval_seconds=log.eval_seconds,
+                n_trained_together=len(configs),
                 backend=backend,
                 threads=n_threads,
                 user_embedding=user_e,
@@ -335,6 +265,129 @@ def train_many(
             )
         )
     return results
+
+
+@dataclass
+class _KeptEpoch:
+    """The epoch a configuration keeps: its best on validation so far, or its last.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based.
+    state : object
+        The engine's snapshot of the configuration's tables at that epoch.
+    valid : dict of str to float
+        Its validation metrics (empty without validation).
+    value : float
+        Its ``select_metric`` on validation (-inf without validation).
+    """
+
+    epoch: int
+    state: Any
+    valid: dict[str, float]
+    value: float = -np.inf
+
+
+@dataclass
+class _FitLog:
+    """What the epochs of one group leave: per-configuration histories and kept epochs,
+    and the shared timings."""
+
+    histories: list[list[dict[str, float]]]
+    kept: list[_KeptEpoch | None]
+    epoch_seconds: list[float] = field(default_factory=list)
+    eval_seconds: list[float] = field(default_factory=list)
+
+
+def _check_group(split: Split, configs: list[TrainConfig]) -> None:
+    """Refuse an empty group, a group that cannot share draws, and an unusable split."""
+    if not configs:
+        raise ValueError("configs must not be empty")
+    if len({group_key(c) for c in configs}) != 1:
+        raise ValueError(
+            "configs trained together must agree on all settings but sampler, M, rho "
+            "and weight_decay"
+        )
+    _check_split(split, configs[0])
+
+
+def _progress_bar(configs: list[TrainConfig], backend: str, n_threads: int):
+    """A tqdm bar over the epochs (None without tqdm, the extra ``progress``)."""
+    from opauc_sim._optional import progress_bar
+
+    first = configs[0]
+    desc = first.label if len(configs) == 1 else f"{len(configs)} configs (N={first.N})"
+    return progress_bar(
+        total=first.epochs, desc=f"{desc} [{backend}, {n_threads} thr]", unit="epoch"
+    )
+
+
+def _timed_metrics(
+    truth,
+    scorer,
+    exclude,
+    config: TrainConfig,
+    threads: int | None,
+    seconds: list[float],
+    *,
+    auc: bool = True,
+) -> dict[str, float]:
+    """Mean full-ranking metrics of ``scorer`` on ``truth``; the time goes to ``seconds``.
+
+    The thread count is set again afterwards: Numba's threading layer can raise torch's.
+    """
+    t0 = time.perf_counter()
+    metrics = mean_metrics(evaluate_ranking(truth, scorer, exclude=exclude, ks=config.ks, auc=auc))
+    seconds.append(time.perf_counter() - t0)
+    if threads is not None:
+        set_threads(threads)
+    return metrics
+
+
+def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, bar) -> _FitLog:
+    """Run every epoch; validate when due and keep each configuration's best epoch."""
+    first = configs[0]
+    n_cfg = len(configs)
+    log = _FitLog(histories=[[] for _ in configs], kept=[None] * n_cfg)
+    post: dict[str, str] = {}  # the bar's values; validation values stay until renewed
+    for epoch in range(1, first.epochs + 1):
+        engine.sync()
+        t0 = time.perf_counter()
+        losses = engine.epoch()
+        engine.sync()
+        log.epoch_seconds.append(time.perf_counter() - t0)
+        is_eval = first.eval_every > 0 and (epoch == first.epochs or epoch % first.eval_every == 0)
+        post["loss"] = f"{float(np.mean(losses)):.4f}"
+        for c, config in enumerate(configs):
+            row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
+            if is_eval:
+                valid = _timed_metrics(
+                    split.valid,
+                    engine.scorer(c),
+                    split.train,
+                    config,
+                    threads,
+                    log.eval_seconds,
+                    auc=config.select_metric == "auc",
+                )
+                row.update({f"valid_{k}": v for k, v in valid.items()})
+                value = valid[config.select_metric]
+                kept = log.kept[c]
+                if kept is None or value > kept.value:
+                    log.kept[c] = _KeptEpoch(epoch, engine.snapshot(c), valid, value)
+                if n_cfg == 1:
+                    post[f"valid {config.select_metric}"] = f"{value:.4f}"
+                elif c == n_cfg - 1:
+                    top = max(k.value for k in log.kept if k is not None)
+                    post[f"best valid {config.select_metric}"] = f"{top:.4f}"
+            log.histories[c].append(row)
+        if bar is not None:
+            bar.set_postfix(post)
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return log
 
 
 def train(

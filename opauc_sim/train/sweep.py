@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import hashlib
 import io
 import itertools
@@ -115,30 +116,31 @@ def config_id(
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: TrainConfig fields a row leaves out: the cut-offs ``ks`` are in the names of the metric
+#: columns, and ``init_std`` (in the id all the same) is left out so that a sweep CSV keeps
+#: the columns it was started with when it is resumed.
+_NOT_IN_ROW = ("init_std", "ks")
+
+
 def result_row(
     result: TrainResult, dataset: str, split_seed: int = 0, *, valid_frac: float = 0.1
 ) -> dict[str, Any]:
-    """One CSV row: the settings, the selected epoch, timings, valid_* and test_* metrics."""
+    """One CSV row: the settings, the selected epoch, timings, valid_* and test_* metrics.
+
+    The settings are :meth:`TrainConfig.to_dict` less :data:`_NOT_IN_ROW`, with ``rho``
+    NaN for the samplers that have none.
+    """
     c = result.config
+    settings = {k: v for k, v in c.to_dict().items() if k not in _NOT_IN_ROW}
+    if c.sampler != "softmax":
+        settings["rho"] = np.nan
     row: dict[str, Any] = {
         "id": config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=result.backend),
         "dataset": str(dataset),
         "split_seed": split_seed,
         "valid_frac": valid_frac,
         "label": c.label,
-        "sampler": c.sampler,
-        "M": c.M,
-        "N": c.N,
-        "rho": c.rho if c.sampler == "softmax" else np.nan,
-        "weight_decay": c.weight_decay,
-        "epochs": c.epochs,
-        "lr": c.lr,
-        "batch_size": c.batch_size,
-        "dim": c.dim,
-        "seed": c.seed,
-        "authors_code": c.authors_code,
-        "eval_every": c.eval_every,
-        "select_metric": c.select_metric,
+        **settings,
         "best_epoch": result.best_epoch,
         "device": result.device,
         "backend": result.backend,
@@ -357,10 +359,7 @@ def run_sweep(
     """
     out_csv = check_out(out_csv)
     backend, device = resolve_backend(backend, device)
-    unique: dict[str, TrainConfig] = {}
-    for c in configs:
-        cid = config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=backend)
-        unique.setdefault(cid, c)
+    unique = _by_id(configs, dataset, split_seed, valid_frac, backend)
     with lock_out(out_csv):
         check_out(out_csv)  # again, now that no other sweep can write it
         rows_done = read_rows(out_csv, log)
@@ -368,57 +367,94 @@ def run_sweep(
         todo = [c for cid, c in unique.items() if cid not in finished]
         if log is not None and len(todo) < len(unique):
             log(f"skipping {len(unique) - len(todo)} finished configs already in {out_csv}")
-        sidecar = {"dataset": dataset, "split_seed": split_seed, **(params or {})}
         save = dict(
             name=out_csv.stem,
-            params=sidecar,
+            params={"dataset": dataset, "split_seed": split_seed, **(params or {})},
             seed=split_seed,
             results_dir=out_csv.parent,
             extra={"kind": "sweep"},
         )
         if rows_done.attrs.get("dropped") and not todo:
             save_result(rows_done, **save)  # nothing to train: still write the cleaned rows
-        groups = _groups(todo, max(1, int(max_group)))
-        if executor is None:
-            outcomes: Iterable[tuple[list[TrainConfig], Any]] = (
-                (
-                    group,
-                    train_many(
-                        split,
-                        group,
-                        device=device,
-                        backend=backend,
-                        threads=threads,
-                        progress=progress,
-                    ),
-                )
-                for group in groups
-            )
-        else:
-            outcomes = executor.train_groups(
-                split if source is None else source,
-                groups,
-                device=device,
-                backend=backend,
-                threads=threads,
-            )
-        failed: list[tuple[str, str]] = []
-        for group, results in outcomes:
-            if isinstance(results, BaseException):
-                error = " ".join(f"{type(results).__name__}: {results}".split())
-                failed += [(c.label, error) for c in group]
-                if log is not None:
-                    labels = ", ".join(c.label for c in group)
-                    log(f"failed twice, not written (a rerun tries again): {labels}: {error}")
-                continue
-            new = pd.DataFrame(
-                [result_row(r, dataset, split_seed, valid_frac=valid_frac) for r in results]
-            )
-            rows_done = new if rows_done.empty else pd.concat([rows_done, new], ignore_index=True)
-            rows_done = rows_done.drop_duplicates("id", keep="first").reset_index(drop=True)
-            save_result(rows_done, **save)
-            if log is not None:
-                log(f"finished {', '.join(r.config.label for r in results)} -> {out_csv}")
+        outcomes = _train_groups(
+            split if executor is None or source is None else source,
+            _groups(todo, max(1, int(max_group))),
+            executor,
+            device=device,
+            backend=backend,
+            threads=threads,
+            progress=progress,
+        )
+        row_of = functools.partial(
+            result_row, dataset=dataset, split_seed=split_seed, valid_frac=valid_frac
+        )
+        failed = _write_outcomes(outcomes, rows_done, row_of, save, log)
         final = read_rows(out_csv)
         final.attrs["failed"] = failed
         return final
+
+
+def _by_id(
+    configs: Iterable[TrainConfig], dataset: str, split_seed: int, valid_frac: float, backend: str
+) -> dict[str, TrainConfig]:
+    """Each configuration under its :func:`config_id`; of equal ids the first is kept."""
+    unique: dict[str, TrainConfig] = {}
+    for c in configs:
+        cid = config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=backend)
+        unique.setdefault(cid, c)
+    return unique
+
+
+def _train_groups(
+    split: Any,
+    groups: list[list[TrainConfig]],
+    executor: Any | None,
+    *,
+    device: str,
+    backend: str,
+    threads: int | None,
+    progress: bool,
+) -> Iterable[tuple[list[TrainConfig], Any]]:
+    """``(group, results)`` as groups finish: here, one after another, or on ``executor``
+    (where ``results`` is the exception of a group that failed for good)."""
+    if executor is not None:
+        return executor.train_groups(split, groups, device=device, backend=backend, threads=threads)
+    return (
+        (
+            group,
+            train_many(
+                split, group, device=device, backend=backend, threads=threads, progress=progress
+            ),
+        )
+        for group in groups
+    )
+
+
+def _write_outcomes(
+    outcomes: Iterable[tuple[list[TrainConfig], Any]],
+    rows_done: pd.DataFrame,
+    row_of: Callable[[TrainResult], dict[str, Any]],
+    save: dict[str, Any],
+    log: Callable[[str], None] | None,
+) -> list[tuple[str, str]]:
+    """Rewrite the CSV (old rows + new ones) after each group that finished, as it finishes.
+
+    A group whose outcome is an exception (it failed for good on an executor) is not
+    written; returns ``(label, error)`` of each of its configurations.
+    """
+    failed: list[tuple[str, str]] = []
+    for group, results in outcomes:
+        if isinstance(results, BaseException):
+            error = " ".join(f"{type(results).__name__}: {results}".split())
+            failed += [(c.label, error) for c in group]
+            if log is not None:
+                labels = ", ".join(c.label for c in group)
+                log(f"failed twice, not written (a rerun tries again): {labels}: {error}")
+            continue
+        new = pd.DataFrame([row_of(r) for r in results])
+        rows_done = new if rows_done.empty else pd.concat([rows_done, new], ignore_index=True)
+        rows_done = rows_done.drop_duplicates("id", keep="first").reset_index(drop=True)
+        path = save_result(rows_done, **save)
+        if log is not None:
+            log(f"finished {', '.join(r.config.label for r in results)} -> {path}")
+    return failed

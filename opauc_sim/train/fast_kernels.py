@@ -1,0 +1,410 @@
+"""The Numba kernels of the fused CPU trainer (:mod:`opauc_sim.train.fast`).
+
+Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.loop`), without ever
+building a ``(batch, N, dim)`` tensor. One Adam step on a batch of B pairs runs four
+kernels:
+
+1. :func:`_draw` draws the N candidates of every pair (uniform, with replacement; in the
+   project's recipe a user's training positives are redrawn, found by binary search in
+   the user's sorted CSR row);
+2. :func:`_pair_terms` scores each pair's positive and its N candidates (N dot products
+   against the item table, nothing materialised but N scores), selects DNS's top M or
+   weighs all N by Softmax-v, and writes per pair: the pair loss, the selected items
+   with their loss weights and their score gradients, and the gradient of the user row;
+3. :func:`_scatter` adds every pair's contributions into the dense gradient tables, pair
+   by pair in batch order;
+4. :func:`_adam` updates both tables (every row, every step) as ``torch.optim.Adam``'s
+   single-tensor code does, and zeroes the gradients.
+
+Gradients, for a pair (u, i) with selected candidates j_r, loss weights w_r and
+``x_r = s_uj_r - s_ui``::
+
+    loss  = sum_r w_r softplus(x_r) [+ wd/2 (|U_u|^2 + |V_i|^2 + sum_r w_r |V_j_r|^2)]
+    c_r   = w_r sigmoid(x_r)                  (d loss / d s_uj_r)
+    dU_u  = sum_r c_r V_j_r - (sum_r c_r) V_i [+ wd U_u]
+    dV_i  = -(sum_r c_r) U_u                  [+ wd V_i]
+    dV_jr = c_r U_u                           [+ wd w_r V_j_r]
+
+times 1/B for the batch mean (the authors sum instead, and put the weight decay in Adam).
+Softmax-v's weights are constants in the gradient, as in the paper.
+
+Determinism: the candidates come from a counter-based generator (SplitMix64 keyed by the
+seed, the epoch and the pair's position in the epoch), each pair is computed by one
+thread, the scatter runs in batch order on one thread, and Adam is elementwise. So a
+seeded run is bit-identical for any number of threads (tested).
+
+Every kernel that calls another lives in this one file, with its callees: Numba's on-disk
+cache (``cache=True``) keys a compiled function by its own file only, so a caller cached
+in one file would keep running the old code of a callee edited in another. The Python
+side (buffers, argument lists, Adam's constants, the engine) is in
+:mod:`opauc_sim.train.fast`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import overload
+
+__all__ = ["KIND_DNS", "KIND_RNS", "KIND_SOFTMAX"]
+
+KIND_RNS, KIND_DNS, KIND_SOFTMAX = 0, 1, 2
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def _mix(z):
+    """SplitMix64's finaliser: a bijection of uint64 with good avalanche."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _contains(indices, lo, hi, j):
+    """Whether the sorted ``indices[lo:hi]`` holds ``j`` (binary search)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        v = indices[mid]
+        if v < j:
+            lo = mid + 1
+        elif v > j:
+            hi = mid
+        else:
+            return True
+    return False
+
+
+_BLOOM_WORDS = 64  # 4096-bit per-pair filter of the user's positives (512 bytes)
+
+
+@njit(cache=True, parallel=True)
+def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom):
+    """Fill ``cand`` (B, N) with uniform items; with ``reject``, redraw user positives.
+
+    Pair ``p`` uses the SplitMix64 stream started at ``mix(key ^ mix(offset + p))``, so a
+    draw depends on the seed and the pair's position in the epoch only. An item is
+    ``z mod n_items`` of a 64-bit output (bias below n_items / 2^64). The positive test
+    first asks a 4096-bit filter of the user's items (``bloom``, scratch of shape
+    (B, 64)), and only on a hit the binary search: the answer is exact either way.
+    """
+    n_pairs, n = cand.shape
+    n_u = np.uint64(n_items)
+    one = np.uint64(1)
+    for p in prange(n_pairs):
+        state = _mix(key ^ _mix(np.uint64(offset + p)))
+        u = users[p]
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        filt = bloom[p]
+        if reject:
+            for w in range(_BLOOM_WORDS):
+                filt[w] = 0
+            for q in range(lo, hi):
+                b = indices[q] & 4095
+                filt[b >> 6] |= one << np.uint64(b & 63)
+        for k in range(n):
+            while True:
+                state = state + _GOLDEN
+                j = np.int64(_mix(state) % n_u)
+                if not reject:
+                    break
+                b = j & 4095
+                if (filt[b >> 6] >> np.uint64(b & 63)) & one == 0:
+                    break
+                if not _contains(indices, lo, hi, j):
+                    break
+            cand[p, k] = j
+
+
+def _like(value, ref):
+    """``value`` cast to the dtype of ``ref`` (an array or a scalar).
+
+    Numba promotes ``float32 op int`` and ``float32 op float64`` to float64; the kernels
+    cast their constants with this so that a float32 model is computed in float32.
+    """
+    return np.asarray(ref).dtype.type(value)
+
+
+@overload(_like, jit_options={"cache": True})
+def _like_impl(value, ref):
+    dtype = ref.dtype if isinstance(ref, types.Array) else ref
+
+    def impl(value, ref):
+        return dtype(value)
+
+    return impl
+
+
+@njit(cache=True)
+def _softplus_sigmoid(x):
+    """``(softplus(x), sigmoid(x))`` from one exp, stable for any sign of ``x``."""
+    one = _like(1.0, x)
+    e = np.exp(-abs(x))
+    u = one + e
+    # log1p(e) by Kahan's trick, accurate to a few ulps: float32 log1p is much slower
+    # than log in the libm that Numba calls, and log(1 + e) alone loses small e.
+    lp = e if u == one else np.log(u) * (e / (u - one))
+    sp = max(x, _like(0.0, x)) + lp
+    sg = one / u if x >= 0 else e / u
+    return sp, sg
+
+
+# The per-pair phases below are inlined into _pair_terms at Numba's IR level
+# (inline="always"), so the compiled loop is the one the single function gave: same
+# arithmetic in the same order, same vectorisation, bit-identical results.
+_inline = {"cache": True, "inline": "always"}
+
+
+@njit(**_inline)
+def _pair_scores(user_w, item_w, u, i, cand, scores, p):
+    """``scores[p, k] = s_u,cand[p,k] - s_u,i``: the N margins of pair ``p``."""
+    zero = _like(0.0, user_w)
+    dim = user_w.shape[1]
+    acc = zero
+    for t in range(dim):
+        acc += user_w[u, t] * item_w[i, t]
+    s_pos = acc
+    for k in range(cand.shape[1]):
+        j = cand[p, k]
+        acc = zero
+        for t in range(dim):
+            acc += user_w[u, t] * item_w[j, t]
+        scores[p, k] = acc - s_pos  # x_k = s_uj - s_ui
+
+
+@njit(**_inline)
+def _softmax_select(user_w, cand, rho, unbiased, guard, scores, sel, weight, coef, p):
+    """Softmax-v(rho, N) on pair ``p``: all N candidates, weighted; returns the loss.
+
+    ``L_k = softplus(x_k)``; the weights are ``softmax(L / tau)`` with
+    ``tau = sqrt(var(L) / (2 rho))`` (uniform when ``guard`` and the losses are flat).
+    """
+    n = cand.shape[1]
+    zero = _like(0.0, user_w)
+    # L_k = softplus(x_k) into scores; sigmoid(x_k) into coef for now.
+    l_max = -np.inf
+    mean = zero
+    for k in range(n):
+        sp, sg = _softplus_sigmoid(scores[p, k])
+        scores[p, k] = sp
+        coef[p, k] = sg
+        mean += sp
+        l_max = max(l_max, sp)
+    mean = _like(mean / n, user_w)
+    var = zero
+    flat = True
+    for k in range(n):
+        dev = scores[p, k] - mean
+        var += dev * dev
+        flat = flat and scores[p, k] == scores[p, 0]
+    var = _like(var / (n - 1) if unbiased else var / n, user_w)
+    if guard and flat:
+        var = zero
+    tau = np.sqrt(var / _like(2.0 * rho, user_w))
+    if guard and tau == 0:
+        for k in range(n):
+            weight[p, k] = _like(1.0 / n, user_w)
+    else:
+        inv_tau = _like(1.0, user_w) / tau
+        z = zero
+        top = _like(l_max, user_w)
+        for k in range(n):
+            w = np.exp((scores[p, k] - top) * inv_tau)
+            weight[p, k] = w
+            z += w
+        for k in range(n):
+            weight[p, k] = weight[p, k] / z
+    total = 0.0
+    for k in range(n):
+        sel[p, k] = cand[p, k]
+        coef[p, k] = weight[p, k] * coef[p, k]
+        total += weight[p, k] * np.float64(scores[p, k])
+    return total
+
+
+@njit(**_inline)
+def _top_m_select(user_w, cand, m, w_top, scores, sel, weight, coef, p):
+    """DNS(M, N) (and RNS, M = N = 1) on pair ``p``: the top M, each weighted
+    ``w_top``; returns the loss."""
+    # Top m of the n scores, best first (insertion; ties keep the earlier draw).
+    cnt = 0
+    for k in range(cand.shape[1]):
+        v = scores[p, k]
+        if cnt == m and v <= scores[p, sel[p, m - 1]]:
+            continue
+        r = cnt if cnt < m else m - 1
+        while r > 0 and scores[p, sel[p, r - 1]] < v:
+            sel[p, r] = sel[p, r - 1]
+            r -= 1
+        sel[p, r] = k
+        if cnt < m:
+            cnt += 1
+    wt = _like(w_top, user_w)
+    total = 0.0
+    for r in range(m):
+        sp, sg = _softplus_sigmoid(scores[p, sel[p, r]])
+        weight[p, r] = wt
+        coef[p, r] = wt * sg
+        total += w_top * np.float64(sp)
+        sel[p, r] = cand[p, sel[p, r]]
+    return total
+
+
+@njit(**_inline)
+def _user_gradient(user_w, item_w, u, i, n_sel, wd_loss, sel, weight, coef, gpos, gu, p):
+    """``gpos[p]``, ``gu[p]`` (dU_u) of pair ``p``; returns its L2 loss term (0 if none)."""
+    zero = _like(0.0, user_w)
+    dim = user_w.shape[1]
+    g_pos = zero
+    for r in range(n_sel):
+        g_pos -= coef[p, r]
+    gpos[p] = g_pos
+    wd = _like(wd_loss, user_w)
+    for t in range(dim):
+        gu[p, t] = g_pos * item_w[i, t] + wd * user_w[u, t]
+    neg_sq = 0.0
+    for r in range(n_sel):
+        c = coef[p, r]
+        j = sel[p, r]
+        if wd_loss > 0.0:  # one pass over the row for both sums
+            sq = zero
+            for t in range(dim):
+                v = item_w[j, t]
+                gu[p, t] += c * v
+                sq += v * v
+            neg_sq += np.float64(weight[p, r]) * sq
+        else:
+            for t in range(dim):
+                gu[p, t] += c * item_w[j, t]
+    if wd_loss <= 0.0:
+        return 0.0
+    u_sq = zero
+    i_sq = zero
+    for t in range(dim):
+        u_sq += user_w[u, t] * user_w[u, t]
+        i_sq += item_w[i, t] * item_w[i, t]
+    return 0.5 * wd_loss * (np.float64(u_sq) + np.float64(i_sq) + neg_sq)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _pair_terms(
+    user_w,
+    item_w,
+    users,
+    items,
+    cand,
+    kind,
+    m,
+    rho,
+    unbiased,
+    guard,
+    w_top,
+    wd_loss,
+    scores,
+    sel,
+    weight,
+    coef,
+    gpos,
+    gu,
+    loss,
+):
+    """Per pair: loss, selected candidates, their weights and score gradients, dU_u.
+
+    ``scores`` (B, N) is scratch. ``sel``/``weight``/``coef`` (B, K) receive the K = M
+    (DNS, RNS) or N (Softmax-v) selected items, their loss weights ``w_r`` and score
+    gradients ``c_r``; ``gpos`` (B,) the positive's score gradient; ``gu`` (B, dim) the
+    user row's gradient; ``loss`` (B,) the pair loss (float64). ``wd_loss`` > 0 puts the
+    L2 term in the loss (the project's recipe). Everything but ``loss`` is computed in
+    the tables' dtype, as torch computes a float32 model in float32; the sums run in
+    any order (``reassoc``), which lets LLVM vectorise the dot products.
+    """
+    n_pairs, n = cand.shape
+    for p in prange(n_pairs):
+        u = users[p]
+        i = items[p]
+        _pair_scores(user_w, item_w, u, i, cand, scores, p)
+        if kind == KIND_SOFTMAX:
+            total = _softmax_select(
+                user_w, cand, rho, unbiased, guard, scores, sel, weight, coef, p
+            )
+            n_sel = n
+        else:
+            total = _top_m_select(user_w, cand, m, w_top, scores, sel, weight, coef, p)
+            n_sel = m
+        total += _user_gradient(
+            user_w, item_w, u, i, n_sel, wd_loss, sel, weight, coef, gpos, gu, p
+        )
+        loss[p] = total
+
+
+@njit(cache=True)
+def _scatter(
+    user_w, item_w, users, items, sel, weight, coef, gpos, gu, n_sel, wd_loss, scale, g_user, g_item
+):
+    """Add every pair's gradient terms into the dense tables, in batch order.
+
+    Each term is scaled by ``scale`` (1/B for the batch mean) and added in the tables'
+    dtype, one pair after another, so the result does not depend on threads.
+    """
+    n_pairs = users.shape[0]
+    dim = user_w.shape[1]
+    sc = _like(scale, user_w)
+    wd = _like(wd_loss, user_w)
+    for p in range(n_pairs):
+        u = users[p]
+        i = items[p]
+        gp = sc * gpos[p]
+        for t in range(dim):
+            g_user[u, t] += sc * gu[p, t]
+        if wd_loss > 0.0:
+            wi = sc * wd
+            for t in range(dim):
+                g_item[i, t] += gp * user_w[u, t] + wi * item_w[i, t]
+        else:
+            for t in range(dim):
+                g_item[i, t] += gp * user_w[u, t]
+        for r in range(n_sel):
+            j = sel[p, r]
+            c = sc * coef[p, r]
+            if wd_loss > 0.0:
+                wr = sc * wd * weight[p, r]
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t] + wr * item_w[j, t]
+            else:
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t]
+
+
+@njit(cache=True, parallel=True)
+def _adam(param, grad, exp_avg, exp_avg_sq, consts, use_wd):
+    """One Adam step on flat float arrays, in torch's single-tensor order; zeroes ``grad``.
+
+    ``grad += weight_decay * param`` (coupled); ``m.lerp_(grad, 1 - beta1)``;
+    ``v = v * beta2 + (1 - beta2) * grad * grad``; ``param -= step_size * m /
+    (sqrt(v) / bc2_sqrt + eps)``, with ``step_size = lr / (1 - beta1^t)`` and
+    ``bc2_sqrt = sqrt(1 - beta2^t)``. Arithmetic in the arrays' dtype, as torch does:
+    ``consts`` holds (1 - beta1, beta2, 1 - beta2, eps, -step_size, bc2_sqrt,
+    weight_decay) in that dtype.
+    """
+    one_m_b1 = consts[0]
+    b2 = consts[1]
+    one_m_b2 = consts[2]
+    eps = consts[3]
+    neg_step = consts[4]
+    bc2 = consts[5]
+    # Adding 0 * param when there is no weight decay keeps the loop branch-free, which
+    # lets it vectorise; it changes nothing but the sign of a zero gradient.
+    wd = consts[6] if use_wd else consts[6] * 0
+    for q in prange(param.shape[0]):
+        g = grad[q] + wd * param[q]
+        m = exp_avg[q]
+        m = m + one_m_b1 * (g - m)
+        v = exp_avg_sq[q] * b2 + one_m_b2 * g * g
+        exp_avg[q] = m
+        exp_avg_sq[q] = v
+        param[q] = param[q] + neg_step * (m / (np.sqrt(v) / bc2 + eps))
+        grad[q] = 0
