@@ -233,6 +233,18 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, float_format="%.17g").encode("utf-8")
 
 
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running, as a user would type it again.
+
+    ``python -m opauc_sim ...`` and the ``opauc-sim`` script both read ``opauc-sim ...``;
+    any other program keeps its own name.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    if argv and Path(argv[0]).name in ("__main__.py", "opauc-sim"):
+        argv[0] = "opauc-sim"
+    return " ".join(argv)
+
+
 def save_result(
     df: pd.DataFrame,
     name: str,
@@ -274,7 +286,7 @@ def save_result(
         "seed": _jsonable(seed) if not hasattr(seed, "entropy") else repr(seed),
         "opauc_sim_version": __version__,
         "git_commit": _provenance_commit(),
-        "command": " ".join(sys.argv),
+        "command": command_line(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": len(df),
         "columns": [str(c) for c in df.columns],

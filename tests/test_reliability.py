@@ -291,6 +291,44 @@ def test_sweep_resumes_from_a_csv_whose_sidecar_was_lost(tmp_path, fake_sweep):
     assert len(run(out)) == 3 and trained == []
 
 
+def test_merge_sweeps_appends_new_ids_and_keeps_every_command(tmp_path, fake_sweep):
+    """Sweeps run side by side write their own CSVs; merging appends only the rows whose
+    ids --out lacks, and the sidecar lists every command that wrote rows."""
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.sweep import merge_sweeps
+
+    run, _, configs = fake_sweep
+    main_csv, side = tmp_path / "main.csv", tmp_path / "side.csv"
+    run(main_csv, configs[:2])
+    run(side, [*configs[1:], TrainConfig(sampler="dns", M=8, N=8, epochs=1)])
+    before = pd.read_csv(main_csv, dtype={"id": str})
+    lines: list[str] = []
+    merged = merge_sweeps(main_csv, [side], log=lines.append)
+    assert len(merged) == 4 and merged["id"].is_unique
+    assert lines[-1].endswith("2 new rows, 1 already in")
+    # the rows that were there are unchanged and first
+    pd.testing.assert_frame_equal(merged.iloc[:2].reset_index(drop=True), before)
+    meta = json.loads(main_csv.with_suffix(".json").read_text())
+    assert meta["kind"] == "sweep" and len(meta["commands"]) >= 1
+    assert len(merge_sweeps(main_csv, [side])) == 4  # merging again adds nothing
+    with pytest.raises(rc.ResultsError, match="is --out itself"):
+        merge_sweeps(main_csv, [main_csv])
+    with pytest.raises(rc.ResultsError, match="is not a file"):
+        merge_sweeps(main_csv, [tmp_path / "absent.csv"])
+    other = tmp_path / "other.csv"
+    other.write_text("id,score\na,1\n")
+    with pytest.raises(rc.ResultsError, match="was not written by a sweep"):
+        merge_sweeps(main_csv, [other])
+
+
+def test_command_line_reads_as_typed():
+    assert rc.command_line(["/x/opauc_sim/__main__.py", "sweep", "--out", "r.csv"]) == (
+        "opauc-sim sweep --out r.csv"
+    )
+    assert rc.command_line(["/venv/bin/opauc-sim", "check"]) == "opauc-sim check"
+    assert rc.command_line(["script.py", "a"]) == "script.py a"
+
+
 # ----------------------------------------------------------------------- environment
 
 

@@ -45,7 +45,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import ResultsError, check_name, recover, save_result
+from opauc_sim.results_cache import (
+    ResultsError,
+    check_name,
+    command_line,
+    recover,
+    save_result,
+)
 from opauc_sim.train.config import TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.runner import resolve_backend, train_many
@@ -55,6 +61,7 @@ __all__ = [
     "config_id",
     "done_ids",
     "lock_out",
+    "merge_sweeps",
     "parse_grid",
     "read_rows",
     "result_row",
@@ -372,7 +379,7 @@ def run_sweep(
             params={"dataset": dataset, "split_seed": split_seed, **(params or {})},
             seed=split_seed,
             results_dir=out_csv.parent,
-            extra={"kind": "sweep"},
+            extra={"kind": "sweep", "commands": _commands(out_csv, [command_line()])},
         )
         if rows_done.attrs.get("dropped") and not todo:
             save_result(rows_done, **save)  # nothing to train: still write the cleaned rows
@@ -392,6 +399,83 @@ def run_sweep(
         final = read_rows(out_csv)
         final.attrs["failed"] = failed
         return final
+
+
+def _commands(out_csv: Path, more: Sequence[str]) -> list[str]:
+    """Every command that wrote rows of ``out_csv``: its sidecar's list, then ``more``.
+
+    A sweep CSV collects the rows of many commands (stages, seeds, a second core), so the
+    sidecar keeps them all, in order, each once; a sidecar from before this list existed
+    contributes its one ``command``.
+    """
+    try:
+        meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    listed = meta.get("commands")
+    if not isinstance(listed, list):
+        listed = [meta["command"]] if meta.get("command") else []
+    return list(dict.fromkeys([*map(str, listed), *more]))
+
+
+def merge_sweeps(
+    out_csv: str | os.PathLike,
+    sources: Sequence[str | os.PathLike],
+    *,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Append to ``out_csv`` the rows of other sweep CSVs whose ids it does not have yet.
+
+    For sweeps run side by side (one per core, each with its own ``--out``): the ids
+    say which configuration a row is, so a row already in ``out_csv`` is kept and its
+    twin skipped. The write goes through the same lock and atomic save as a sweep's; the
+    sidecar keeps the parameters of ``out_csv`` and lists the commands of every source.
+
+    Raises
+    ------
+    ResultsError
+        ``out_csv`` or a source is not a sweep's CSV, a source is missing or is
+        ``out_csv`` itself, or its dataset or columns differ from those of ``out_csv``.
+    """
+    out_csv = check_out(out_csv)
+    with lock_out(out_csv):
+        rows = read_rows(out_csv, log)
+        commands = _commands(out_csv, [])
+        for source in sources:
+            path = check_out(source)
+            if not path.is_file():
+                raise ResultsError(f"source {str(source)!r} is not a file (a sweep's NAME.csv)")
+            if path.resolve() == out_csv.resolve():
+                raise ResultsError(f"source {str(source)!r} is --out itself")
+            new = read_rows(path, log)
+            if len(rows) and len(new):
+                if set(new.columns) != set(rows.columns):
+                    diff = sorted(set(new.columns) ^ set(rows.columns))
+                    raise ResultsError(f"source {str(source)!r} has other columns: {diff}")
+                if set(new["dataset"]) != set(rows["dataset"]):
+                    raise ResultsError(
+                        f"source {str(source)!r} is on {sorted(set(new['dataset']))}, "
+                        f"--out on {sorted(set(rows['dataset']))}"
+                    )
+            fresh = new[~new["id"].isin(rows["id"])] if len(rows) else new
+            if log is not None:
+                log(f"{source}: {len(fresh)} new rows, {len(new) - len(fresh)} already in")
+            rows = pd.concat([rows, fresh], ignore_index=True) if len(rows) else fresh
+            commands = list(dict.fromkeys([*commands, *_commands(path, [])]))
+        try:
+            meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        save_result(
+            rows.reset_index(drop=True),
+            out_csv.stem,
+            params=meta.get("params") or {},
+            seed=meta.get("seed"),
+            results_dir=out_csv.parent,
+            extra={"kind": "sweep", "commands": commands},
+        )
+        return read_rows(out_csv)
 
 
 def _by_id(
