@@ -181,6 +181,75 @@ def test_binormal_study_is_reproducible_from_a_seed_object():
     pd.testing.assert_frame_equal(a, corr.binormal_study([0.5], 10, 30, seed=g, **kw)[0])
 
 
+def test_binormal_study_draws_each_stream_once(monkeypatch):
+    """Each mu's rankings are generated once: the negatives in the top K come from the
+    curve's own sums (they used to be drawn a second time), and equal a direct count."""
+    calls = []
+    real = rankings.iter_chunks
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("mu"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rankings, "iter_chunks", counting)
+    kw = dict(ks=[1, 4], betas=[0.1, 1.0], metrics=["ndcg"], n_rankings=300, seed=2)
+    _, peaks = corr.binormal_study([0.0, 1.0], 10, 30, **kw)
+    assert calls == [0.0, 1.0]
+    monkeypatch.setattr(rankings, "iter_chunks", real)
+    ss = np.random.SeedSequence(2, spawn_key=(1,))  # mu = 1.0's stream
+    pos = np.concatenate([c for _, c in real(10, 30, 300, generator="binormal", mu=1.0, seed=ss)])
+    neg_top = [4 - (pos < 4).sum(axis=1).mean(), 1 - (pos < 1).sum(axis=1).mean()]
+    got = peaks[peaks.mu == 1.0].set_index("k")["neg_in_top_k"]
+    assert got[4] == pytest.approx(neg_top[0], abs=1e-12)
+    assert got[1] == pytest.approx(neg_top[1], abs=1e-12)
+
+
+def test_exact_accepts_the_default_seed_only(tmp_path, capsys):
+    """exact=True draws no ranking: the default seed passes, any other is refused (it used
+    to be ignored silently), and the CLI says so in one line."""
+    from opauc_sim.cli import main
+
+    kw = dict(ks=[2], betas=[0.5], metrics=["recall"], exact=True)
+    assert len(corr.beta_curve(10, 30, seed=0, **kw)) == 1
+    argv = ["simulate", "curve", "--n-pos", "10", "--n-neg", "30", "--ks", "2", "--exact"]
+    assert (
+        main([*argv, "--seed", "3", "--no-figure", "--quiet", "--results-dir", str(tmp_path)]) == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "opauc-sim simulate: error: seed applies to Monte Carlo only (exact=True draws none), got 3"
+    )
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_moment_kernel_sums_match_direct():
+    """The streaming moment-sum kernel adds up exactly the per-ranking hits, DCG and C."""
+    from opauc_sim.correlation.kernels import _first_table, _moment_sums_batch
+
+    rng = np.random.default_rng(3)
+    n_pos, n_neg = 6, 9
+    pos = np.stack([np.sort(rng.choice(15, n_pos, replace=False)) for _ in range(70)])
+    ks = np.array([1, 4, 10])
+    ms = np.array([1.0, 2.5, 9.0])
+    hits = rm.hits_at_k(pos, n_neg, ks)
+    dcg = rm.dcg_at_k(pos, n_neg, ks)
+    y = rm.pair_count(pos, n_neg, ms / n_neg)
+    x = np.concatenate((hits, dcg), axis=1)
+    shift_x = x[0].copy()
+    shift_y = y[0].copy()
+    block = 32
+    sums = np.empty((3, 1 + 2 * 6 + 2 * 3 + 18))
+    first = _first_table(ms, n_neg)
+    _moment_sums_batch(pos, hits, dcg, ms, first, True, True, shift_x, shift_y, block, sums)
+    for b in range(3):
+        xs = x[b * block : (b + 1) * block] - shift_x
+        ys = y[b * block : (b + 1) * block] - shift_y
+        expect = np.concatenate(
+            ([len(xs)], xs.sum(0), (xs**2).sum(0), ys.sum(0), (ys**2).sum(0), (xs.T @ ys).ravel())
+        )
+        np.testing.assert_allclose(sums[b], expect, rtol=1e-12, atol=1e-9)
+
+
 def test_exact_is_scale_free_at_tiny_beta():
     """For beta * n_neg <= 1, C(beta) = beta * n_neg * #{a_i = 0}: the curve is flat, so
     exact Pearson at beta = 1e-9 equals that at beta = 1e-3 (a regression: the zero-variance
@@ -199,6 +268,7 @@ def test_fig6_claims_exact():
         200, 800, ks=[1, 5, 10, 20, 50, 100], betas=corr.fig6_grid(), exact=True
     )
     claims = corr.check_paper_claims(curve)
+    assert list(claims.claim.unique()) == list(corr.CLAIMS)  # every claim, by its stable key
     summary = claims[claims.scope == "all"].set_index("claim")["holds"]
     assert summary["peak_order"] and summary["peak_above"] and summary["ndcg_left"]
     assert summary["recall_eq_precision"]
@@ -271,6 +341,9 @@ def test_peak_law_refines():
         (dict(chunk_size=100), ValueError, "multiple of 64"),
         (dict(exact=True, method="spearman"), ValueError, "exact=True"),
         (dict(exact=True, generator="binormal"), ValueError, "exact=True"),
+        (dict(exact=True, seed=5), ValueError, "seed applies to Monte Carlo only.*got 5"),
+        (dict(exact=True, seed=None), ValueError, "seed applies to Monte Carlo only"),
+        (dict(exact=True, seed=np.random.SeedSequence(0)), ValueError, "seed"),
         (dict(exact="yes"), TypeError, "exact"),
     ],
 )
@@ -371,7 +444,7 @@ def test_simulate_fig6_cli_writes_cache_tables_and_figures(tmp_path, capsys):
 def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch):
     """The other subcommands run end to end on small settings and cache their results."""
     from opauc_sim.cli import main
-    from opauc_sim.commands import simulate
+    from opauc_sim.correlation import studies
     from opauc_sim.results_cache import load_result
 
     common = ["--quiet", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path)]
@@ -399,8 +472,8 @@ def test_simulate_curve_peak_law_and_binormal_cli(tmp_path, capsys, monkeypatch)
     )
     assert len(load_result("mycurve", tmp_path)[0]) == 3 * 2 * 9
     assert (tmp_path / "mycurve.png").stat().st_size > 10_000  # the curve is drawn
-    monkeypatch.setattr(simulate, "LAW_SIZES", [(20, 80), (30, 70)])
-    monkeypatch.setattr(simulate, "LAW_KS", [1, 2, 5])
+    monkeypatch.setattr(studies, "LAW_SIZES", [(20, 80), (30, 70)])
+    monkeypatch.setattr(studies, "LAW_KS", [1, 2, 5])
     assert main(["simulate", "peak-law", *common]) == 0
     law, meta = load_result("peak_law", tmp_path)
     assert len(law) == 2 * 3 * 2 and meta["fit"]

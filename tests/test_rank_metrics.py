@@ -201,30 +201,3 @@ def test_bad_input(call, error, match):
     """Malformed input raises, naming the argument and the bad value."""
     with pytest.raises(error, match=match):
         call()
-
-
-def test_batch_kernel_sums_match_direct():
-    """The streaming moment-sum kernel adds up exactly the per-ranking hits, DCG and C."""
-    rng = np.random.default_rng(3)
-    n_pos, n_neg = 6, 9
-    pos = np.stack([np.sort(rng.choice(15, n_pos, replace=False)) for _ in range(70)])
-    ks = np.array([1, 4, 10])
-    ms = np.array([1.0, 2.5, 9.0])
-    disc = rm._discounts(10)
-    hits = rm.hits_at_k(pos, n_neg, ks)
-    dcg = rm.dcg_at_k(pos, n_neg, ks)
-    y = rm.pair_count(pos, n_neg, ms / n_neg)
-    x = np.concatenate((hits, dcg), axis=1)
-    shift_x = x[0].copy()
-    shift_y = y[0].copy()
-    block = 32
-    sums = np.empty((3, 1 + 2 * 6 + 2 * 3 + 18))
-    first = rm._first_table(ms, n_neg)
-    rm._moment_sums_batch(pos, ks, disc, ms, first, True, True, shift_x, shift_y, block, sums)
-    for b in range(3):
-        xs = x[b * block : (b + 1) * block] - shift_x
-        ys = y[b * block : (b + 1) * block] - shift_y
-        expect = np.concatenate(
-            ([len(xs)], xs.sum(0), (xs**2).sum(0), ys.sum(0), (ys**2).sum(0), (xs.T @ ys).ravel())
-        )
-        np.testing.assert_allclose(sums[b], expect, rtol=1e-12, atol=1e-9)

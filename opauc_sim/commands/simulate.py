@@ -28,21 +28,7 @@ import time
 from opauc_sim.commands import _outputs
 from opauc_sim.commands._executor import add_executor_options, check_executor_args, open_executor
 from opauc_sim.commands._help import HelpFormatter
-
-FIG6 = {"n_pos": 200, "n_neg": 800, "ks": [1, 5, 10, 20, 50, 100], "n_betas": 61}
-
-#: (n_pos, n_neg) settings of the peak-law study; K runs over LAW_KS up to n_neg / 4.
-LAW_SIZES = [
-    (50, 200),
-    (100, 400),
-    (200, 800),
-    (400, 1600),
-    (100, 900),
-    (500, 500),
-    (50, 950),
-    (300, 700),
-]
-LAW_KS = [1, 2, 5, 10, 20, 50, 100, 200]
+from opauc_sim.correlation.setting import FIG6
 
 
 @contextlib.contextmanager
@@ -55,24 +41,6 @@ def _executor(args: argparse.Namespace):
         where = args.scheduler or f"a local cluster of {cluster.n_workers()} workers"
         print(f"dask: {where}", file=sys.stderr, flush=True)
         yield cluster.executor()
-
-
-def _fmt_table(df, floatfmt: str = ".4g") -> str:
-    """A plain-text table without pandas' index (readable in a terminal and in markdown)."""
-    cols = list(df.columns)
-    cells = [
-        [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-        for row in df.itertuples(index=False)
-    ]
-    widths = [max([len(str(c)), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
-    lines = [
-        "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-    ]
-    lines += [
-        "| " + " | ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
-    ]
-    return "\n".join(lines)
 
 
 def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> None:
@@ -101,141 +69,40 @@ def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> 
             print(line, file=sys.stderr, flush=True)
 
 
-def _write_figures(names: list[str], args) -> None:
-    from opauc_sim import plots
-
-    for name in names:
-        for path in plots.draw(name, results_dir=args.results_dir, out_dir=args.out_dir):
-            print(f"wrote {path}")
-
-
 def _outputs_for(args: argparse.Namespace, command: str, *, canonical: bool = True) -> None:
     """Set ``args.results_dir`` / ``args.out_dir`` for this run (see ``_outputs``)."""
     results, out, _ = _outputs.resolve(args, command, args.keyed_defaults, canonical=canonical)
     args.results_dir, args.out_dir = str(results), str(out)
 
 
-def peak_table(peaks_mc, peaks_exact):
-    """The README's peak table: MC and exact peak per (metric, K), and corr at beta = 1."""
-    import pandas as pd
+def _finish(study, args: argparse.Namespace, figures: list[str]) -> int:
+    """Save the study, print what was written and its report, then draw its figures."""
+    for path in study.save(args.results_dir):
+        print(f"wrote {path}")
+    print(study.report)
+    if not args.no_figure:
+        from opauc_sim import plots
 
-    rows = []
-    exact = None if peaks_exact is None else peaks_exact.set_index(["metric", "k"])
-    mc = None if peaks_mc is None else peaks_mc.set_index(["metric", "k"])
-    keys = (mc if mc is not None else exact).index
-    for metric, k in keys:
-        row = {"metric": metric, "K": int(k)}
-        if mc is not None:
-            p = mc.loc[(metric, k)]
-            row["beta_peak (MC)"] = float(p["beta"])
-            row["corr_peak (MC, 95% CI)"] = (
-                f"{p['corr']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
-            )
-            row["corr_AUC (MC)"] = round(float(p["corr_at_1"]), 3)
-        if exact is not None:
-            p = exact.loc[(metric, k)]
-            row["beta_peak (exact)"] = float(p["beta"])
-            row["corr_peak (exact)"] = round(float(p["corr"]), 4)
-            row["corr_AUC (exact)"] = round(float(p["corr_at_1"]), 4)
-        rows.append(row)
-    return pd.DataFrame(rows)
+        for name in figures:
+            for path in plots.draw(name, results_dir=args.results_dir, out_dir=args.out_dir):
+                print(f"wrote {path}")
+    return 0
 
 
 def run_fig6(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result_set
+    from opauc_sim.correlation import studies
 
     start = time.perf_counter()
     check_executor_args(args)
     _outputs_for(args, "fig6")
-    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas, n_threads=args.threads)
-    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, n_rankings=args.n_rankings)
-    if not args.no_exact:
-        cost = cost + corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
-    _preflight(args, cost)
-    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
-    params = {
-        "n_pos": FIG6["n_pos"],
-        "n_neg": FIG6["n_neg"],
-        "ks": FIG6["ks"],
-        "betas": f"geomspace(1/{FIG6['n_neg']}, 1, {args.n_betas})",
-        "metrics": list(corr.METRICS),
-        "method": "pearson",
-        "n_rankings": args.n_rankings,
-        "generator": "uniform",
-    }
-    kw = dict(ks=FIG6["ks"], betas=betas)
-    t0 = time.perf_counter()
+    exact = not args.no_exact
+    size = dict(n_rankings=args.n_rankings, n_betas=args.n_betas, n_threads=args.threads)
+    _preflight(args, studies.fig6_cost(**size, exact=exact))
     with _executor(args) as executor:
-        mc = corr.beta_curve(
-            FIG6["n_pos"],
-            FIG6["n_neg"],
-            **kw,
-            n_rankings=args.n_rankings,
-            seed=args.seed,
-            n_threads=args.threads,
-            progress=not args.quiet,
-            executor=executor,
+        study = studies.fig6_study(
+            **size, seed=args.seed, exact=exact, progress=not args.quiet, executor=executor
         )
-    t_mc = time.perf_counter() - t0
-    curves = [mc.assign(source="monte_carlo")]
-    exact = None
-    t_exact = float("nan")
-    if not args.no_exact:
-        t0 = time.perf_counter()
-        exact = corr.beta_curve(
-            FIG6["n_pos"], FIG6["n_neg"], **kw, exact=True, n_threads=args.threads
-        )
-        t_exact = time.perf_counter() - t0
-        curves.append(exact.assign(source="exact", n_rankings=pd.NA))
-    curve = pd.concat(curves, ignore_index=True)
-    curve = curve[["source", *[c for c in curve.columns if c != "source"]]]
-    peaks_mc = corr.peak_beta(mc)
-    peaks_exact = None if exact is None else corr.peak_beta(exact)
-    claims = [corr.check_paper_claims(mc).assign(source="monte_carlo")]
-    if exact is not None:
-        claims.append(corr.check_paper_claims(exact).assign(source="exact"))
-    claims = pd.concat(claims, ignore_index=True)
-    peaks = pd.concat(
-        [peaks_mc.assign(source="monte_carlo")]
-        + ([] if peaks_exact is None else [peaks_exact.assign(source="exact")]),
-        ignore_index=True,
-    )
-    timing = {"monte_carlo_s": round(t_mc, 3), "exact_s": round(t_exact, 3)}
-    # One set: read back only whole (a run killed between the files is never mixed).
-    for path in save_result_set(
-        {"fig6_curves": curve, "fig6_peaks": peaks, "fig6_claims": claims},
-        "fig6",
-        params=params,
-        seed=args.seed,
-        results_dir=args.results_dir,
-        extra={"timing": timing},
-    ):
-        print(f"wrote {path}")
-    table = peak_table(peaks_mc, peaks_exact)
-    print(
-        f"\nFig. 6 peak table (n_pos=200, n_neg=800, {args.n_rankings:,} uniform rankings, "
-        f"{args.n_betas} betas in [1/800, 1]; Monte Carlo {t_mc:.2f} s, exact {t_exact:.2f} s)"
-    )
-    print(_fmt_table(table))
-    print(
-        "\nClaims of the paper (docs/experiments.md), checked on the "
-        f"{'exact curves' if exact is not None else 'Monte Carlo curves'}:"
-    )
-    src = "exact" if exact is not None else "monte_carlo"
-    summary = claims[(claims.source == src) & (claims.scope == "all")]
-    print(_fmt_table(summary[["claim", "holds", "detail"]]))
-    failed = claims[(claims.source == src) & (claims.scope != "all") & (claims.holds == False)]  # noqa: E712
-    for row in failed.itertuples():
-        print(f"  does not hold: {row.claim} [{row.scope}]: {row.detail}")
-    if exact is not None:
-        both = claims[claims.scope == "all"].pivot(index="claim", columns="source", values="holds")
-        agree = bool((both["exact"] == both["monte_carlo"]).all())
-        print(f"Monte Carlo and exact verdicts agree on every claim: {agree}")
-    if not args.no_figure:
-        _write_figures(["beta_curves", "beta_curves_by_k"], args)
+    _finish(study, args, ["beta_curves", "beta_curves_by_k"])
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -244,6 +111,7 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
+    from opauc_sim.correlation.report import format_frame
     from opauc_sim.plots.beta_curves import draw_curve
     from opauc_sim.results_cache import check_name, save_result
 
@@ -254,40 +122,23 @@ def run_curve(args: argparse.Namespace) -> int:
     check_executor_args(args)
     if args.betas is not None and args.n_betas is not None:
         raise ValueError("give --betas (values) or --n-betas (a count), not both")
-    n_betas = len(args.betas) if args.betas is not None else (args.n_betas or 61)
+    n_betas = len(args.betas) if args.betas is not None else (args.n_betas or FIG6.n_betas)
     _outputs_for(args, "curve", canonical=False)
-    cost = corr.beta_curve_cost(
-        args.n_pos,
-        args.n_neg,
-        n_ks=len(set(args.ks)),
-        n_betas=n_betas,
-        metrics=args.metrics,
-        method=args.method,
-        n_rankings=args.n_rankings,
-        exact=args.exact,
-        generator=args.generator,
-        n_threads=args.threads,
+    options = dict(metrics=args.metrics, method=args.method, n_rankings=args.n_rankings)
+    options.update(exact=args.exact, generator=args.generator, n_threads=args.threads)
+    _preflight(
+        args,
+        corr.beta_curve_cost(
+            args.n_pos, args.n_neg, n_ks=len(set(args.ks)), n_betas=n_betas, **options
+        ),
     )
-    _preflight(args, cost)
     betas = corr.fig6_grid(args.n_neg, n_betas) if args.betas is None else np.array(args.betas)
     with _executor(args) as executor:
         curve = corr.beta_curve(
-            args.n_pos,
-            args.n_neg,
-            ks=args.ks,
-            betas=betas,
-            metrics=args.metrics,
-            method=args.method,
-            n_rankings=args.n_rankings,
-            exact=args.exact,
-            generator=args.generator,
-            mu=args.mu,
-            seed=args.seed,
-            n_threads=args.threads,
-            progress=not args.quiet,
-            executor=executor,
-        )
-    print(_fmt_table(corr.peak_beta(curve)))
+            args.n_pos, args.n_neg, ks=args.ks, betas=betas, mu=args.mu, seed=args.seed,
+            progress=not args.quiet, executor=executor, **options,
+        )  # fmt: skip
+    print(format_frame(corr.peak_beta(curve)))
     keep = ("func", "save", "quiet", "keyed_defaults", "results_dir", "out_dir", "no_figure")
     keep += ("executor", "workers", "scheduler")  # where it ran does not change the curve
     params = {k: v for k, v in vars(args).items() if k not in keep}
@@ -305,173 +156,33 @@ def run_curve(args: argparse.Namespace) -> int:
 
 
 def run_peak_law(args: argparse.Namespace) -> int:
-    from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.correlation import studies
 
-    configs = [(p, n, k) for p, n in LAW_SIZES for k in LAW_KS if k <= n // 4]
     _outputs_for(args, "peak-law")
     _preflight(args)  # fixed, small sizes: only the output folders need checking
-    t0 = time.perf_counter()
-    law = corr.peak_law(configs, metrics=("recall", "ndcg"), progress=not args.quiet)
-    elapsed = time.perf_counter() - t0
-    fit = corr.fit_peak_law(law)
-    params = {
-        "sizes": LAW_SIZES,
-        "ks": LAW_KS,
-        "metrics": ["recall", "ndcg"],
-        "method": "exact pearson, coarse 41 + fine 41 log-spaced betas",
-    }
-    path = save_result(
-        law,
-        "peak_law",
-        params=params,
-        results_dir=args.results_dir,
-        extra={"fit": fit.to_dict("records"), "seconds": round(elapsed, 2)},
-    )
-    print(f"wrote {path}  ({len(configs)} settings, {elapsed:.1f} s)")
-    print(_fmt_table(fit))
-    if not args.no_figure:
-        _write_figures(["peak_law"], args)
-    return 0
+    return _finish(studies.peak_law_study(progress=not args.quiet), args, ["peak_law"])
 
 
 def run_binormal(args: argparse.Namespace) -> int:
-    from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result_set
+    from opauc_sim.correlation import studies
 
     _outputs_for(args, "binormal")
-    one = corr.beta_curve_cost(
-        FIG6["n_pos"],
-        FIG6["n_neg"],
-        n_ks=len(FIG6["ks"]),
-        n_betas=args.n_betas,
-        metrics=("recall", "ndcg"),
-        n_rankings=args.n_rankings,
-        generator="binormal",
-    )
-    # Per mu: the curve, then the same rankings again for the negatives in the top K.
-    runs = 2 * len(args.mus)
-    _preflight(args, corr._cost.Cost(one.bytes, runs * one.seconds, f"{runs} x ({one.what})"))
-    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
-    t0 = time.perf_counter()
-    curves, peaks = corr.binormal_study(
-        args.mus,
-        FIG6["n_pos"],
-        FIG6["n_neg"],
-        ks=FIG6["ks"],
-        betas=betas,
-        metrics=("recall", "ndcg"),
-        n_rankings=args.n_rankings,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
-    elapsed = time.perf_counter() - t0
-    params = {
-        "n_pos": FIG6["n_pos"],
-        "n_neg": FIG6["n_neg"],
-        "ks": FIG6["ks"],
-        "mus": args.mus,
-        "n_betas": args.n_betas,
-        "n_rankings": args.n_rankings,
-        "generator": "binormal",
-    }
-    for path in save_result_set(
-        {"binormal_curves": curves, "binormal_peaks": peaks},
-        "binormal",
-        params=params,
-        seed=args.seed,
-        results_dir=args.results_dir,
-        extra={"seconds": round(elapsed, 2)},
-    ):
-        print(f"wrote {path}")
-    wide = peaks.pivot_table(index=["metric", "k"], columns="mu", values="beta", sort=False)
-    wide.columns = [f"mu={m:g}" for m in wide.columns]
-    print("peak beta by binormal mu (rows: metric, K):")
-    print(_fmt_table(wide.reset_index()))
-    ratio = peaks[peaks.k > 1].pivot_table(
-        index=["metric", "k"], columns="mu", values="m_peak_over_neg_in_top_k", sort=False
-    )
-    ratio.columns = [f"mu={m:g}" for m in ratio.columns]
-    print("peak cut beta*n_neg / mean negatives in the top K (rows: metric, K):")
-    print(_fmt_table(ratio.reset_index(), floatfmt=".3g"))
-    if not args.no_figure:
-        _write_figures(["binormal_peaks"], args)
-    return 0
+    size = dict(mus=args.mus, n_rankings=args.n_rankings, n_betas=args.n_betas)
+    _preflight(args, studies.binormal_cost(**size))
+    study = studies.binormal_run(**size, seed=args.seed, progress=not args.quiet)
+    return _finish(study, args, ["binormal_peaks"])
 
 
 def run_methods(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from opauc_sim import correlation as corr
-    from opauc_sim.results_cache import save_result_set
+    from opauc_sim.correlation import studies
 
     _outputs_for(args, "methods")
-    size = dict(n_ks=len(FIG6["ks"]), n_betas=args.n_betas)
-    cost = corr.beta_curve_cost(FIG6["n_pos"], FIG6["n_neg"], **size, exact=True)
-    for method in ("spearman", "kendall"):
-        cost = cost + corr.beta_curve_cost(
-            FIG6["n_pos"], FIG6["n_neg"], **size, method=method, n_rankings=args.n_rankings
-        )
-    _preflight(args, cost)
-    betas = corr.fig6_grid(FIG6["n_neg"], args.n_betas)
-    kw = dict(ks=FIG6["ks"], betas=betas, metrics=("recall", "precision", "ndcg"))
-    curves, timing = [], {}
-    for method in ("pearson", "spearman", "kendall"):
-        t0 = time.perf_counter()
-        if method == "pearson":
-            c = corr.beta_curve(FIG6["n_pos"], FIG6["n_neg"], **kw, exact=True)
-            c["n_rankings"] = pd.NA
-        else:
-            c = corr.beta_curve(
-                FIG6["n_pos"],
-                FIG6["n_neg"],
-                **kw,
-                method=method,
-                n_rankings=args.n_rankings,
-                seed=args.seed,
-                progress=not args.quiet,
-            )
-        timing[method] = round(time.perf_counter() - t0, 2)
-        curves.append(c.assign(method=method if method != "pearson" else "pearson (exact)"))
-    curve = pd.concat(curves, ignore_index=True)
-    curve = curve[["method", *[c for c in curve.columns if c != "method"]]]
-    peaks, claims = [], []
-    for method, part in curve.groupby("method", sort=False):
-        body = part.drop(columns="method")
-        peaks.append(corr.peak_beta(body).assign(method=method))
-        claims.append(corr.check_paper_claims(body).assign(method=method))
-    peaks = pd.concat(peaks, ignore_index=True)
-    claims = pd.concat(claims, ignore_index=True)
-    params = {
-        "n_pos": FIG6["n_pos"],
-        "n_neg": FIG6["n_neg"],
-        "ks": FIG6["ks"],
-        "n_betas": args.n_betas,
-        "n_rankings": args.n_rankings,
-        "methods": ["pearson (exact)", "spearman", "kendall"],
-    }
-    for path in save_result_set(
-        {"fig6_methods_curves": curve, "fig6_methods_claims": claims},
-        "fig6_methods",
-        params=params,
-        seed=args.seed,
-        results_dir=args.results_dir,
-        extra={"seconds": timing},
-    ):
-        print(f"wrote {path}")
-    wide = peaks[peaks.metric != "precision"].pivot_table(
-        index=["metric", "k"], columns="method", values=["beta", "corr"], sort=False
+    size = dict(n_rankings=args.n_rankings, n_betas=args.n_betas)
+    _preflight(args, studies.methods_cost(**size))
+    study = studies.methods_study(
+        **size, seed=args.seed, n_threads=args.threads, progress=not args.quiet
     )
-    wide.columns = [f"{v} ({m})" for v, m in wide.columns]
-    print("peak beta and peak correlation by coefficient (precision = recall):")
-    print(_fmt_table(wide.reset_index(), floatfmt=".4g"))
-    summary = claims[claims.scope == "all"].pivot(index="claim", columns="method", values="detail")
-    print("claims by coefficient:")
-    print(_fmt_table(summary.reset_index()))
-    print(f"seconds: {timing}")
-    if not args.no_figure:
-        _write_figures(["methods"], args)
-    return 0
+    return _finish(study, args, ["methods"])
 
 
 def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
@@ -512,7 +223,7 @@ def register(subparsers) -> None:
         help="Monte Carlo rankings (100,000 in the paper)",
     )
     fig6.add_argument(
-        "--n-betas", type=int, default=FIG6["n_betas"], help="log-spaced betas from 1/n_neg to 1"
+        "--n-betas", type=int, default=FIG6.n_betas, help="log-spaced betas from 1/n_neg to 1"
     )
     fig6.add_argument("--no-exact", action="store_true", help="skip the exact computation")
     _common(fig6)
@@ -529,8 +240,8 @@ def register(subparsers) -> None:
         "--n-betas",
         type=int,
         default=None,
-        help="that many log-spaced betas from 1/n_neg to 1 (default: 61, when --betas is not "
-        "given)",
+        help=f"that many log-spaced betas from 1/n_neg to 1 (default: {FIG6.n_betas}, when --betas "
+        "is not given)",
     )
     curve.add_argument(
         "--metrics",
@@ -576,7 +287,7 @@ def register(subparsers) -> None:
     )
     binormal.add_argument("--n-rankings", type=int, default=20_000, help="rankings per mu")
     binormal.add_argument(
-        "--n-betas", type=int, default=61, help="log-spaced betas from 1/n_neg to 1"
+        "--n-betas", type=int, default=FIG6.n_betas, help="log-spaced betas from 1/n_neg to 1"
     )
     _common(binormal)
     _done(binormal, run_binormal)
@@ -586,7 +297,7 @@ def register(subparsers) -> None:
         "--n-rankings", type=int, default=100_000, help="Monte Carlo rankings per coefficient"
     )
     methods.add_argument(
-        "--n-betas", type=int, default=61, help="log-spaced betas from 1/n_neg to 1"
+        "--n-betas", type=int, default=FIG6.n_betas, help="log-spaced betas from 1/n_neg to 1"
     )
     _common(methods)
     _done(methods, run_methods)
