@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from opauc_sim.checks import CheckResult
 from opauc_sim.dro import (
@@ -41,7 +42,16 @@ RESULT = "Theorem 2"
 
 
 def slsqp_worst_case(losses: np.ndarray, rho: float) -> tuple[float, np.ndarray]:
-    """max q.L s.t. sum q = 1, q >= 0, sum q log(n q) <= rho, by SLSQP from uniform."""
+    """max q.L s.t. sum q = 1, q >= 0, sum q log(n q) <= rho, by SLSQP from uniform.
+
+    SLSQP's least-squares steps go through BLAS, whose thread count changes their
+    round-off; one BLAS thread makes the reference (and the saved errors) reproducible.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _slsqp_worst_case(losses, rho)
+
+
+def _slsqp_worst_case(losses: np.ndarray, rho: float) -> tuple[float, np.ndarray]:
     n = losses.size
     # SLSQP's stopping rule is on the objective's scale: solve for the losses mapped onto
     # [0, 1] (an affine map of E_Q[L], the same for every Q), then map back.
