@@ -98,3 +98,27 @@ def test_report_command_prints_the_study_tables(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| BPR | RNS, wd 0.001 | 3 |" in out and "DNS M (N=200)" in out
     assert main(["report", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_param_curves_average_every_seed_of_each_value():
+    df = _rows()
+    tidy = study.param_curves(df, "dns", "M", fixed={"N": 200})
+    got = tidy[(tidy.metric == "ndcg") & (tidy.K == 5)].set_index("M")
+    for m, n_seeds in ((1, 3), (5, 3), (20, 1)):
+        runs = df[(df.sampler == "dns") & (df.M == m)]["test_ndcg@5"]
+        assert got.loc[m, "n_seeds"] == n_seeds
+        assert got.loc[m, "mean"] == pytest.approx(runs.mean(), rel=1e-12)
+        assert (got.loc[m, "lo"], got.loc[m, "hi"]) == (runs.min(), runs.max())
+
+
+def test_plot_param_marks_each_ks_best_on_the_relative_panel():
+    pytest.importorskip("matplotlib")
+    df = _rows()
+    fig = study.plot_param(df, "dns", "M", fixed={"N": 200})
+    rel = fig.axes[2]
+    stars = [line for line in rel.get_lines() if line.get_marker() == "*"]
+    assert len(stars) == 3  # one per K
+    for line in stars:
+        assert line.get_xdata()[0] == 5 and line.get_ydata()[0] == 1.0
+    curves = [line for line in rel.get_lines() if line.get_marker() == "o"]
+    assert all(max(line.get_ydata()) == 1.0 for line in curves)
