@@ -75,6 +75,24 @@ def test_k_beyond_n_items_matches_enumeration(row, data):
     assert close(precision_at_k(labels, scores, k), labels.sum() / k)
 
 
+@given(score_rows(max_items=8), st.data())
+def test_evaluate_without_betas_and_k_beyond_n_items_matches_enumeration(row, data):
+    """evaluate(betas=()) at a K inside and a K beyond the row: every Top-K column is the
+    enumeration's over tie orders, AUC is still there, and there is no OPAUC column."""
+    labels, scores = row
+    ks = (data.draw(st.integers(1, len(scores))), len(scores) + data.draw(st.integers(1, 20)))
+    if ks[0] == ks[1]:
+        ks = ks[:1]
+    topk = ("recall", "precision", "ndcg", "hit_rate", "mrr", "map")
+    df = quiet(evaluate, labels, scores, ks=ks, betas=(), topk=topk)
+    assert not [c for c in df.columns if c.startswith("opauc")]
+    for k in ks:
+        exp = ref.topk_expected(labels, scores, k)
+        for name in topk:
+            assert close(df[f"{name}@{k}"].iloc[0], exp[name]), (name, k)
+    assert close(df["auc"].iloc[0], quiet(auc, labels, scores))
+
+
 def test_empty_betas_give_no_opauc_columns_and_opauc_ks_still_works():
     y, s = [1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5]
     df = evaluate(y, s, ks=(2,), betas=())
@@ -84,9 +102,9 @@ def test_empty_betas_give_no_opauc_columns_and_opauc_ks_still_works():
     assert df.loc[0, "opauc@9/n_neg"] == pytest.approx(ref.auc_pairs(y, s), abs=TOL)
 
 
-def test_train_padding_to_reach_k_still_gives_the_same_values():
-    """The training path pads matrices with excluded columns to get past the old K check;
-    padding must keep giving what the unpadded call gives now."""
+def test_excluded_columns_change_nothing():
+    """Columns excluded in every row (as an older training path padded its matrices) give
+    exactly what the call without them gives, K beyond the real items included."""
     rng = np.random.default_rng(1)
     y = rng.random((5, 30)) < 0.3
     s = rng.random((5, 30))
