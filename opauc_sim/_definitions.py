@@ -27,6 +27,8 @@ import numpy as np
 
 __all__ = [
     "AUC_COLUMN",
+    "DEFAULT_BETAS",
+    "DEFAULT_KS",
     "DEFAULT_TOPK",
     "NORMALIZATIONS",
     "TOPK_METRICS",
@@ -47,7 +49,10 @@ __all__ = [
 NORMALIZATIONS = (None, "max", "mcclish")
 #: The Top-K metrics of :func:`opauc_sim.metrics.evaluate`, in the order of its columns.
 TOPK_METRICS = ("recall", "precision", "ndcg", "hit_rate", "mrr", "map")
-#: The Top-K metrics of the training evaluation and of :func:`opauc_sim.rank_metrics.evaluate`.
+#: The defaults of every ``evaluate``: cut-offs, OPAUC levels and Top-K metrics (the latter
+#: also the Top-K metrics of the training evaluation and of ``rank_metrics.evaluate``).
+DEFAULT_KS = (5, 10, 20, 50)
+DEFAULT_BETAS = (0.01, 0.05, 0.1)
 DEFAULT_TOPK = ("recall", "precision", "ndcg")
 
 #: The column of AUC.

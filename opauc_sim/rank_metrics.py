@@ -34,6 +34,8 @@ from numba import njit, prange
 
 from opauc_sim._definitions import (
     AUC_COLUMN,
+    DEFAULT_BETAS,
+    DEFAULT_KS,
     DEFAULT_TOPK,
     NORMALIZATIONS,
     beta_column,
@@ -536,7 +538,7 @@ def auc(pos_ranks, n_neg):
     return opauc(pos_ranks, n_neg, 1.0)
 
 
-def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -> pd.DataFrame:
+def evaluate(pos_ranks, n_neg, *, ks=DEFAULT_KS, betas=DEFAULT_BETAS) -> pd.DataFrame:
     """Every metric for every ranking, with the column names of ``metrics.evaluate``.
 
     Parameters

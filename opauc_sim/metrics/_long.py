@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from opauc_sim._definitions import DEFAULT_BETAS, DEFAULT_KS, DEFAULT_TOPK
 from opauc_sim._validation import check_choice
 from opauc_sim.metrics._docs import _fill_docs
 from opauc_sim.metrics._evaluate import evaluate
@@ -23,11 +24,11 @@ def evaluate_long(
     exclude: pd.DataFrame | None = None,
     items=None,
     unscored: str = "bottom",
-    ks=(5, 10, 20, 50),
-    betas=(0.01, 0.05, 0.1),
+    ks=DEFAULT_KS,
+    betas=DEFAULT_BETAS,
     opauc_ks=(),
     normalize: str | None = None,
-    topk=("recall", "precision", "ndcg"),
+    topk=DEFAULT_TOPK,
     graded: bool = False,
 ) -> pd.DataFrame:
     """:func:`evaluate` on long tables: ``(user, item, score)`` rows and ``(user, item)`` truth.

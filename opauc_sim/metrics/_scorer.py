@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from opauc_sim._definitions import DEFAULT_BETAS, DEFAULT_KS, DEFAULT_TOPK
 from opauc_sim._validation import UndefinedMetricWarning, check_int
 from opauc_sim.metrics._docs import _fill_docs
 from opauc_sim.metrics._evaluate import _check_options, evaluate
@@ -22,11 +23,11 @@ def evaluate_scorer(
     y_true,
     *,
     exclude=None,
-    ks=(5, 10, 20, 50),
-    betas=(0.01, 0.05, 0.1),
+    ks=DEFAULT_KS,
+    betas=DEFAULT_BETAS,
     opauc_ks=(),
     normalize: str | None = None,
-    topk=("recall", "precision", "ndcg"),
+    topk=DEFAULT_TOPK,
     graded: bool = False,
     chunk: int = 1024,
 ) -> pd.DataFrame:
