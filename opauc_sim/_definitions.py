@@ -1,9 +1,10 @@
 r"""Definitions shared by every metric module: discounts, OPAUC normalisations, column names.
 
 Each is written once, here, and imported by :mod:`opauc_sim.metrics` (scores),
-:mod:`opauc_sim.rank_metrics` (tie-free rankings), :mod:`opauc_sim.correlation` and the
-training evaluation (:mod:`opauc_sim.train.evaluation`), so that they cannot drift apart.
-NumPy only: no Numba, pandas or torch.
+:mod:`opauc_sim.rank_metrics` (tie-free rankings, whose discounts
+:mod:`opauc_sim.correlation` uses) and the training evaluation
+(:mod:`opauc_sim.train.evaluation`, :mod:`opauc_sim.train.config`), so that they cannot
+drift apart. NumPy only: no Numba, pandas or torch.
 
 * The DCG discount of 0-based rank ``r`` is ``1 / log2(r + 2)`` (docs/definitions.md §2).
 * A raw OPAUC area ``A`` at level ``beta`` is reported as is (``None``), divided by its
@@ -76,6 +77,11 @@ def mcclish(area, beta):
     ``area`` is the raw area on FPR ``[0, beta]``; ``beta`` is in ``(0, 1]``, a scalar or
     an array broadcasting against ``area``. At ``beta = 1`` it is the identity (the area is
     the AUC), returned exactly rather than through the formula's rounding.
+
+    Examples
+    --------
+    >>> mcclish(0.1 ** 2 / 2, 0.1)  # the area of a random ranking maps to 1/2
+    0.5
     """
     area = np.asarray(area, dtype=np.float64)
     beta = np.asarray(beta, dtype=np.float64)
@@ -142,6 +148,11 @@ def metric_columns(
     ``<metric>@K`` for every K and every metric of ``topk``, ``auc``, ``opauc@<beta>`` for
     every beta, ``opauc@K/n_neg`` for every K of ``opauc_ks`` (``n_pos`` and ``n_neg``,
     which follow them, are counts, not metrics).
+
+    Examples
+    --------
+    >>> metric_columns([5], betas=[0.1], opauc_ks=[5])
+    ['recall@5', 'precision@5', 'ndcg@5', 'auc', 'opauc@0.1', 'opauc@5/n_neg']
     """
     topk = tuple(topk)
     names = [topk_column(name, k) for k in ks for name in topk]
