@@ -7,7 +7,9 @@ Kernels never validate: they trust what these helpers hand them.
 
 from __future__ import annotations
 
+import inspect
 import numbers
+import os
 import warnings
 from collections.abc import Iterable
 
@@ -120,17 +122,36 @@ def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
     return np.random.default_rng(as_seed_sequence(seed, name))
 
 
-def warn_undefined(count: int, total: int, what: str, stacklevel: int = 3) -> None:
+def find_stack_level() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside opauc_sim.
+
+    Walks out from the caller of this function past every frame whose file lies in the
+    opauc_sim package, as pandas' ``find_stack_level`` does, so that a warning names the
+    user's line however deep inside the package it is raised (a hand-counted level goes
+    stale when a call is added, and from module-level code it can point at ``sys:1``).
+    Use it as ``warnings.warn(..., stacklevel=find_stack_level())`` in the function that
+    calls ``warnings.warn``.
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_undefined(count: int, total: int, what: str) -> None:
     """One warning per call for rows whose metric is undefined (they are NaN).
 
-    ``stacklevel`` counts from this function: 3 points at the caller of the public function
-    that calls this one directly.
+    The warning points at the user's code that called into the package
+    (:func:`find_stack_level`).
     """
     if count:
         warnings.warn(
             f"{count} of {total} rows have {what}; their values are NaN",
             UndefinedMetricWarning,
-            stacklevel=stacklevel,
+            stacklevel=find_stack_level(),
         )
 
 

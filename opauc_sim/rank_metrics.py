@@ -32,6 +32,19 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from opauc_sim._definitions import (
+    AUC_COLUMN,
+    DEFAULT_BETAS,
+    DEFAULT_KS,
+    DEFAULT_TOPK,
+    NORMALIZATIONS,
+    beta_column,
+    check_beta_columns,
+    discounts,
+    ideal_dcg,
+    normalize_area,
+    topk_column,
+)
 from opauc_sim._validation import (
     check_beta,
     check_choice,
@@ -118,6 +131,9 @@ _PARALLEL_MIN = 50_000
 # Validation and helpers
 # ---------------------------------------------------------------------------------------
 
+# The discounts under the name opauc_sim.correlation imports them by.
+_discounts = discounts
+
 
 def _check_pos_ranks(pos_ranks: object, n_neg: object) -> tuple[np.ndarray, int, bool]:
     """Return (2-D int64 C-contiguous ranks, n_neg, was_1d); raise on malformed input."""
@@ -159,10 +175,6 @@ def _check_betas(betas: object) -> tuple[np.ndarray, bool]:
     return _check_grid("betas", betas, check_beta)
 
 
-def _discounts(k_max: int) -> np.ndarray:
-    return 1.0 / np.log2(np.arange(k_max, dtype=np.float64) + 2.0)
-
-
 def _topk(arr: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """hits and DCG, columns in the caller's K order."""
     order = np.argsort(ks, kind="stable")
@@ -170,7 +182,7 @@ def _topk(arr: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hits = np.empty((arr.shape[0], len(ks)), dtype=np.float64)
     dcg = np.empty_like(hits)
     run = _topk_batch if arr.size >= _PARALLEL_MIN else _topk_serial
-    run(arr, ks_sorted, _discounts(int(ks_sorted[-1])), hits, dcg)
+    run(arr, ks_sorted, discounts(int(ks_sorted[-1])), hits, dcg)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return hits[:, inverse], dcg[:, inverse]
@@ -186,163 +198,162 @@ def _pairs(arr: np.ndarray, n_neg: int, betas: np.ndarray) -> np.ndarray:
     return out[:, inverse]
 
 
-def _shape(values: np.ndarray, was_1d: bool, scalar: bool):
+def _per_ranking(metric: str, pos_ranks, n_neg, grid, normalize=None):
+    """The body of every public metric but :func:`evaluate`: check the rankings and the
+    grid (``betas`` for ``pair_count`` and ``opauc``, else ``ks``), compute one column per
+    grid value (NaN, with one ``UndefinedMetricWarning``, where the metric is undefined),
+    and shape the result as the input."""
+    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
+    n_pos = arr.shape[1]
+    on_betas = metric in ("pair_count", "opauc")
+    values, scalar = _check_betas(grid) if on_betas else _check_ks(grid, n_pos + n_neg)
+    if n_pos == 0 and metric in ("recall", "ndcg", "opauc"):
+        warn_undefined(arr.shape[0], arr.shape[0], "no positives")
+        out = np.full((arr.shape[0], len(values)), np.nan)
+    elif n_neg == 0 and metric == "opauc":
+        warn_undefined(arr.shape[0], arr.shape[0], "no negatives")
+        out = np.full((arr.shape[0], len(values)), np.nan)
+    elif on_betas:
+        out = _pairs(arr, n_neg, values)
+        if metric == "opauc":
+            out = normalize_area(out / (n_pos * n_neg), values, normalize)
+    elif metric in ("dcg", "ndcg"):
+        out = _topk(arr, values)[1]
+        if metric == "ndcg":
+            out = out / ideal_dcg(n_pos, values)
+    else:
+        out = _topk(arr, values)[0]
+        if metric != "hits":
+            out = out / (n_pos if metric == "recall" else values)
     if scalar:
-        values = values[:, 0]
+        out = out[:, 0]
     if was_1d:
-        values = values[0]
-        return float(values) if scalar else values
-    return values
-
-
-def _idcg(ks: np.ndarray, n_pos: int) -> np.ndarray:
-    cum = np.concatenate(([0.0], np.cumsum(_discounts(max(min(int(ks.max()), n_pos), 1)))))
-    return cum[np.minimum(ks, n_pos)]
+        return float(out[0]) if scalar else out[0]
+    return out
 
 
 # ---------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------
 
-_PARAMS_DOC = """
+_DOC = {
+    "ranks": """
     pos_ranks : array-like of int, shape (n_pos,) or (n_rankings, n_pos)
         Sorted, strictly increasing 0-based ranks of the positives (0 = top), in
         ``[0, n_pos + n_neg)``.
     n_neg : int
-        Number of negatives per ranking, >= 0."""
+        Number of negatives per ranking, >= 0.""",
+    "ks": """
+    ks : int or sequence of int
+        Cut-offs, each in ``[1, n_pos + n_neg]``; any order, repeats allowed.""",
+    "betas": """
+    betas : float or sequence of float
+        FPR levels in ``(0, 1]``; any order, repeats allowed.""",
+    "per_k": """float or numpy.ndarray of float64
+        Shape ``pos_ranks.shape[:-1] + (len(ks),)``; the last axis is dropped when ``ks``
+        is a scalar (a 1-D ``pos_ranks`` with scalar ``ks`` gives a float).""",
+    "per_beta": """float or numpy.ndarray of float64
+        Shape ``pos_ranks.shape[:-1] + (len(betas),)``; the last axis is dropped for a
+        scalar ``betas``.""",
+    "raises": """TypeError, ValueError
+        Non-integer ranks, ranks out of range or not strictly increasing, a bad grid.""",
+}
 
 
 def hits_at_k(pos_ranks, n_neg, ks):
-    """Number of positives in the top K, for every K of ``ks``.
+    """Number of positives in the top K, ``hits@K = #{i : p_i < K}``, for every K of ``ks``.
 
     Parameters
-    ----------%s
-    ks : int or sequence of int
-        Cut-offs, each in ``[1, n_pos + n_neg]``; any order, repeats allowed.
+    ----------%(ranks)s%(ks)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        Shape ``pos_ranks.shape[:-1] + (len(ks),)``; the last axis is dropped when ``ks``
-        is a scalar (a 1-D ``pos_ranks`` with scalar ``ks`` gives a float).
+    %(per_k)s
 
     Raises
     ------
-    TypeError, ValueError
-        Non-integer ranks, ranks out of range or not strictly increasing, bad ``ks``.
+    %(raises)s
 
     Examples
     --------
     >>> hits_at_k([0, 3, 4], 5, [1, 4, 8])
     array([1., 2., 3.])
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
-    return _shape(_topk(arr, ks)[0], was_1d, scalar)
+    return _per_ranking("hits", pos_ranks, n_neg, ks)
 
 
 def recall_at_k(pos_ranks, n_neg, ks):
     """Recall@K = hits@K / n_pos (no ``min(K, n_pos)`` cap, docs/definitions.md §2).
 
     Parameters
-    ----------%s
-    ks : int or sequence of int
-        Cut-offs in ``[1, n_pos + n_neg]``.
+    ----------%(ranks)s%(ks)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        As :func:`hits_at_k`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
+    %(per_k)s
+        NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
 
     Examples
     --------
     >>> recall_at_k([0, 3, 4], 5, 4)
     0.6666666666666666
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
-    n_pos = arr.shape[1]
-    if n_pos == 0:
-        warn_undefined(arr.shape[0], arr.shape[0], "no positives")
-        out = np.full((arr.shape[0], len(ks)), np.nan)
-    else:
-        out = _topk(arr, ks)[0] / n_pos
-    return _shape(out, was_1d, scalar)
+    return _per_ranking("recall", pos_ranks, n_neg, ks)
 
 
 def precision_at_k(pos_ranks, n_neg, ks):
     """Precision@K = hits@K / K.
 
     Parameters
-    ----------%s
-    ks : int or sequence of int
-        Cut-offs in ``[1, n_pos + n_neg]``.
+    ----------%(ranks)s%(ks)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        As :func:`hits_at_k`.
+    %(per_k)s
 
     Examples
     --------
     >>> precision_at_k([0, 3, 4], 5, 4)
     0.5
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
-    return _shape(_topk(arr, ks)[0] / ks, was_1d, scalar)
+    return _per_ranking("precision", pos_ranks, n_neg, ks)
 
 
 def dcg_at_k(pos_ranks, n_neg, ks):
     """DCG@K = sum over positives at rank r < K of 1 / log2(r + 2) (binary gains).
 
     Parameters
-    ----------%s
-    ks : int or sequence of int
-        Cut-offs in ``[1, n_pos + n_neg]``.
+    ----------%(ranks)s%(ks)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        As :func:`hits_at_k`.
+    %(per_k)s
 
     Examples
     --------
     >>> dcg_at_k([0, 2], 3, 3)
     1.5
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
-    return _shape(_topk(arr, ks)[1], was_1d, scalar)
+    return _per_ranking("dcg", pos_ranks, n_neg, ks)
 
 
 def ndcg_at_k(pos_ranks, n_neg, ks):
     """NDCG@K = DCG@K / IDCG@K with IDCG@K = sum_{r < min(K, n_pos)} 1 / log2(r + 2).
 
     Parameters
-    ----------%s
-    ks : int or sequence of int
-        Cut-offs in ``[1, n_pos + n_neg]``.
+    ----------%(ranks)s%(ks)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        As :func:`hits_at_k`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
+    %(per_k)s
+        NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0``.
 
     Examples
     --------
     >>> ndcg_at_k([0, 2], 3, 3)
     0.9197207891481876
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    ks, scalar = _check_ks(ks, arr.shape[1] + n_neg)
-    n_pos = arr.shape[1]
-    if n_pos == 0:
-        warn_undefined(arr.shape[0], arr.shape[0], "no positives")
-        out = np.full((arr.shape[0], len(ks)), np.nan)
-    else:
-        out = _topk(arr, ks)[1] / _idcg(ks, n_pos)
-    return _shape(out, was_1d, scalar)
+    return _per_ranking("ndcg", pos_ranks, n_neg, ks)
 
 
 def pair_count(pos_ranks, n_neg, betas):
@@ -353,24 +364,18 @@ def pair_count(pos_ranks, n_neg, betas):
     ``C(beta) / (n_pos * n_neg)`` is the raw OPAUC.
 
     Parameters
-    ----------%s
-    betas : float or sequence of float
-        FPR levels in ``(0, 1]``.
+    ----------%(ranks)s%(betas)s
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        Shape ``pos_ranks.shape[:-1] + (len(betas),)``; the last axis is dropped for a
-        scalar ``betas``.
+    %(per_beta)s
 
     Examples
     --------
     >>> pair_count([0, 3, 4], 5, [0.2, 0.5, 1.0])
     array([ 1. ,  3.5, 11. ])
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    betas, scalar = _check_betas(betas)
-    return _shape(_pairs(arr, n_neg, betas), was_1d, scalar)
+    return _per_ranking("pair_count", pos_ranks, n_neg, betas)
 
 
 def opauc(pos_ranks, n_neg, betas, *, normalize=None):
@@ -380,9 +385,7 @@ def opauc(pos_ranks, n_neg, betas, *, normalize=None):
     :func:`pair_count`), exact for fractional ``beta * n_neg``.
 
     Parameters
-    ----------%s
-    betas : float or sequence of float
-        FPR levels in ``(0, 1]``.
+    ----------%(ranks)s%(betas)s
     normalize : {None, "max", "mcclish"}, default None
         None: the raw area. "max": ``OPAUC / beta`` in [0, 1]. "mcclish":
         ``(1 + (A - beta^2/2) / (beta - beta^2/2)) / 2``, the McClish (1989) standardisation
@@ -391,9 +394,8 @@ def opauc(pos_ranks, n_neg, betas, *, normalize=None):
 
     Returns
     -------
-    float or numpy.ndarray of float64
-        As :func:`pair_count`. NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0`` or
-        ``n_neg = 0``.
+    %(per_beta)s
+        NaN (with an ``UndefinedMetricWarning``) when ``n_pos = 0`` or ``n_neg = 0``.
 
     References
     ----------
@@ -405,29 +407,17 @@ def opauc(pos_ranks, n_neg, betas, *, normalize=None):
     >>> opauc([0, 3, 4], 5, [0.2, 1.0])
     array([0.06666667, 0.73333333])
     """
-    arr, n_neg, was_1d = _check_pos_ranks(pos_ranks, n_neg)
-    betas, scalar = _check_betas(betas)
-    check_choice("normalize", normalize, (None, "max", "mcclish"))
-    n_pos = arr.shape[1]
-    if n_pos == 0 or n_neg == 0:
-        what = "no positives" if n_pos == 0 else "no negatives"
-        warn_undefined(arr.shape[0], arr.shape[0], what)
-        out = np.full((arr.shape[0], len(betas)), np.nan)
-    else:
-        out = _pairs(arr, n_neg, betas) / (n_pos * n_neg)
-        if normalize == "max":
-            out = out / betas
-        elif normalize == "mcclish":
-            half = betas**2 / 2
-            out = 0.5 * (1.0 + (out - half) / (betas - half))
-    return _shape(out, was_1d, scalar)
+    check_choice("normalize", normalize, NORMALIZATIONS)
+    return _per_ranking("opauc", pos_ranks, n_neg, betas, normalize)
 
 
 def auc(pos_ranks, n_neg):
     """AUC: the fraction of (positive, negative) pairs with the positive ranked higher.
 
+    ``AUC = OPAUC(1) = sum_i (n_neg - a_i) / (n_pos * n_neg)``.
+
     Parameters
-    ----------%s
+    ----------%(ranks)s
 
     Returns
     -------
@@ -443,15 +433,15 @@ def auc(pos_ranks, n_neg):
     return opauc(pos_ranks, n_neg, 1.0)
 
 
-def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -> pd.DataFrame:
+def evaluate(pos_ranks, n_neg, *, ks=DEFAULT_KS, betas=DEFAULT_BETAS) -> pd.DataFrame:
     """Every metric for every ranking, with the column names of ``metrics.evaluate``.
 
     Parameters
-    ----------%s
+    ----------%(ranks)s
     ks : sequence of int, default (5, 10, 20, 50)
-        Cut-offs in ``[1, n_pos + n_neg]``.
+        Cut-offs in ``[1, n_pos + n_neg]``, distinct.
     betas : sequence of float, default (0.01, 0.05, 0.1)
-        OPAUC levels in ``(0, 1]``.
+        OPAUC levels in ``(0, 1]``, distinct at 6 significant digits.
 
     Returns
     -------
@@ -471,28 +461,20 @@ def evaluate(pos_ranks, n_neg, *, ks=(5, 10, 20, 50), betas=(0.01, 0.05, 0.1)) -
     betas, _ = _check_betas(betas)
     if len(set(ks.tolist())) != len(ks):
         raise ValueError(f"ks must not repeat a value, got {tuple(ks.tolist())!r}")
-    labels = [f"opauc@{b:g}" for b in betas]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"betas must be distinct at 6 significant digits, got {betas.tolist()!r}")
+    check_beta_columns(betas)
     n_pos = arr.shape[1]
+    if n_pos == 0 or n_neg == 0:
+        warn_undefined(arr.shape[0], arr.shape[0], "no positives" if n_pos == 0 else "no negatives")
     hits, dcg = _topk(arr, ks)
     pairs = _pairs(arr, n_neg, np.concatenate((betas, [1.0])))
-    undefined_pos = n_pos == 0
-    undefined_neg = n_neg == 0
-    if undefined_pos or undefined_neg:
-        warn_undefined(
-            arr.shape[0], arr.shape[0], "no positives" if undefined_pos else "no negatives"
-        )
-    columns: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN without positives
+        topk = {"recall": hits / n_pos, "precision": hits / ks, "ndcg": dcg / ideal_dcg(n_pos, ks)}
+    columns = {topk_column(m, k): topk[m][:, j] for j, k in enumerate(ks) for m in DEFAULT_TOPK}
     nan = np.full(arr.shape[0], np.nan)
-    for j, k in enumerate(ks):
-        columns[f"recall@{k}"] = nan if undefined_pos else hits[:, j] / n_pos
-        columns[f"precision@{k}"] = hits[:, j] / k
-        columns[f"ndcg@{k}"] = nan if undefined_pos else dcg[:, j] / _idcg(ks[j : j + 1], n_pos)[0]
     scale = n_pos * n_neg
-    columns["auc"] = nan if scale == 0 else pairs[:, -1] / scale
+    columns[AUC_COLUMN] = nan if scale == 0 else pairs[:, -1] / scale
     for j, beta in enumerate(betas):
-        columns[f"opauc@{beta:g}"] = nan if scale == 0 else pairs[:, j] / scale
+        columns[beta_column(beta)] = nan if scale == 0 else pairs[:, j] / scale
     columns["n_pos"] = np.full(arr.shape[0], n_pos, dtype=np.int64)
     columns["n_neg"] = np.full(arr.shape[0], n_neg, dtype=np.int64)
     return pd.DataFrame(columns)
@@ -509,5 +491,5 @@ for _f in (
     auc,
     evaluate,
 ):
-    _f.__doc__ = _f.__doc__ % _PARAMS_DOC
+    _f.__doc__ = _f.__doc__ % _DOC
 del _f

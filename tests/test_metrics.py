@@ -320,6 +320,42 @@ def test_warning_points_at_the_callers_line(call):
     assert rec[0].filename == __file__
 
 
+_MODULE_LEVEL_CALLS = """\
+import numpy as np
+import pandas as pd
+from opauc_sim import metrics, rank_metrics
+y, s = [0, 0], [1.0, 2.0]
+table = pd.DataFrame({"user": [1], "item": [1], "score": [0.5]})
+truth = pd.DataFrame(columns=["user", "item"])
+metrics.auc(y, s)
+metrics.opauc(y, s, 0.5)
+metrics.map_at_k(y, s, 1)
+metrics.evaluate(y, s, ks=(1,))
+metrics.evaluate_scorer(lambda rows: np.ones((len(rows), 2)), [0], np.zeros((1, 2)), ks=(1,))
+metrics.evaluate_long(table, truth, ks=(1,))
+rank_metrics.auc([], 3)
+rank_metrics.recall_at_k([[]], 3, 1)
+rank_metrics.evaluate([], 3, ks=(1,))
+"""
+
+
+def test_warning_from_module_level_code_points_at_that_file(tmp_path):
+    """The stack level is computed (the first frame outside opauc_sim), not counted: a call
+    at module level in another file, imported, is named with its file and line (a counted
+    level one too high pointed into importlib, or at ``sys:1`` from a script)."""
+    import importlib.util
+
+    path = tmp_path / "user_module.py"
+    path.write_text(_MODULE_LEVEL_CALLS)
+    spec = importlib.util.spec_from_file_location("user_module", path)
+    with pytest.warns(UndefinedMetricWarning) as rec:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    lines = _MODULE_LEVEL_CALLS.splitlines()
+    calls = [i + 1 for i, line in enumerate(lines) if line.startswith(("metrics.", "rank_"))]
+    got = [(w.filename, w.lineno) for w in rec if w.category is UndefinedMetricWarning]
+    assert got == [(str(path), line) for line in calls]
+
+
 # ------------------------------------------------------------------- bad input
 
 

@@ -75,6 +75,24 @@ def test_k_beyond_n_items_matches_enumeration(row, data):
     assert close(precision_at_k(labels, scores, k), labels.sum() / k)
 
 
+@given(score_rows(max_items=8), st.data())
+def test_evaluate_without_betas_and_k_beyond_n_items_matches_enumeration(row, data):
+    """evaluate(betas=()) at a K inside and a K beyond the row: every Top-K column is the
+    enumeration's over tie orders, AUC is still there, and there is no OPAUC column."""
+    labels, scores = row
+    ks = (data.draw(st.integers(1, len(scores))), len(scores) + data.draw(st.integers(1, 20)))
+    if ks[0] == ks[1]:
+        ks = ks[:1]
+    topk = ("recall", "precision", "ndcg", "hit_rate", "mrr", "map")
+    df = quiet(evaluate, labels, scores, ks=ks, betas=(), topk=topk)
+    assert not [c for c in df.columns if c.startswith("opauc")]
+    for k in ks:
+        exp = ref.topk_expected(labels, scores, k)
+        for name in topk:
+            assert close(df[f"{name}@{k}"].iloc[0], exp[name]), (name, k)
+    assert close(df["auc"].iloc[0], quiet(auc, labels, scores))
+
+
 def test_empty_betas_give_no_opauc_columns_and_opauc_ks_still_works():
     y, s = [1, 0, 1, 0], [0.9, 0.8, 0.1, 0.5]
     df = evaluate(y, s, ks=(2,), betas=())
@@ -84,9 +102,9 @@ def test_empty_betas_give_no_opauc_columns_and_opauc_ks_still_works():
     assert df.loc[0, "opauc@9/n_neg"] == pytest.approx(ref.auc_pairs(y, s), abs=TOL)
 
 
-def test_train_padding_to_reach_k_still_gives_the_same_values():
-    """The training path pads matrices with excluded columns to get past the old K check;
-    padding must keep giving what the unpadded call gives now."""
+def test_excluded_columns_change_nothing():
+    """Columns excluded in every row (as an older training path padded its matrices) give
+    exactly what the call without them gives, K beyond the real items included."""
     rng = np.random.default_rng(1)
     y = rng.random((5, 30)) < 0.3
     s = rng.random((5, 30))
@@ -252,15 +270,15 @@ def test_read_only_and_strided_inputs():
 
 def test_one_compiled_kernel_serves_every_dtype():
     """Inputs reach the kernel in one canonical form: no new compile per dtype."""
-    from opauc_sim import metrics
+    from opauc_sim.metrics import _kernels
 
-    if not hasattr(metrics._batch_stats, "signatures"):
+    if not hasattr(_kernels._batch_stats, "signatures"):
         pytest.skip("NUMBA_DISABLE_JIT: nothing is compiled")
     rng = np.random.default_rng(0)
     y = rng.random((3, 20)) < 0.4
     s = rng.random((3, 20))
     evaluate(y.astype(np.float64), s, ks=(3,))
-    before = set(metrics._batch_stats.signatures)
+    before = set(_kernels._batch_stats.signatures)
     for yy, ss in (
         (y, s.astype(np.float32)),
         (y.astype(np.int64), (s * 100).astype(np.int32)),
@@ -271,7 +289,7 @@ def test_one_compiled_kernel_serves_every_dtype():
     ):
         quiet(evaluate, yy, ss, ks=(3,), exclude=np.zeros_like(y))
         quiet(auc, yy, ss)
-    assert set(metrics._batch_stats.signatures) == before
+    assert set(_kernels._batch_stats.signatures) == before
     # One version for every input; a second only where evaluate(keep_float32=True) asked
     # for float32 scores (the training evaluation), possibly earlier in this process.
     float64_versions = [sig for sig in before if "float32" not in str(sig[0])]

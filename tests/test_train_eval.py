@@ -1,8 +1,8 @@
 """The training path's evaluation equals metrics.evaluate / metrics.opauc row by row.
 
-``evaluate_ranking`` pads rows with dummy negatives so that one call to
-``metrics.evaluate`` gives OPAUC at a per-user beta = K / n_neg; these tests check that
-trick against the definition, computed user by user on the unpadded, masked rows.
+``evaluate_ranking`` makes one call of ``metrics.evaluate(..., opauc_ks=ks, betas=())``
+per chunk of users, OPAUC at each user's own beta = K / n_neg; these tests check it against
+the definitions, computed user by user on the masked rows.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import pytest
 import scipy.sparse as sp
 
 from opauc_sim import metrics
+from opauc_sim._definitions import ranking_columns
 from opauc_sim._validation import UndefinedMetricWarning
 from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
+from tests import reference as ref
 
 
 def _problem(seed: int, n_users: int = 25, n_items: int = 30, ties: bool = True):
@@ -44,9 +46,7 @@ def test_per_user_equals_evaluate_row_by_row(seed):
         yt, ys = y[u, keep], scores[u, keep]
         n_neg = int((~yt).sum())
         assert row.n_neg == n_neg and row.n_pos == int(yt.sum())
-        for k in ks:
-            if k > len(yt):  # evaluate refuses k > n_items; the padded call does not need to
-                continue
+        for k in ks:  # K may exceed the row's items left after exclude
             for name, fn in (
                 (f"recall@{k}", metrics.recall_at_k),
                 (f"precision@{k}", metrics.precision_at_k),
@@ -101,6 +101,29 @@ def test_k_larger_than_the_number_of_items():
     has_neg = got["n_neg"] > 0
     assert has_neg.any()
     np.testing.assert_allclose(got["opauc@20/n_neg"][has_neg], got["auc"][has_neg], atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::opauc_sim._validation.UndefinedMetricWarning")
+def test_k_beyond_the_items_left_matches_enumeration():
+    """With ties and K beyond a user's items left after exclude, every column is the
+    enumeration's over tie orders (Precision divides by K), with no padding of the matrix."""
+    y, scores, excl = _problem(5, n_users=8, n_items=7, ties=True)
+    ks = (2, 9)
+    got = evaluate_ranking(y, np.round(scores), exclude=excl, ks=ks).set_index("user")
+    for u, row in got.iterrows():
+        keep = ~excl[u]
+        yt, ys = y[u, keep], np.round(scores[u, keep])
+        n_neg = int((~yt).sum())
+        for k in ks:
+            exp = ref.topk_expected(yt, ys, k)
+            for name in ("recall", "precision", "ndcg"):
+                assert row[f"{name}@{k}"] == pytest.approx(exp[name], abs=1e-12, nan_ok=True)
+            if n_neg:
+                beta = min(k / n_neg, 1.0)
+                area = ref.opauc_roc(yt, ys, beta)
+                assert row[f"opauc@{k}/n_neg"] == pytest.approx(area, abs=1e-12)
+                assert row[f"opauc_norm@{k}/n_neg"] == pytest.approx(area / beta, abs=1e-12)
+    assert list(got.columns) == [*ranking_columns(ks), "n_pos", "n_neg"]
 
 
 def test_keep_float32_gives_the_same_metrics_as_float64():

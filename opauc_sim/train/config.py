@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from opauc_sim._definitions import ranking_columns as metric_names
 from opauc_sim._validation import check_choice, check_int, check_real
 
 __all__ = [
@@ -53,17 +54,6 @@ SAMPLERS = ("rns", "dns", "softmax")
 #: The authors' StepLR: the learning rate is multiplied by 0.95 every 5 epochs.
 AUTHORS_LR_STEP = 5
 AUTHORS_LR_GAMMA = 0.95
-
-
-def metric_names(ks) -> list[str]:
-    """The metric columns of an evaluation at cut-offs ``ks`` (the training path's)."""
-    names = []
-    for k in ks:
-        names += [f"recall@{k}", f"precision@{k}", f"ndcg@{k}"]
-    names.append("auc")
-    for k in ks:
-        names += [f"opauc@{k}/n_neg", f"opauc_norm@{k}/n_neg"]
-    return names
 
 
 @dataclass(frozen=True)

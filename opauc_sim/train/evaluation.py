@@ -20,17 +20,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from opauc_sim._definitions import opauc_k_column as opauc_column
+from opauc_sim._definitions import opauc_norm_column, ranking_columns
+
 __all__ = ["evaluate_ranking", "mean_metrics", "opauc_column", "opauc_norm_column"]
-
-
-def opauc_column(k: int) -> str:
-    """Name of the raw OPAUC(K / n_neg) column."""
-    return f"opauc@{k}/n_neg"
-
-
-def opauc_norm_column(k: int) -> str:
-    """Name of the max-normalised OPAUC(K / n_neg) / (K / n_neg) column, in [0, 1]."""
-    return f"opauc_norm@{k}/n_neg"
 
 
 def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -49,8 +42,7 @@ def _evaluate_chunk(scores, y_true, exclude, ks, evaluate, auc=True) -> pd.DataF
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in ks:
             df[opauc_norm_column(k)] = df[opauc_column(k)] / np.minimum(k / n_neg, 1.0)
-    front = [c for c in df.columns if c not in ("n_pos", "n_neg")]
-    return df[[*front, "n_pos", "n_neg"]]
+    return df[[*ranking_columns(ks, auc=auc), "n_pos", "n_neg"]]
 
 
 def evaluate_ranking(

@@ -1,0 +1,61 @@
+"""The parts of the public docstrings of :mod:`opauc_sim.metrics` written once.
+
+``{arrays}`` (the three array arguments), ``{returns}`` (a value per row) and
+``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
+``evaluate_scorer``) in a docstring are filled by :func:`_fill_docs`; a literal brace is
+written ``{{`` or ``}}``.
+"""
+
+from __future__ import annotations
+
+_ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
+        Binary relevance, 0/1 or bool. In 2-D a scipy.sparse matrix or a pandas DataFrame
+        is accepted; a torch tensor on any device (with grad or in bfloat16) too; and a
+        ranx/TREC qrels dict ``{query: {doc: relevance}}`` together with a run dict as
+        ``y_score`` (see :func:`evaluate_long` for how unscored documents are ranked).
+    y_score : array-like of the same shape
+        Real scores, higher ranks first. ``inf`` and ``-inf`` are valid and ordered; NaN
+        is an error. Any real dtype: each is converted to float64 exactly in order
+        (integers beyond 2**53 and ``longdouble`` by their exact ranks). When ``y_score``
+        (or ``y_true``) is a DataFrame, its index labels the output rows, and DataFrame
+        inputs are aligned on their row and column labels.
+    exclude : array-like of bool, same shape as ``y_score``, optional
+        Items removed from the ranking before anything is computed (dense, scipy.sparse or
+        a DataFrame): an excluded item is neither a positive, nor a negative, nor a rank.
+        This is how training interactions are masked in full-ranking evaluation (masking
+        with ``-inf`` instead would keep them as tied negatives and change AUC/OPAUC)."""
+
+_RETURNS_ROWS = """float, ndarray of shape (n_rows,) or pandas.Series
+        A float for 1-D input; a Series on the input DataFrame's index (user ids) when
+        ``y_score`` or ``y_true`` is a DataFrame or a dict; else an array."""
+
+_OPTIONS_DOC = """ks : sequence of int, default (5, 10, 20, 50)
+        Cut-offs, positive integers, distinct, not empty. A K above ``n_items`` is allowed:
+        every item is then inside the cut, and Precision@K still divides by K.
+    betas : sequence of float, default (0.01, 0.05, 0.1)
+        OPAUC levels, each in ``(0, 1]``. ``beta * n_neg`` uses each row's own number of
+        negatives (after ``exclude``). An empty sequence gives no ``opauc@<beta>`` column.
+    opauc_ks : sequence of int, default ()
+        For each K, also OPAUC at the row's own ``beta = K / n_neg`` (the level of the
+        paper's Theorem 3), in a column ``opauc@K/n_neg``: the raw area, in ``[0, K/n_neg]``,
+        so that ``n_pos * n_neg * opauc@K/n_neg`` is the number of correctly ordered pairs
+        of a positive and one of the top-K negatives. A row with ``n_neg < K`` gets
+        ``beta = 1`` (its AUC). Each K is a positive integer; the list may be empty.
+    normalize : {None, "max", "mcclish"}, default None
+        Applied to every OPAUC column (see :func:`normalize_opauc`); for ``opauc@K/n_neg``
+        with each row's own ``beta = min(K / n_neg, 1)``. The column names stay the same.
+    topk : sequence of str, default ("recall", "precision", "ndcg")
+        Which Top-K metrics to report at every K, among ``"recall"``, ``"precision"``,
+        ``"ndcg"``, ``"hit_rate"``, ``"mrr"``, ``"map"`` (see the functions of those
+        names). All come out of the same kernel pass.
+    graded : bool, default False
+        ``y_true`` holds graded relevance (finite, ``>= 0``): NDCG uses it as the gain;
+        every other metric takes the items with a gain above 0 as the positives."""
+
+
+def _fill_docs(func):
+    """Fill the templates in ``func``'s docstring; returns ``func``."""
+    func.__doc__ = func.__doc__.format(
+        arrays=_ARRAY_DOC, returns=_RETURNS_ROWS, options=_OPTIONS_DOC
+    )
+    return func
