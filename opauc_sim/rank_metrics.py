@@ -131,9 +131,6 @@ _PARALLEL_MIN = 50_000
 # Validation and helpers
 # ---------------------------------------------------------------------------------------
 
-# The discounts under the name opauc_sim.correlation imports them by.
-_discounts = discounts
-
 
 def _check_pos_ranks(pos_ranks: object, n_neg: object) -> tuple[np.ndarray, int, bool]:
     """Return (2-D int64 C-contiguous ranks, n_neg, was_1d); raise on malformed input."""

@@ -49,6 +49,7 @@ from opauc_sim._atomic import (
     unlink_quietly,
     write_temporary,
 )
+from opauc_sim._validation import find_stack_level
 
 DEFAULT_RESULTS_DIR = Path("results")
 
@@ -472,7 +473,7 @@ def load_result(
         # recover() has already renamed a pending sidecar into place, when there was one.
         warnings.warn(
             f"{csv_path} has no sidecar {meta_path}: how it was made is unknown",
-            stacklevel=2,
+            stacklevel=find_stack_level(),
         )
     _check_set_member(csv_path, meta, results_dir)
     try:

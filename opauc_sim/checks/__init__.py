@@ -32,7 +32,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["CheckResult", "all_checks", "by_key", "format_table", "run_checks"]
+__all__ = [
+    "CheckResult",
+    "all_checks",
+    "by_key",
+    "format_table",
+    "run_checks",
+    "verdict_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -181,3 +188,13 @@ def format_table(results: Iterable[CheckResult], *, markdown: bool = False) -> s
     lines = [fmt.format(*header), "  ".join("-" * w for w in widths)]
     lines += [fmt.format(*row) for row in rows]
     return "\n".join(lines)
+
+
+def verdict_frame(results: Iterable[CheckResult]):
+    """The saved verdict table (``results/proofs_check_verdicts.csv``): one row per check,
+    columns result, claim, cases, worst, measure, verdict and note (the keys stay in
+    memory: tests find records by key, the file keeps its columns)."""
+    import pandas as pd
+
+    columns = ("result", "claim", "cases", "worst", "measure", "verdict", "note")
+    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in results])

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from opauc_sim import metrics
+from opauc_sim._definitions import beta_column, topk_column
 from opauc_sim.bounds import ROUNDINGS, hits_bounds, precision_bounds, recall_bounds
 from opauc_sim.checks import CheckResult
 
@@ -408,9 +409,9 @@ def check_metrics_identity(n_max: int = 8, n_random: int = 200, seed: int = 7) -
             table = metrics.evaluate(rows, score[: len(rows)], ks=ks, betas=[k / n_neg for k in ks])
             for k in ks:
                 hits, pairs = hits_and_pairs(rows, k)
-                got = table[f"opauc@{k / n_neg:g}"].to_numpy()
+                got = table[beta_column(k / n_neg)].to_numpy()
                 err = np.abs(got * n_p * n_neg - pairs)
-                recall = table[f"recall@{k}"].to_numpy()
+                recall = table[topk_column("recall", k)].to_numpy()
                 err = np.maximum(err, np.abs(recall - hits / n_p) * n_p)
                 worst = max(worst, float(err.max()))
                 cases += len(rows)
@@ -432,8 +433,8 @@ def check_ties(n_cases: int = 200, seed: int = 8) -> CheckResult:
         levels = int(rng.integers(1, 5))
         y_score = rng.integers(0, levels, size=n_pos + n_neg).astype(np.float64)
         table = metrics.evaluate(y_true, y_score, ks=(k,), betas=(k / n_neg,))
-        value = min(float(table[f"opauc@{k / n_neg:g}"].iloc[0]), k / n_neg)
-        hits = float(table[f"recall@{k}"].iloc[0]) * n_pos
+        value = min(float(table[beta_column(k / n_neg)].iloc[0]), k / n_neg)
+        hits = float(table[topk_column("recall", k)].iloc[0]) * n_pos
         lo, up = hits_bounds(value, n_pos, n_neg, k)
         worst = max(worst, lo - hits, hits - up)
     return CheckResult(

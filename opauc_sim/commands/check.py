@@ -30,8 +30,6 @@ with ``opauc-sim figures --only theorem``.
 
 
 def run_check(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from opauc_sim.checks import format_table, run_checks
 
     if args.save:  # an unusable folder is reported before the checks run
@@ -57,73 +55,17 @@ def run_check(args: argparse.Namespace) -> int:
         if r.note and (args.verbose or not r.ok):
             print(f"  note [{r.result}] {r.claim}: {r.note}")
     if args.save:
+        from opauc_sim.checks import verdict_frame
         from opauc_sim.results_cache import save_result
 
-        frame = pd.DataFrame(
-            [
-                {
-                    "result": r.result,
-                    "claim": r.claim,
-                    "cases": r.cases,
-                    "worst": r.worst,
-                    "measure": r.measure,
-                    "verdict": r.verdict,
-                    "note": r.note,
-                }
-                for r in results
-            ]
-        )
         path = save_result(
-            frame,
+            verdict_frame(results),
             "proofs_check_verdicts",
             params={"deep": args.deep, "only": args.only},
             results_dir=args.results_dir,
         )
         print(f"wrote {path}")
     return 1 if bad else 0
-
-
-def compute_tables(
-    results_dir: str = "results", *, quick: bool = False, progress: bool = False
-) -> dict[str, object]:
-    """Compute and cache the proofs tables; return {name: DataFrame}."""
-    from opauc_sim.checks import theorem1, theorem2, theorem3
-    from opauc_sim.results_cache import save_result_set
-
-    bar = None
-    if progress:
-        from opauc_sim._optional import progress_bar  # None without tqdm
-
-        bar = progress_bar(total=3, unit="table", desc="proof tables", leave=False)
-    tables = {}
-    params3 = {"n_pos": 200, "n_neg": 800, "ks": [10, 50], "n_rankings": 500 if quick else 3000}
-    seed3 = 20230303
-    tables["theorem3_scatter"] = (theorem3.scatter_table(**params3, seed=seed3), params3, seed3)
-    if bar is not None:
-        bar.update(1)
-    params1 = {"n_neg": 1000, "n_rows": 50 if quick else 200}
-    tables["theorem1_dns_bias"] = (theorem1.dns_bias_table(**params1, seed=5), params1, 5)
-    if bar is not None:
-        bar.update(1)
-    params2 = {"n": 200, "n_rows": 10 if quick else 50}
-    full = theorem2.taylor_table(**params2, seed=17)
-    if bar is not None:
-        bar.close()
-    tau_cols = ["dist", "n", "rho", "tau_star", "tau_taylor", "ratio", "ratio_min", "ratio_max"]
-    tau_cols += ["kl_taylor"]
-    gap_cols = ["dist", "n", "rho", "beta", "cvar_value", "kl_value", "softmax_v_value"]
-    gap_cols += ["gap_kl_cvar", "gap_softmax_v_cvar", "gap_sd_kl_cvar", "gap_sd_softmax_v_cvar"]
-    tables["theorem2_taylor_tau"] = (full[tau_cols], params2, 17)
-    tables["theorem2_softmax_cvar_gap"] = (full[gap_cols], params2, 17)
-    # One set, read back only whole; each table keeps its own parameters and seed.
-    save_result_set(
-        {name: frame for name, (frame, _, _) in tables.items()},
-        "proof_tables",
-        params={},
-        results_dir=results_dir,
-        per_member={name: {"params": p, "seed": s} for name, (_, p, s) in tables.items()},
-    )
-    return {name: frame for name, (frame, _, _) in tables.items()}
 
 
 def run_tables(args: argparse.Namespace) -> int:
@@ -135,7 +77,9 @@ def run_tables(args: argparse.Namespace) -> int:
     args.results_dir = str(results_dir)
     check_writable_dir(args.results_dir, "--results-dir")  # before any computing
 
-    tables = compute_tables(args.results_dir, quick=args.quick, progress=not args.quiet)
+    from opauc_sim.checks.tables import proof_tables
+
+    tables = proof_tables(args.results_dir, quick=args.quick, progress=not args.quiet)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         for name, frame in tables.items():
             print(f"\n== {name} ({len(frame)} rows) -> {args.results_dir}/{name}.csv")

@@ -17,8 +17,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 _EPILOG_TRAIN = """examples:
   opauc-sim data fetch gowalla --from ../shared/data/gowalla/gowalladata.mat
   opauc-sim train --dataset gowalla --sampler dns --M 5 --epochs 200 --threads 1 \\
@@ -406,10 +404,8 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 
 def run_false_negatives(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from opauc_sim.results_cache import check_writable_dir, save_result
-    from opauc_sim.train.false_negatives import false_negative_shares
+    from opauc_sim.results_cache import check_writable_dir
+    from opauc_sim.train.false_negatives import false_negative_shares, save_shares
 
     out = Path(args.out)
 
@@ -429,22 +425,14 @@ def run_false_negatives(args: argparse.Namespace) -> int:
         n_pairs=args.n_pairs,
         seed=args.seed,
     )
-    table.insert(0, "dataset", str(args.dataset))
-    table.insert(1, "model", config.label)
-    table["recipe"] = "authors" if config.authors_code else "project"
-    table["epochs"] = config.epochs
-    table["weight_decay"] = config.weight_decay
-    table["model_test_ndcg@50"] = result.test.get("ndcg@50", np.nan)
-    if out.exists():
-        old = pd.read_csv(out)
-        old = old[old["dataset"] != str(args.dataset)]
-        table = pd.concat([old, table], ignore_index=True)
-    save_result(
+    table = save_shares(
+        out,
         table,
-        out.stem,
-        params={"dataset": str(args.dataset), "model": config.to_dict(), "n_pairs": args.n_pairs},
+        dataset=str(args.dataset),
+        config=config,
+        test=result.test,
+        n_pairs=args.n_pairs,
         seed=args.seed,
-        results_dir=out.parent,
     )
     mine = table[table["dataset"] == str(args.dataset)]
     for row in mine.itertuples():

@@ -33,6 +33,7 @@ import pandas as pd
 
 from opauc_sim import _cost
 from opauc_sim import rankings as _rankings
+from opauc_sim._definitions import discounts
 from opauc_sim._validation import (
     SeedLike,
     check_beta,
@@ -444,7 +445,7 @@ def auc_correlation(n_pos: int, n_neg: int, k: int, metric: str = "recall") -> f
     r = np.arange(n, dtype=np.float64)
     f = (r < k).astype(np.float64)
     if metric == "ndcg":
-        f = f / np.log2(r + 2.0)
+        f = f * discounts(n)
     fc = f - f.mean()
     rc = r - r.mean()
     denom = math.sqrt(float((fc * fc).sum() * (rc * rc).sum()))

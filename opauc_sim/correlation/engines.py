@@ -10,7 +10,7 @@ over the beta grid (the package docstring says why that loses nothing).
 * The exact engine runs the DP of :func:`.kernels._dp_one` per x variable.
 
 This module is the correlation study's one door into :mod:`opauc_sim.rank_metrics`' kernels
-(``_topk_batch``, ``_pairs_batch``, ``_discounts``, documented there as shared with this
+(``_topk_batch``, ``_pairs_batch``, documented there as shared with this
 study); the rest of the package reaches them through :func:`xy_values` and :func:`hits_dcg`.
 """
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from opauc_sim import rankings as _rankings
+from opauc_sim._definitions import discounts
 from opauc_sim._validation import SeedLike, check_beta, check_int, check_sequence
 from opauc_sim.correlation.kernels import (
     _dp_batch,
@@ -31,7 +32,7 @@ from opauc_sim.correlation.kernels import (
     _merge_blocks,
     _moment_sums_batch,
 )
-from opauc_sim.rank_metrics import _discounts, _pairs_batch, _topk_batch
+from opauc_sim.rank_metrics import _pairs_batch, _topk_batch
 
 #: Rankings per logical block (the unit of deterministic merging); chunks are multiples.
 BLOCK = 64
@@ -124,7 +125,7 @@ def hits_dcg(rankings: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """hits@K and DCG@K of each ranking (rows of sorted positive ranks), K ascending."""
     hits = np.empty((rankings.shape[0], len(ks)))
     dcg = np.empty((rankings.shape[0], len(ks)))
-    _topk_batch(rankings, ks, _discounts(int(ks[-1])), hits, dcg)
+    _topk_batch(rankings, ks, discounts(int(ks[-1])), hits, dcg)
     return hits, dcg
 
 
@@ -313,7 +314,7 @@ def _x_functions(grid: Grid) -> np.ndarray:
     """Per-rank contribution ``f[r]`` of a positive to each x: ``1[r < K]``, then the DCG
     discount ``1[r < K] / log2(r + 2)``."""
     n = grid.n_pos + grid.n_neg
-    disc = _discounts(n)
+    disc = discounts(n)
     fs = []
     if grid.want_hits:
         for k in grid.ks:

@@ -18,7 +18,9 @@ works on, with the candidates drawn and scored by the fused trainer's own kernel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ from opauc_sim.train import fast
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.data import Split
 
-__all__ = ["false_negative_shares"]
+__all__ = ["false_negative_shares", "save_shares"]
 
 
 def _member(keys_sorted: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int):
@@ -154,3 +156,42 @@ def _mean_se(values: list[np.ndarray]) -> dict[str, float]:
     v = np.concatenate(values)
     se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
     return {"share": float(v.mean()), "se": se}
+
+
+def save_shares(
+    out_csv: str | os.PathLike,
+    table: pd.DataFrame,
+    *,
+    dataset: str,
+    config: TrainConfig,
+    test: Mapping[str, float],
+    n_pairs: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Write one data set's shares into ``out_csv`` (with its sidecar); return the file's rows.
+
+    The rows gain the data set, the model (label, recipe, epochs, weight decay) and its
+    test NDCG@50; rows of other data sets already in ``out_csv`` are kept, this data set's
+    are replaced, so one file collects the table for several data sets.
+    """
+    from opauc_sim.results_cache import save_result
+
+    out = Path(out_csv)
+    table = table.copy()
+    table.insert(0, "dataset", dataset)
+    table.insert(1, "model", config.label)
+    table["recipe"] = "authors" if config.authors_code else "project"
+    table["epochs"] = config.epochs
+    table["weight_decay"] = config.weight_decay
+    table["model_test_ndcg@50"] = test.get("ndcg@50", np.nan)
+    if out.exists():
+        old = pd.read_csv(out)
+        table = pd.concat([old[old["dataset"] != dataset], table], ignore_index=True)
+    save_result(
+        table,
+        out.stem,
+        params={"dataset": dataset, "model": config.to_dict(), "n_pairs": n_pairs},
+        seed=seed,
+        results_dir=out.parent,
+    )
+    return table
