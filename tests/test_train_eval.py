@@ -142,3 +142,17 @@ def test_keep_float32_gives_the_same_metrics_as_float64():
     c = evaluate(labels, scores.astype(np.float64), keep_float32=True, **kw)
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c)
+
+
+def test_split_builds_train_all_once():
+    """Every configuration's test ranking masks train + valid; it used to be rebuilt (a
+    sparse sum over the whole training data) for each one."""
+    import scipy.sparse as sp
+
+    from opauc_sim.train.data import Split
+
+    m = sp.random(20, 30, density=0.2, random_state=0, format="csr").astype(bool)
+    v = sp.random(20, 30, density=0.05, random_state=1, format="csr").astype(bool)
+    split = Split(train=m, valid=v, test=v)
+    assert split.train_all is split.train_all
+    assert (split.train_all != (m + v).astype(bool)).nnz == 0

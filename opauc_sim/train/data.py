@@ -16,6 +16,7 @@ Gowalla is split as the paper did (:func:`split_paper`); MovieLens per user
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,9 @@ class Split:
     def n_items(self) -> int:
         return self.train.shape[1]
 
-    @property
+    @functools.cached_property
     def train_all(self) -> sp.csr_matrix:
-        """``train + valid``: everything a test-time ranking masks."""
+        """``train + valid``: everything a test-time ranking masks (built once per split)."""
         return _as_bool_csr(self.train + self.valid)
 
 
