@@ -122,3 +122,14 @@ def test_plot_param_marks_each_ks_best_on_the_relative_panel():
         assert line.get_xdata()[0] == 5 and line.get_ydata()[0] == 1.0
     curves = [line for line in rel.get_lines() if line.get_marker() == "o"]
     assert all(max(line.get_ydata()) == 1.0 for line in curves)
+
+
+def test_study_size_line_sums_every_run():
+    df = _rows().assign(epoch_seconds_median=2.0, eval_seconds_total=30.0)
+    per_run = 200 * 2.0 + 30.0
+    assert (study.run_seconds(df) == per_run).all()
+    first = study.study_markdown(df).splitlines()[0]
+    assert first == (
+        f"{len(df)} runs, {len(df) * per_run / 3600:.1f} core-hours of training and "
+        f"evaluation (median run {per_run / 60:.1f} min)."
+    )

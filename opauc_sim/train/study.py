@@ -248,9 +248,23 @@ def guideline_with_seeds(
     return pd.DataFrame(rows)
 
 
+def run_seconds(df: pd.DataFrame) -> pd.Series:
+    """Each row's training and evaluation time: ``epochs * epoch_seconds_median +
+    eval_seconds_total`` (the median epoch stands for every epoch)."""
+    return df["epochs"] * df["epoch_seconds_median"] + df["eval_seconds_total"].fillna(0.0)
+
+
 def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
-    """The README's tables for a study: Table 2 analog and the guideline per K."""
+    """The README's tables for a study: Table 2 analog, the guideline per K, and the
+    study's size (runs and core-hours, from :func:`run_seconds`)."""
     lines = []
+    if {"epoch_seconds_median", "eval_seconds_total"} <= set(df.columns) and len(df):
+        seconds = run_seconds(df)
+        lines += [
+            f"{len(df)} runs, {seconds.sum() / 3600:.1f} core-hours of training and "
+            f"evaluation (median run {seconds.median() / 60:.1f} min).",
+            "",
+        ]
     t = table2(df, dataset=dataset)
     if len(t):
         lines += [
