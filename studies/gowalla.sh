@@ -12,6 +12,8 @@
 # skips finished configurations, so the study can be stopped at any moment. The protocol
 # is the paper's (MF dim 32, Adam lr 1e-3, batch 4096, 200 epochs, N = 200) in the authors'
 # recipe (--authors-code: no validation, test after the last epoch), one thread.
+# On two cores, studies/queue.sh runs the same study as a job list
+# (studies/gowalla_jobs.txt) with one worker per core, merged by opauc-sim merge-sweeps.
 # Stages after the first pick the weight decay that gave the best test NDCG@50 in an
 # earlier stage, as the paper tuned it (it has no validation set either).
 set -euo pipefail
