@@ -133,3 +133,27 @@ def test_study_size_line_sums_every_run():
         f"{len(df)} runs, {len(df) * per_run / 3600:.1f} core-hours of training and "
         f"evaluation (median run {per_run / 60:.1f} min)."
     )
+
+
+def test_guideline_verdicts_say_whether_the_best_moves():
+    same = study.guideline_verdicts(study.guideline_with_seeds(_rows()))
+    assert same[0].startswith("- DNS's M (N = 200): best 5 at K = 5, 5 at K = 20, 5 at K = 50")
+    assert same[0].endswith("the guideline's shift is not seen.")
+    moving = pd.DataFrame(
+        {
+            "param": "M",
+            "K": [5, 20, 50],
+            "best": [1.0, 3.0, 5.0],
+            "changes": True,
+            "monotone_as_guideline": True,
+            "n_seeds": [3, 3, np.nan],
+            "diff_mean": [0.01, 0.005, np.nan],
+            "p": [0.02, 0.3, np.nan],
+        }
+    )
+    (line,) = study.guideline_verdicts(moving)
+    assert "moves as the guideline says; at K = 5 it beats" in line and "p = 0.02" in line
+    (line,) = study.guideline_verdicts(
+        moving.assign(best=[5.0, 3.0, 1.0], monotone_as_guideline=False)
+    )
+    assert line.endswith("moves against the guideline.")

@@ -248,6 +248,13 @@ def guideline_with_seeds(
     return pd.DataFrame(rows)
 
 
+def _format_sd(v: float) -> str:
+    """`` ± sd`` to four decimals, or two significant digits when that would read 0.0000."""
+    if np.isnan(v):
+        return ""
+    return f" ± {v:.4f}" if v >= 5e-5 else f" ± {v:.1e}"
+
+
 def run_seconds(df: pd.DataFrame) -> pd.Series:
     """Each row's training and evaluation time: ``epochs * epoch_seconds_median +
     eval_seconds_total`` (the median epoch stands for every epoch)."""
@@ -274,7 +281,7 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
             "| --- | --- | ---: | --- | --- | --- | --- | ---: |",
         ]
         for r in t.to_dict("records"):
-            sd = lambda v: "" if np.isnan(v) else f" ± {v:.4f}"  # noqa: E731
+            sd = _format_sd
             paper = f"{r['paper_ndcg']:.4f} / {r['paper_recall']:.4f}" if "paper_ndcg" in r else ""
             ratio = f"{r['ndcg / paper']:.2f}" if "ndcg / paper" in r else ""
             lines.append(
@@ -303,7 +310,42 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
                 f"| {name[r['param']]} | {r['K']} | {r['param']} = {r['best']:g}, wd "
                 f"{r['wd']:g} | {r['test_ndcg@K']:.4f} | {vs} |"
             )
+        lines += ["", *guideline_verdicts(g)]
     return "\n".join(lines)
+
+
+_FAMILY_NAMES = {
+    "M": "DNS's M (N = 200)",
+    "rho": "Softmax-v's rho (N = 200)",
+    "N": "DNS's N (M = 5)",
+}
+
+
+def guideline_verdicts(g: pd.DataFrame) -> list[str]:
+    """One line per family of :func:`guideline_with_seeds`: the best value per K and
+    whether it moves as the guideline says (harder negatives for smaller K: smaller M,
+    larger rho and N), with the paired test at the smallest K where there is one."""
+    out = []
+    for param, part in g.groupby("param", sort=False):
+        part = part.sort_values("K")
+        bests = ", ".join(f"{b:g} at K = {k}" for k, b in zip(part["K"], part["best"], strict=True))
+        first = part.iloc[0]
+        if not first["changes"]:
+            verdict = "the same at every K: the guideline's shift is not seen"
+        elif first["monotone_as_guideline"]:
+            verdict = "moves as the guideline says"
+            if first.get("n_seeds", 0) > 1 and not pd.isna(first.get("p")):
+                verdict += (
+                    f"; at K = {first['K']} it beats the largest K's best by "
+                    f"{first['diff_mean']:+.4f} (paired over {first['n_seeds']} seeds, "
+                    f"p = {first['p']:.2g})"
+                )
+            else:
+                verdict += " (one seed: not tested against the seed spread)"
+        else:
+            verdict = "moves against the guideline"
+        out.append(f"- {_FAMILY_NAMES[param]}: best {bests}; {verdict}.")
+    return out
 
 
 def param_curves(
