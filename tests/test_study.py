@@ -157,3 +157,20 @@ def test_guideline_verdicts_say_whether_the_best_moves():
         moving.assign(best=[5.0, 3.0, 1.0], monotone_as_guideline=False)
     )
     assert line.endswith("moves against the guideline.")
+
+
+def test_tilt_table_is_the_paired_kept_share_difference():
+    df = _rows()
+    tilt = study.tilt_table(df, "dns", "M", fixed={"N": 200}).set_index("M")
+    assert list(tilt.index) == [1.0, 20.0]  # the best (M = 5) is the reference
+    one = df[(df.sampler == "dns") & (df.M == 1)].sort_values("seed")
+    best = df[(df.sampler == "dns") & (df.M == 5)].sort_values("seed")
+    r5 = one["test_ndcg@5"].to_numpy() / best["test_ndcg@5"].to_numpy()
+    r50 = one["test_ndcg@50"].to_numpy() / best["test_ndcg@50"].to_numpy()
+    assert tilt.loc[1.0, "n"] == 3
+    assert tilt.loc[1.0, "kept@5"] == pytest.approx(r5.mean(), rel=1e-12)
+    assert tilt.loc[1.0, "mean"] == pytest.approx((r5 - r50).mean(), rel=1e-12)
+    assert tilt.loc[1.0, "p"] == pytest.approx(stats.ttest_rel(r5, r50).pvalue, rel=1e-12)
+    assert tilt.loc[20.0, "n"] == 1 and np.isnan(tilt.loc[20.0, "p"])
+    text = "\n".join(study.tilt_markdown(tilt.reset_index(), "M"))
+    assert "| 20 |" in text and "| M | NDCG@5 kept | NDCG@50 kept |" in text

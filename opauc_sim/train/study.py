@@ -178,6 +178,72 @@ def paired_difference(df: pd.DataFrame, a: pd.Series, b: pd.Series, column: str)
     }
 
 
+def tilt_table(
+    df: pd.DataFrame,
+    sampler: str,
+    param: str,
+    *,
+    fixed: dict | None = None,
+    small: int = 5,
+    large: int = 50,
+    metric: str = "ndcg",
+) -> pd.DataFrame:
+    """How much of its best each K keeps at every value of ``param``: the K-tilt.
+
+    The guideline (smaller K, harder negatives) can hold as a tilt even when every K peaks
+    at the same value: moving away from the peak towards easier sampling should then cost
+    a small K more than a large one. For each value ``v`` of ``param`` (the best seed-0
+    weight decay at that value), and each seed it shares with the best value ``b`` at
+    K = ``large``, the kept shares are ``r_K = metric@K(v) / metric@K(b)``, and the tilt
+    is ``r_small - r_large`` (negative: the small K loses more).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value: ``param``, ``kept@small``, ``kept@large`` (seed means), the
+        tilt's ``mean`` and ``sd``, ``n`` (seeds), and ``p``, the two-sided paired t-test
+        of ``r_small`` against ``r_large`` (``scipy.stats.ttest_rel``; NaN below 2 seeds).
+    """
+    from scipy import stats
+
+    best, _ = select(df, sampler, metric=metric, k=large, n=None, fixed=fixed)
+    if best is None:
+        return pd.DataFrame()
+    keys = ["seed", "split_seed"]
+    ref = seeds_of(df, best).set_index(keys)
+    fam = _family(df, sampler, None, fixed)
+    rows = []
+    for value in sorted(fam[param].dropna().unique()):
+        at = fam[np.isclose(fam[param].astype(float), value)]
+        row, _ = select(at, sampler, metric=metric, k=large, n=None)
+        if row is None or float(value) == float(best[param]):
+            continue
+        runs = seeds_of(df, row).set_index(keys)
+        both = runs.index.intersection(ref.index)
+        kept = {
+            k: (
+                runs.loc[both, f"test_{metric}@{k}"] / ref.loc[both, f"test_{metric}@{k}"]
+            ).to_numpy(float)
+            for k in (small, large)
+        }
+        d = kept[small] - kept[large]
+        p = float("nan")
+        if len(d) > 1 and np.ptp(d) > 0:
+            p = float(stats.ttest_rel(kept[small], kept[large]).pvalue)
+        rows.append(
+            {
+                param: float(value),
+                f"kept@{small}": kept[small].mean(),
+                f"kept@{large}": kept[large].mean(),
+                "mean": d.mean(),
+                "sd": d.std(ddof=1) if len(d) > 1 else float("nan"),
+                "n": len(d),
+                "p": p,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def guideline_with_seeds(
     df: pd.DataFrame, *, ks: Sequence[int] = (5, 20, 50), metric: str = "ndcg"
 ) -> pd.DataFrame:
@@ -311,7 +377,30 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
                 f"{r['wd']:g} | {r['test_ndcg@K']:.4f} | {vs} |"
             )
         lines += ["", *guideline_verdicts(g)]
+    for sampler, param, fixed in (("dns", "M", {"N": 200}), ("softmax", "rho", {"N": 200})):
+        lines += tilt_markdown(tilt_table(df, sampler, param, fixed=fixed), param)
     return "\n".join(lines)
+
+
+def tilt_markdown(tilt: pd.DataFrame, param: str) -> list[str]:
+    """:func:`tilt_table` as Markdown lines (none for an empty table)."""
+    if tilt.empty:
+        return []
+    small, large = (int(c.split("@")[1]) for c in tilt.columns if c.startswith("kept@"))
+    lines = [
+        "",
+        f"| {param} | NDCG@{small} kept | NDCG@{large} kept | tilt (@{small} - @{large}) "
+        "| seeds | paired p |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in tilt.to_dict("records"):
+        sd = "" if pd.isna(r["sd"]) else f" ± {r['sd']:.4f}"
+        p = "" if pd.isna(r["p"]) else f"{r['p']:.2g}"
+        lines.append(
+            f"| {r[param]:g} | {r[f'kept@{small}']:.1%} | {r[f'kept@{large}']:.1%} "
+            f"| {r['mean']:+.4f}{sd} | {r['n']} | {p} |"
+        )
+    return lines
 
 
 _FAMILY_NAMES = {
