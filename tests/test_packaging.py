@@ -177,9 +177,9 @@ def test_library_figure_without_matplotlib_names_the_extra(tmp_path):
     code = """
 import pandas as pd
 from opauc_sim._optional import MissingDependencyError
-from opauc_sim.train.study import plot_false_negatives
+from opauc_sim.plots.false_negatives import make_figure
 try:
-    plot_false_negatives(pd.DataFrame())
+    make_figure(pd.DataFrame())
 except MissingDependencyError as exc:
     assert isinstance(exc, ImportError)
     print(exc)

@@ -114,7 +114,9 @@ def test_param_curves_average_every_seed_of_each_value():
 def test_plot_param_marks_each_ks_best_on_the_relative_panel():
     pytest.importorskip("matplotlib")
     df = _rows()
-    fig = study.plot_param(df, "dns", "M", fixed={"N": 200})
+    from opauc_sim.plots.train_gowalla import make_figure
+
+    fig = make_figure(df, "dns", "M", fixed={"N": 200})
     rel = fig.axes[2]
     stars = [line for line in rel.get_lines() if line.get_marker() == "*"]
     assert len(stars) == 3  # one per K
@@ -174,3 +176,21 @@ def test_tilt_table_is_the_paired_kept_share_difference():
     assert tilt.loc[20.0, "n"] == 1 and np.isnan(tilt.loc[20.0, "p"])
     text = "\n".join(study.tilt_markdown(tilt.reset_index(), "M"))
     assert "| 20 |" in text and "| M | NDCG@5 kept | NDCG@50 kept |" in text
+
+
+def test_paired_methods_compares_each_best_with_bpr_and_dns_with_softmax():
+    df = _rows()
+    table = study.paired_methods(df)
+    assert list(dict.fromkeys(zip(table.a, table.b, strict=True))) == [
+        ("DNS(M=5, N=200)", "RNS"),
+        ("Softmax-v(rho=1, N=200)", "RNS"),
+        ("DNS(M=5, N=200)", "Softmax-v(rho=1, N=200)"),
+    ]
+    row = table[(table.a == "DNS(M=5, N=200)") & (table.b == "RNS") & (table.K == 20)].iloc[0]
+    dns = df[(df.sampler == "dns") & (df.M == 5)].sort_values("seed")["test_ndcg@20"]
+    bpr = df[(df.sampler == "rns") & (df.weight_decay == 0.001)].sort_values("seed")
+    assert row["n"] == 3
+    assert row["mean"] == pytest.approx((dns.to_numpy() - bpr["test_ndcg@20"].to_numpy()).mean())
+    lines = study.paired_methods_markdown(df)
+    assert lines[1].startswith("- DNS(M=5, N=200) - RNS, NDCG@K paired over 3 seeds: K = 5:")
+    assert "(one seed)" in lines[3]  # Softmax-v has seed 0 only

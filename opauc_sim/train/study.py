@@ -178,6 +178,36 @@ def paired_difference(df: pd.DataFrame, a: pd.Series, b: pd.Series, column: str)
     }
 
 
+def paired_methods(df: pd.DataFrame, *, ks: Sequence[int] = (5, 20, 50)) -> pd.DataFrame:
+    """Each method's best (selected at K = 50) against BPR's and DNS's against Softmax-v's,
+    on NDCG@K for every K, paired by seed (:func:`paired_difference`)."""
+    best = {sampler: select(df, sampler, k=50)[0] for sampler, _ in METHODS}
+    pairs = [("dns", "rns"), ("softmax", "rns"), ("dns", "softmax")]
+    rows = []
+    for a, b in pairs:
+        if best[a] is None or best[b] is None:
+            continue
+        for k in ks:
+            diff = paired_difference(df, best[a], best[b], f"test_ndcg@{k}")
+            rows.append({"a": best[a]["label"], "b": best[b]["label"], "K": k, **diff})
+    return pd.DataFrame(rows)
+
+
+def paired_methods_markdown(df: pd.DataFrame) -> list[str]:
+    """One line per pair of :func:`paired_methods`, the K in a row."""
+    table = paired_methods(df)
+    lines = []
+    for (a, b), part in table.groupby(["a", "b"], sort=False):
+        cells = [
+            f"K = {r['K']}: {r['mean']:+.4f}"
+            + (f" (p = {r['p']:.2g})" if not pd.isna(r["p"]) else " (one seed)")
+            for r in part.to_dict("records")
+        ]
+        n = int(part["n"].max())
+        lines.append(f"- {a} - {b}, NDCG@K paired over {n} seeds: " + "; ".join(cells) + ".")
+    return ["", *lines] if lines else []
+
+
 def tilt_table(
     df: pd.DataFrame,
     sampler: str,
@@ -355,7 +385,7 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
                 f"| {r['ndcg']:.4f}{sd(r['ndcg_sd'])} | {r['recall']:.4f}{sd(r['recall_sd'])} "
                 f"| {r['ndcg vs BPR']:+.1%} / {r['recall vs BPR']:+.1%} | {paper} | {ratio} |"
             )
-        lines.append("")
+        lines += [*paired_methods_markdown(df), ""]
     g = guideline_with_seeds(df)
     if len(g):
         lines += [
@@ -474,106 +504,3 @@ def param_curves(
                     }
                 )
     return pd.DataFrame(out)
-
-
-def plot_param(
-    df: pd.DataFrame, sampler: str, param: str, *, fixed: dict | None = None, title: str = ""
-):
-    """Three panels against ``param``, one colour per K: test NDCG@K, test Recall@K, and
-    NDCG@K relative to its best value over ``param`` (where each K peaks, the guideline's
-    question, on one scale).
-
-    Lines are seed means, shaded bands the min-max over seeds where there are several;
-    the dashed line of the same colour is BPR (RNS at its best weight decay, seed mean);
-    a star marks each K's best value of ``param``.
-    """
-    from opauc_sim._optional import require_matplotlib
-
-    matplotlib = require_matplotlib()
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
-    tidy = param_curves(df, sampler, param, fixed=fixed)
-    fig = Figure(figsize=(14, 4.0), layout="constrained")
-    axes = fig.subplots(1, 3)
-    ks = sorted(set(tidy["K"])) if len(tidy) else []
-    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.8, max(len(ks), 1)))
-    for ax, metric in zip(axes[:2], ("ndcg", "recall"), strict=True):
-        for colour, k in zip(colours, ks, strict=False):
-            part = tidy[(tidy["metric"] == metric) & (tidy["K"] == k)].sort_values(param)
-            ax.plot(part[param], part["mean"], "-o", color=colour, ms=4)
-            if (part["n_seeds"] > 1).any():
-                ax.fill_between(part[param], part["lo"], part["hi"], color=colour, alpha=0.2)
-            best, _ = select(df, "rns", metric=metric, k=k)
-            if best is not None:
-                level = seeds_of(df, best)[f"test_{metric}@{k}"].mean()
-                ax.axhline(level, color=colour, ls="--", lw=1)
-        ax.set_ylabel(f"test {'NDCG' if metric == 'ndcg' else 'Recall'}@K")
-    rel = axes[2]
-    for colour, k in zip(colours, ks, strict=False):
-        part = tidy[(tidy["metric"] == "ndcg") & (tidy["K"] == k)].sort_values(param)
-        if part.empty:
-            continue
-        top = part["mean"].max()
-        rel.plot(part[param], part["mean"] / top, "-o", color=colour, ms=4)
-        at = part.loc[part["mean"].idxmax(), param]
-        rel.plot([at], [1.0], "*", color=colour, ms=14, mec="k", mew=0.5)
-    rel.set_ylabel("test NDCG@K / its best over " + ("rho" if param == "rho" else param))
-    for ax in axes:
-        ax.set_xscale("log")
-        values = sorted(set(tidy[param])) if len(tidy) else []
-        ax.set_xticks(values, [f"{v:g}" for v in values])
-        ax.set_xticks([], minor=True)
-        ax.set_xlabel(r"$\rho$" if param == "rho" else param)
-        ax.grid(alpha=0.3, lw=0.4)
-    handles = [
-        Line2D([], [], color=c, marker="o", ms=4, label=f"K={k}")
-        for c, k in zip(colours, ks, strict=False)
-    ]
-    handles.append(Line2D([], [], color="0.3", ls="--", label="BPR (RNS), best wd"))
-    handles.append(Line2D([], [], color="0.3", marker="*", ls="", ms=10, label="best at this K"))
-    handles.append(matplotlib.patches.Patch(color="0.5", alpha=0.3, label="min-max over seeds"))
-    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
-    fig.suptitle(title, fontsize=10)
-    return fig
-
-
-def plot_false_negatives(table: pd.DataFrame, *, title: str = ""):
-    """Bars: share of held-out positives among DNS's top M, per dataset, vs uniform draws."""
-    from opauc_sim._optional import require_matplotlib
-
-    require_matplotlib()
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8.5, 3.6), layout="constrained")
-    ax_d, ax_s = fig.subplots(1, 2, sharey=True)
-    datasets = list(dict.fromkeys(table["dataset"]))
-    width = 0.8 / max(len(datasets), 1)
-    colours = ["#1b7837", "#762a83", "#e08214", "#2166ac"]
-    for d, name in enumerate(datasets):
-        part = table[table["dataset"] == name]
-        base = part.loc[part["sampler"] == "uniform", "share"].to_numpy()
-        for ax, sampler, col in ((ax_d, "dns", "M"), (ax_s, "softmax", "rho")):
-            rows = part[part["sampler"] == sampler].sort_values(col)
-            x = np.arange(len(rows)) + (d - (len(datasets) - 1) / 2) * width
-            ax.bar(x, 100 * rows["share"], width, color=colours[d % 4], label=name)
-            ax.errorbar(x, 100 * rows["share"], 196 * rows["se"], fmt="none", ecolor="k", lw=0.8)
-            if len(base):
-                ax.hlines(
-                    100 * base[0],
-                    x.min() - width / 2,
-                    x.max() + width / 2,
-                    colors=colours[d % 4],
-                    linestyles=":",
-                    lw=1.5,
-                )
-            labels = [f"{v:g}" for v in rows[col]]
-            ax.set_xticks(np.arange(len(rows)), labels)
-    ax_d.set_xlabel("DNS: M (top M of N = 200)")
-    ax_s.set_xlabel(r"Softmax-v: $\rho$ (weight mass, N = 200)")
-    ax_d.set_ylabel("held-out positives among the chosen (%)")
-    ax_d.legend(fontsize=8, title="data set (dotted: uniform draws)", title_fontsize=8)
-    for ax in (ax_d, ax_s):
-        ax.grid(axis="y", alpha=0.3, lw=0.4)
-    fig.suptitle(title, fontsize=10)
-    return fig
