@@ -407,7 +407,8 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
                 f"{r['wd']:g} | {r['test_ndcg@K']:.4f} | {vs} |"
             )
         lines += ["", *guideline_verdicts(g)]
-    for sampler, param, fixed in (("dns", "M", {"N": 200}), ("softmax", "rho", {"N": 200})):
+    families = (("dns", "M", {"N": 200}), ("dns", "N", {"M": 5}), ("softmax", "rho", {"N": 200}))
+    for sampler, param, fixed in families:
         lines += tilt_markdown(tilt_table(df, sampler, param, fixed=fixed), param)
     return "\n".join(lines)
 
