@@ -401,6 +401,15 @@ def run_sweep(
         return final
 
 
+def _sidecar(out_csv: Path) -> dict[str, Any]:
+    """The sidecar of ``out_csv`` as a dict; empty if it is missing or unreadable."""
+    try:
+        meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def _commands(out_csv: Path, more: Sequence[str]) -> list[str]:
     """Every command that wrote rows of ``out_csv``: its sidecar's list, then ``more``.
 
@@ -408,11 +417,7 @@ def _commands(out_csv: Path, more: Sequence[str]) -> list[str]:
     sidecar keeps them all, in order, each once; a sidecar from before this list existed
     contributes its one ``command``.
     """
-    try:
-        meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    meta = meta if isinstance(meta, dict) else {}
+    meta = _sidecar(out_csv)
     listed = meta.get("commands")
     if not isinstance(listed, list):
         listed = [meta["command"]] if meta.get("command") else []
@@ -463,10 +468,7 @@ def merge_sweeps(
                 log(f"{source}: {len(fresh)} new rows, {len(new) - len(fresh)} already in")
             rows = pd.concat([rows, fresh], ignore_index=True) if len(rows) else fresh
             commands = list(dict.fromkeys([*commands, *_commands(path, [])]))
-        try:
-            meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
+        meta = _sidecar(out_csv)
         save_result(
             rows.reset_index(drop=True),
             out_csv.stem,
