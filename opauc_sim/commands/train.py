@@ -444,17 +444,9 @@ def run_false_negatives(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from opauc_sim.train import report, study
 
-    path = Path(args.csv)
-    if not path.is_file():
-        raise ValueError(f"csv {args.csv!r} is not a file (a sweep's results/NAME.csv)")
-    df = pd.read_csv(path, dtype={"id": str})
-    missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
-    if missing:
-        raise ValueError(f"{args.csv} is not a sweep's CSV: it lacks the columns {missing}")
+    df = _read_sweep(args.csv, "csv")
     dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
     has_valid = any(c.startswith("valid_ndcg@") and df[c].notna().any() for c in df.columns)
     if "seed" in df and (df["seed"].nunique() > 1 or not has_valid):
@@ -464,7 +456,27 @@ def run_report(args: argparse.Namespace) -> int:
         print()
         for sampler, v in report.guideline_verdict(df).items():
             print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
+    if args.against is not None:
+        from opauc_sim.train.recipes import recipe_markdown
+
+        other = _read_sweep(args.against, "--against")
+        print()
+        print(recipe_markdown(df, other))
     return 0
+
+
+def _read_sweep(name: str, arg: str):
+    """The sweep CSV at ``name``, checked to be one (``arg`` names it in errors)."""
+    import pandas as pd
+
+    path = Path(name)
+    if not path.is_file():
+        raise ValueError(f"{arg} {name!r} is not a file (a sweep's results/NAME.csv)")
+    df = pd.read_csv(path, dtype={"id": str})
+    missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
+    if missing:
+        raise ValueError(f"{arg} {name!r} is not a sweep's CSV: it lacks the columns {missing}")
+    return df
 
 
 def register(subparsers) -> None:
@@ -557,4 +569,10 @@ def register(subparsers) -> None:
         "and N per K with paired comparisons (opauc_sim.train.study / report).",
     )
     r.add_argument("csv", help="a sweep's results/NAME.csv")
+    r.add_argument(
+        "--against",
+        metavar="CSV",
+        help="a sweep of the same grid under the other recipe (--authors-code or not): "
+        "adds a table pairing their configurations and seeds (opauc_sim.train.recipes)",
+    )
     r.set_defaults(func=run_report)
