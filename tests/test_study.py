@@ -85,6 +85,8 @@ def test_guideline_and_markdown_render():
     assert set(dns["K"]) == {5, 20, 50} and (dns["best"] == 5).all()
     text = study.study_markdown(df)
     assert "DNS(M=5, N=200), wd 0.01 | 3 |" in text and "0.1811 / 0.2989" in text
+    (bpr,) = [line for line in text.splitlines() if line.startswith("| BPR |")]
+    assert bpr.split("|")[6].strip() == ""  # no gain of BPR over itself
 
 
 def test_report_command_prints_the_study_tables(tmp_path, capsys):

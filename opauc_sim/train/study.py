@@ -380,10 +380,11 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
             sd = _format_sd
             paper = f"{r['paper_ndcg']:.4f} / {r['paper_recall']:.4f}" if "paper_ndcg" in r else ""
             ratio = f"{r['ndcg / paper']:.2f}" if "ndcg / paper" in r else ""
+            gain = f"{r['ndcg vs BPR']:+.1%} / {r['recall vs BPR']:+.1%}"
             lines.append(
                 f"| {r['method']} | {r['config']}, wd {r['wd']:g} | {r['n_seeds']} "
                 f"| {r['ndcg']:.4f}{sd(r['ndcg_sd'])} | {r['recall']:.4f}{sd(r['recall_sd'])} "
-                f"| {r['ndcg vs BPR']:+.1%} / {r['recall vs BPR']:+.1%} | {paper} | {ratio} |"
+                f"| {'' if r['method'] == 'BPR' else gain} | {paper} | {ratio} |"
             )
         lines += [*paired_methods_markdown(df), ""]
     g = guideline_with_seeds(df)
