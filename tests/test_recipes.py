@@ -82,7 +82,7 @@ def test_gains_select_on_test_for_the_authors_and_on_validation_for_the_project(
 def test_markdown_names_both_recipes():
     text = recipes.recipe_markdown(AUTHORS, PROJECT)
     assert "| DNS(M=5, N=200) | 0.001 | 0 | 0.1660 / 0.3320 | 0.1750 / 0.3500 (" in text
-    assert "- project's recipe: DNS(M=5, N=200) at its best wd 0.01" in text
+    assert "- the project's recipe: DNS(M=5, N=200) at its best wd 0.01" in text
     assert "+41.7% over BPR" in text  # 0.170 / 0.120 - 1
     empty = AUTHORS.assign(weight_decay=0.1)
     assert recipes.recipe_markdown(empty, PROJECT).startswith("No configuration")
