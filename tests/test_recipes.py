@@ -8,25 +8,29 @@ import pytest
 
 from opauc_sim.train import recipes
 
+LABELS = {"rns": "RNS", "dns": "DNS(M=5, N=200)", "softmax": "Softmax-v(rho={:g}, N=200)"}
+
 
 def _sweep(authors: bool, values: dict) -> pd.DataFrame:
-    """One row per (sampler, wd, seed) -> (test NDCG@50, valid NDCG@50 or None)."""
+    """One row per (sampler, wd, seed) -> (test NDCG@50, valid NDCG@50 or None); a
+    sampler ``softmax:RHO`` is Softmax-v(RHO, 200)."""
     rows = []
-    for (sampler, wd, seed), (ndcg, valid) in values.items():
+    for (name, wd, seed), (ndcg, valid) in values.items():
+        sampler, _, rho = name.partition(":")
         rows.append(
             {
                 "id": f"{len(rows):016x}",
                 "sampler": sampler,
                 "M": 5 if sampler == "dns" else 1,
-                "N": 200 if sampler == "dns" else 1,
-                "rho": np.nan,
+                "N": 1 if sampler == "rns" else 200,
+                "rho": float(rho) if rho else np.nan,
                 "weight_decay": wd,
                 "seed": seed,
                 "split_seed": seed,
                 "epochs": 200,
                 "lr": 1e-3,
                 "authors_code": authors,
-                "label": "DNS(M=5, N=200)" if sampler == "dns" else "RNS",
+                "label": LABELS[sampler].format(float(rho or 0)),
                 "best_epoch": 200 if authors else 120 + 10 * len(rows),
                 **{f"test_ndcg@{k}": ndcg * k / 50 for k in (5, 20, 50)},
                 **{f"test_recall@{k}": 2 * ndcg * k / 50 for k in (5, 20, 50)},
@@ -44,6 +48,7 @@ AUTHORS = _sweep(
         ("dns", 0.01, 0): (0.180, None),
         ("dns", 0.001, 0): (0.166, None),
         ("dns", 0.01, 1): (0.181, None),  # no project row: must not pair
+        ("softmax:1", 0.01, 0): (0.182, None),
     },
 )
 PROJECT = _sweep(
@@ -53,13 +58,17 @@ PROJECT = _sweep(
         ("rns", 0.001, 0): (0.120, 0.21),  # best on validation, not on test
         ("dns", 0.01, 0): (0.170, 0.30),
         ("dns", 0.001, 0): (0.175, 0.29),
+        ("softmax:1", 0.01, 0): (0.176, 0.28),
+        ("softmax:10", 0.01, 0): (0.150, 0.25),  # no authors row at rho = 10
     },
 )
 
 
 def test_rows_pair_on_configuration_weight_decay_and_seed():
     t = recipes.recipe_table(AUTHORS, PROJECT).set_index(["label", "weight_decay"])
-    assert len(t) == 4 and set(t["seed"]) == {0}
+    assert len(t) == 5 and set(t["seed"]) == {0}
+    soft = t.loc[("Softmax-v(rho=1, N=200)", 0.01)]
+    assert soft["ndcg_authors"] == 0.182 and soft["ndcg_project"] == 0.176
     row = t.loc[("DNS(M=5, N=200)", 0.001)]
     assert row["ndcg_authors"] == 0.166 and row["ndcg_project"] == 0.175
     assert row["recall_project"] == 2 * 0.175 and row["epoch_authors"] == 200
