@@ -336,6 +336,12 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}")
     summary = {k: round(v, 4) for k, v in result.test.items() if "@20" in k or k == "auc"}
     print(f"{config.label}: kept epoch {result.best_epoch}, test {summary}")
+    if result.diverged_epoch is not None:
+        print(
+            f"opauc-sim train: warning: {config.label} diverged at epoch "
+            f"{result.diverged_epoch} (the mean loss was not finite); training stopped there",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -174,6 +174,11 @@ class TrainResult:
     ``valid`` and ``test`` map metric names (``evaluate``'s columns, e.g. ``"recall@20"``,
     plus ``"opauc@20/n_neg"``) to averages over users with held-out items; ``valid`` is
     empty when no validation ran.
+
+    ``diverged_epoch`` is the first epoch whose mean loss was not finite (None if none
+    was). Training stops there; a diverged run without a validated epoch before it has
+    NaN ``test`` metrics (its scores are NaN, so there is nothing to rank), and one with
+    validation reports the best validated epoch before it.
     """
 
     config: TrainConfig
@@ -189,21 +194,37 @@ class TrainResult:
     threads: int | None = None
     user_embedding: np.ndarray | None = None
     item_embedding: np.ndarray | None = None
+    diverged_epoch: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "label": self.config.label,
-            "device": self.device,
-            "backend": self.backend,
-            "threads": self.threads,
-            "best_epoch": self.best_epoch,
-            "valid": self.valid,
-            "test": self.test,
-            "epoch_seconds_median": float(np.median(self.epoch_seconds)),
-            "eval_seconds_median": (
-                float(np.median(self.eval_seconds)) if self.eval_seconds else None
-            ),
-            "n_trained_together": self.n_trained_together,
-            "history": self.history,
-        }
+        """A JSON-ready dict (a NaN, as in a diverged run, becomes null)."""
+        return _nan_to_none(
+            {
+                "config": self.config.to_dict(),
+                "label": self.config.label,
+                "device": self.device,
+                "backend": self.backend,
+                "threads": self.threads,
+                "best_epoch": self.best_epoch,
+                "valid": self.valid,
+                "test": self.test,
+                "epoch_seconds_median": float(np.median(self.epoch_seconds)),
+                "eval_seconds_median": (
+                    float(np.median(self.eval_seconds)) if self.eval_seconds else None
+                ),
+                "n_trained_together": self.n_trained_together,
+                "diverged_epoch": self.diverged_epoch,
+                "history": self.history,
+            }
+        )
+
+
+def _nan_to_none(value: Any) -> Any:
+    """``value`` with every NaN float (in nested dicts and lists) replaced by None."""
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from opauc_sim._cost import Cost, check_memory
+from opauc_sim._definitions import ranking_columns
 from opauc_sim._validation import check_choice, check_int
 from opauc_sim.train.config import TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
@@ -238,14 +239,14 @@ def train_many(
     results = []
     for c, config in enumerate(configs):
         kept = log.kept[c]
-        if kept is None:  # no validation: the last epoch
-            kept = _KeptEpoch(epoch=config.epochs, state=engine.snapshot(c), valid={})
+        diverged = log.diverged[c]
+        if kept is None:  # no validation: the last epoch (or the one that diverged)
+            last = config.epochs if diverged is None else diverged
+            kept = _KeptEpoch(epoch=last, state=engine.snapshot(c), valid={})
         engine.restore(c, kept.state)
-        test_metrics: dict[str, float] = {}
+        test_metrics = {}
         if test:
-            test_metrics = _timed_metrics(
-                split.test, engine.scorer(c), split.train_all, config, threads, log.eval_seconds
-            )
+            test_metrics = _test_metrics(engine, split, c, config, kept, diverged, threads, log)
         user_e, item_e = engine.to_numpy(kept.state) if keep_embeddings else (None, None)
         results.append(
             TrainResult(
@@ -262,9 +263,22 @@ def train_many(
                 threads=n_threads,
                 user_embedding=user_e,
                 item_embedding=item_e,
+                diverged_epoch=diverged,
             )
         )
     return results
+
+
+def _test_metrics(
+    engine, split: Split, c: int, config: TrainConfig, kept, diverged, threads, log
+) -> dict[str, float]:
+    """Configuration ``c``'s test metrics at its kept epoch (restored): NaN when the kept
+    tables are the diverged ones (NaN scores rank nothing)."""
+    if diverged is not None and kept.epoch >= diverged:
+        return dict.fromkeys(ranking_columns(config.ks, auc=True), np.nan)
+    return _timed_metrics(
+        split.test, engine.scorer(c), split.train_all, config, threads, log.eval_seconds
+    )
 
 
 @dataclass
@@ -291,11 +305,12 @@ class _KeptEpoch:
 
 @dataclass
 class _FitLog:
-    """What the epochs of one group leave: per-configuration histories and kept epochs,
-    and the shared timings."""
+    """What the epochs of one group leave: per-configuration histories, kept epochs and
+    the first epoch whose loss was not finite (None while it is), and the shared timings."""
 
     histories: list[list[dict[str, float]]]
     kept: list[_KeptEpoch | None]
+    diverged: list[int | None]
     epoch_seconds: list[float] = field(default_factory=list)
     eval_seconds: list[float] = field(default_factory=list)
 
@@ -346,10 +361,15 @@ def _timed_metrics(
 
 
 def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, bar) -> _FitLog:
-    """Run every epoch; validate when due and keep each configuration's best epoch."""
+    """Run every epoch; validate when due and keep each configuration's best epoch.
+
+    A configuration whose mean epoch loss is not finite has diverged: it is validated no
+    more (its scores are NaN), and once every configuration of the group has diverged
+    the epochs stop.
+    """
     first = configs[0]
     n_cfg = len(configs)
-    log = _FitLog(histories=[[] for _ in configs], kept=[None] * n_cfg)
+    log = _FitLog(histories=[[] for _ in configs], kept=[None] * n_cfg, diverged=[None] * n_cfg)
     post: dict[str, str] = {}  # the bar's values; validation values stay until renewed
     for epoch in range(1, first.epochs + 1):
         engine.sync()
@@ -361,7 +381,9 @@ def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, 
         post["loss"] = f"{float(np.mean(losses)):.4f}"
         for c, config in enumerate(configs):
             row: dict[str, float] = {"epoch": epoch, "loss": float(losses[c])}
-            if is_eval:
+            if log.diverged[c] is None and not np.isfinite(row["loss"]):
+                log.diverged[c] = epoch
+            if is_eval and log.diverged[c] is None:
                 valid = _timed_metrics(
                     split.valid,
                     engine.scorer(c),
@@ -385,6 +407,8 @@ def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, 
         if bar is not None:
             bar.set_postfix(post)
             bar.update(1)
+        if all(d is not None for d in log.diverged):
+            break  # nothing left to train: every configuration's tables are NaN
     if bar is not None:
         bar.close()
     return log

@@ -353,8 +353,26 @@ def _format_sd(v: float) -> str:
 
 def run_seconds(df: pd.DataFrame) -> pd.Series:
     """Each row's training and evaluation time: ``epochs * epoch_seconds_median +
-    eval_seconds_total`` (the median epoch stands for every epoch)."""
-    return df["epochs"] * df["epoch_seconds_median"] + df["eval_seconds_total"].fillna(0.0)
+    eval_seconds_total`` (the median epoch stands for every epoch); a run that diverged
+    counts the epochs up to ``diverged_epoch``, where it stopped."""
+    epochs = df["epochs"]
+    if "diverged_epoch" in df:
+        epochs = df["diverged_epoch"].fillna(epochs)
+    return epochs * df["epoch_seconds_median"] + df["eval_seconds_total"].fillna(0.0)
+
+
+def diverged_markdown(df: pd.DataFrame) -> list[str]:
+    """One line per run whose loss stopped being finite (``diverged_epoch``), if any."""
+    if "diverged_epoch" not in df or df["diverged_epoch"].isna().all():
+        return []
+    runs = df[df["diverged_epoch"].notna()]
+    items = [
+        f"{r['label']}, wd {r['weight_decay']:g}, seed {r['seed']}: at epoch "
+        f"{r['diverged_epoch']:.0f}"
+        for r in runs.to_dict("records")
+    ]
+    head = "Diverged (the mean loss stopped being finite, and training with it): "
+    return ["", head + "; ".join(items) + "."]
 
 
 def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
@@ -411,6 +429,7 @@ def study_markdown(df: pd.DataFrame, *, dataset: str = "gowalla") -> str:
     families = (("dns", "M", {"N": 200}), ("dns", "N", {"M": 5}), ("softmax", "rho", {"N": 200}))
     for sampler, param, fixed in families:
         lines += tilt_markdown(tilt_table(df, sampler, param, fixed=fixed), param)
+    lines += diverged_markdown(df)
     return "\n".join(lines)
 
 

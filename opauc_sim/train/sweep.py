@@ -72,6 +72,11 @@ _GRID_KEYS = {"M": int, "N": int, "rho": float}
 #: Columns every sweep CSV has (see :func:`result_row`); a CSV without them is not a sweep's.
 SWEEP_COLUMNS = ("id", "dataset", "split_seed", "label", "sampler", "best_epoch")
 
+#: Columns rows gained after sweeps had been written without them: such a CSV still
+#: merges, and its rows read NaN there (``diverged_epoch``: the first epoch whose loss was
+#: not finite, NaN for a run that did not diverge).
+ADDED_COLUMNS = frozenset({"diverged_epoch"})
+
 
 def parse_grid(spec: str) -> list[dict[str, Any]]:
     """Parse ``"dns:M=1,2,3:N=200"`` into ``[{"sampler": "dns", "M": 1, "N": 200}, ...]``.
@@ -156,6 +161,7 @@ def result_row(
         "epoch_seconds_median": float(np.median(result.epoch_seconds)),
         "eval_seconds_total": float(np.sum(result.eval_seconds)),
         "final_loss": result.history[-1]["loss"],
+        "diverged_epoch": np.nan if result.diverged_epoch is None else result.diverged_epoch,
     }
     row.update({f"valid_{k}": v for k, v in result.valid.items()})
     row.update({f"test_{k}": v for k, v in result.test.items()})
@@ -455,8 +461,8 @@ def merge_sweeps(
                 raise ResultsError(f"source {str(source)!r} is --out itself")
             new = read_rows(path, log)
             if len(rows) and len(new):
-                if set(new.columns) != set(rows.columns):
-                    diff = sorted(set(new.columns) ^ set(rows.columns))
+                diff = sorted((set(new.columns) ^ set(rows.columns)) - ADDED_COLUMNS)
+                if diff:
                     raise ResultsError(f"source {str(source)!r} has other columns: {diff}")
                 if set(new["dataset"]) != set(rows["dataset"]):
                     raise ResultsError(
@@ -543,4 +549,11 @@ def _write_outcomes(
         path = save_result(rows_done, **save)
         if log is not None:
             log(f"finished {', '.join(r.config.label for r in results)} -> {path}")
+            for r in results:
+                if r.diverged_epoch is not None:
+                    log(
+                        f"{r.config.label} (wd {r.config.weight_decay:g}) diverged at epoch "
+                        f"{r.diverged_epoch} (non-finite loss): its row says so and has "
+                        f"NaN test metrics unless an earlier epoch was validated"
+                    )
     return failed
