@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from opauc_sim.train.study import _seed0, _selection_column
+
 __all__ = ["recipe_gains", "recipe_markdown", "recipe_table"]
 
 _OWNER = {"authors": "the authors'", "project": "the project's"}
@@ -66,12 +68,13 @@ def recipe_table(a: pd.DataFrame, b: pd.DataFrame, *, k: int = 50) -> pd.DataFra
         missing = sorted(set(cols) - set(df.columns))
         if missing:
             raise ValueError(f"a sweep lacks the columns {missing} (k={k})")
+    keyed = {ra: _keyed(a), rb: _keyed(b)}
     parts = {
-        r: _keyed(df)[list(cols)].rename(columns={c: f"{v}_{r}" for c, v in cols.items()})
-        for r, df in ((ra, a), (rb, b))
+        r: df[list(cols)].rename(columns={c: f"{v}_{r}" for c, v in cols.items()})
+        for r, df in keyed.items()
     }
     both = parts["authors"].join(parts["project"], how="inner")
-    labels = _keyed(a)["label"]
+    labels = keyed[ra]["label"]
     both.insert(0, "label", labels[~labels.index.duplicated()].reindex(both.index).to_numpy())
     both["ndcg_ratio"] = both["ndcg_project"] / both["ndcg_authors"]
     measured = [f"{v}_{r}" for r in ("authors", "project") for v in cols.values()]
@@ -89,10 +92,8 @@ def recipe_gains(a: pd.DataFrame, b: pd.DataFrame, *, k: int = 50) -> pd.DataFra
     rows = []
     for df in (a, b):
         recipe = _recipe(df)
-        sel = f"valid_ndcg@{k}" if recipe == "project" else f"test_ndcg@{k}"
-        if sel not in df:
-            raise ValueError(f"the {recipe} sweep lacks the column {sel!r}")
-        seed0 = df[(df["seed"] == 0) & (df["split_seed"] == 0)]
+        seed0 = _seed0(df)
+        sel, _ = _selection_column(seed0, "ndcg", k)  # validation where the rows have it
         best = seed0.loc[seed0.groupby("label")[sel].idxmax()]
         base = best.loc[best["sampler"] == "rns", f"test_ndcg@{k}"]
         bpr = float(base.iloc[0]) if len(base) else np.nan
