@@ -3,7 +3,7 @@
 For RNS, DNS(5, 200) and Softmax-v(1, 200) this times, in the same process and with the
 same thread count:
 
-- the project's epoch on the CPU (the fused Numba trainer, ``opauc_sim.train.fast``), in
+- the project's epoch on the CPU (the fused Numba trainer, ``opauc_sim.train.numba_engine``), in
   the project's recipe and in the authors' recipe (``--authors-code``);
 - the authors' batch loop, re-created here from their published code
   (``swt-user/WWW_2023_code``: ``main_more.py``, ``model.py``, ``sampler.py``):
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     from opauc_sim.train import load_split, set_threads
     from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.evaluation import evaluate_ranking
-    from opauc_sim.train.fast import FastEngine
+    from opauc_sim.train.numba_engine import NumbaEngine
 
     threads = set_threads(args.threads)
     import torch
@@ -134,11 +134,11 @@ def main(argv=None) -> int:
             ("project", config),
             ("project_authors", TrainConfig(**{**config.to_dict(), "authors_code": True})),
         ):
-            engine = FastEngine(split, [cfg])
+            engine = NumbaEngine(split, [cfg])
             engine.epoch()  # warm-up (and JIT)
             row[name] = _median_time(engine.epoch, args.epochs)
         if args.torch_engine:
-            from opauc_sim.train.loop import TorchEngine
+            from opauc_sim.train.torch_engine import TorchEngine
 
             engine = TorchEngine(split, [config], "cpu")
             engine.epoch()

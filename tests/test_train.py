@@ -17,7 +17,8 @@ torch = pytest.importorskip("torch")
 
 from opauc_sim import dro  # noqa: E402
 from opauc_sim.train import data as D  # noqa: E402
-from opauc_sim.train import loop, samplers  # noqa: E402
+from opauc_sim.train import torch_engine as loop  # noqa: E402
+from opauc_sim.train import torch_samplers as samplers  # noqa: E402
 from opauc_sim.train.config import TrainConfig  # noqa: E402
 from opauc_sim.train.runner import train, train_many  # noqa: E402
 

@@ -13,7 +13,7 @@ items, against the share among uniform draws:
 
 Each is averaged over a uniform sample of training pairs (u, i), the unit a sampler
 works on, with the candidates drawn and scored by the fused trainer's own kernels
-(:mod:`opauc_sim.train.fast`), so the measurement sees exactly what training sees.
+(:mod:`opauc_sim.train.numba_engine`), so the measurement sees exactly what training sees.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from opauc_sim._validation import check_int
-from opauc_sim.train import fast
+from opauc_sim.train import numba_engine
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.data import Split
 
@@ -127,7 +127,7 @@ def _per_pair_shares(
     users_all, items_all = users_all[ok], items_all[ok]
     pick = np.random.default_rng(seed).integers(0, len(users_all), n_pairs)
     indptr, indices = train.indptr.astype(np.int64), train.indices.astype(np.int64)
-    key = np.uint64(fast._stream_key(seed, 3))
+    key = np.uint64(numba_engine._stream_key(seed, 3))
     uniform: list[np.ndarray] = []
     per_config: list[list[np.ndarray]] = [[] for _ in configs]
     batch = 4096
@@ -135,12 +135,12 @@ def _per_pair_shares(
         idx = pick[start : start + batch]
         u, i = users_all[idx], items_all[idx]
         cand = np.empty((len(idx), n), dtype=np.int64)
-        bloom = np.empty((len(idx), fast._BLOOM_WORDS), dtype=np.uint64)
-        fast._draw(cand, u, key, start, n_items, indptr, indices, True, bloom)
+        bloom = np.empty((len(idx), numba_engine._BLOOM_WORDS), dtype=np.uint64)
+        numba_engine._draw(cand, u, key, start, n_items, indptr, indices, True, bloom)
         is_held = _member(keys, np.repeat(u, n), cand.ravel(), n_items).reshape(cand.shape)
         uniform.append(is_held.mean(axis=1))
         for config, values in zip(configs, per_config, strict=True):
-            t = fast.batch_terms(user_w, item_w, u, i, cand, config)
+            t = numba_engine.batch_terms(user_w, item_w, u, i, cand, config)
             if config.sampler == "dns":
                 sel = t["sel"]
                 hit = _member(keys, np.repeat(u, sel.shape[1]), sel.ravel(), n_items)

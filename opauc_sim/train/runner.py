@@ -1,8 +1,8 @@
 """Train, validate, select, test: the orchestration shared by both engines (no torch).
 
 An *engine* holds the model state of a group of configurations and runs epochs:
-:class:`opauc_sim.train.fast.FastEngine` (Numba, CPU; the default there) or
-:class:`opauc_sim.train.loop.TorchEngine` (PyTorch; GPUs, and the reference). This
+:class:`opauc_sim.train.numba_engine.NumbaEngine` (Numba, CPU; the default there) or
+:class:`opauc_sim.train.torch_engine.TorchEngine` (PyTorch; GPUs, and the reference). This
 module picks one (:func:`resolve_backend`), runs the epochs, ranks the validation slice
 every ``eval_every`` epochs, keeps the best epoch, and reports its test metrics.
 
@@ -116,10 +116,10 @@ def resolve_backend(backend: str = "auto", device: str = "auto") -> tuple[str, s
 
 def _make_engine(split: Split, configs: Sequence[TrainConfig], backend: str, device: str):
     if backend == "numba":
-        from opauc_sim.train.fast import FastEngine
+        from opauc_sim.train.numba_engine import NumbaEngine
 
-        return FastEngine(split, configs)
-    from opauc_sim.train.loop import TorchEngine
+        return NumbaEngine(split, configs)
+    from opauc_sim.train.torch_engine import TorchEngine
 
     return TorchEngine(split, configs, device)
 
@@ -191,7 +191,7 @@ def train_many(
         rho, weight_decay).
     device : {"auto", "cpu", "cuda"} or "cuda:N", default "auto"
     backend : {"auto", "numba", "torch"}, default "auto"
-        ``"numba"``: the fused CPU trainer (:mod:`opauc_sim.train.fast`); ``"torch"``:
+        ``"numba"``: the fused CPU trainer (:mod:`opauc_sim.train.numba_engine`); ``"torch"``:
         the PyTorch engine; ``"auto"``: Numba on the CPU, torch on CUDA.
     threads : int, optional
         Threads for Numba, BLAS and torch (:func:`set_threads`); default: leave them.

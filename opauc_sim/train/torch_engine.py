@@ -1,7 +1,7 @@
 """The PyTorch reference engine: MF + BPR with a negative sampler, as tensor code.
 
 This is the engine for GPUs, and the reference that the fused CPU trainer
-(:mod:`opauc_sim.train.fast`) is tested against. The orchestration (epochs, validation,
+(:mod:`opauc_sim.train.numba_engine`) is tested against. The orchestration (epochs, validation,
 selection, test) is :func:`opauc_sim.train.runner.train_many`, shared by both engines.
 
 Several configurations can be trained at once: their embedding tables are stacked along
@@ -26,7 +26,7 @@ from opauc_sim._validation import check_choice
 from opauc_sim.train._torch import torch
 from opauc_sim.train.config import TrainConfig, group_key
 from opauc_sim.train.data import Split
-from opauc_sim.train.samplers import (
+from opauc_sim.train.torch_samplers import (
     NegativeMask,
     draw_negatives,
     softmax_v_weights,
@@ -162,7 +162,7 @@ def _batch_loss(
 class TorchEngine:
     """The stacked state of configurations trained together, in PyTorch.
 
-    Interface shared with :class:`opauc_sim.train.fast.FastEngine`: :meth:`epoch`,
+    Interface shared with :class:`opauc_sim.train.numba_engine.NumbaEngine`: :meth:`epoch`,
     :meth:`scorer`, :meth:`snapshot`, :meth:`restore`, :meth:`to_numpy`.
     """
 

@@ -1,11 +1,11 @@
 """The fused CPU trainer: MF + BPR with RNS, DNS(M, N) or Softmax-v(rho, N) in Numba.
 
-Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.loop`), without ever
+Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.torch_engine`), without ever
 building a ``(batch, N, dim)`` tensor. This module is the Python side: the per-batch
-buffers, the argument lists of the kernels, Adam's constants, and :class:`FastEngine`,
+buffers, the argument lists of the kernels, Adam's constants, and :class:`NumbaEngine`,
 the stacked state of the configurations trained together. The four kernels one Adam step
 runs (draw, pair terms, scatter, Adam), their gradients and why a seeded run is
-bit-identical for any number of threads are in :mod:`opauc_sim.train.fast_kernels`.
+bit-identical for any number of threads are in :mod:`opauc_sim.train.numba_kernels`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from opauc_sim.train.config import TrainConfig
-from opauc_sim.train.fast_kernels import (
+from opauc_sim.train.numba_kernels import (
     _BLOOM_WORDS,
     KIND_DNS,
     KIND_RNS,
@@ -24,7 +24,7 @@ from opauc_sim.train.fast_kernels import (
     _scatter,
 )
 
-__all__ = ["FastEngine", "adam_step", "batch_terms", "pair_losses_and_grads"]
+__all__ = ["NumbaEngine", "adam_step", "batch_terms", "pair_losses_and_grads"]
 
 _KINDS = {"rns": KIND_RNS, "dns": KIND_DNS, "softmax": KIND_SOFTMAX}
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -206,7 +206,7 @@ def _stream_key(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0])
 
 
-class FastEngine:
+class NumbaEngine:
     """The stacked state of configurations trained together on the CPU (Numba).
 
     Configurations of one group share the pair order and the candidate draws; each keeps

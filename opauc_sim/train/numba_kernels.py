@@ -1,6 +1,6 @@
-"""The Numba kernels of the fused CPU trainer (:mod:`opauc_sim.train.fast`).
+"""The Numba kernels of the fused CPU trainer (:mod:`opauc_sim.train.numba_engine`).
 
-Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.loop`), without ever
+Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.torch_engine`), without ever
 building a ``(batch, N, dim)`` tensor. One Adam step on a batch of B pairs runs four
 kernels:
 
@@ -37,7 +37,7 @@ Every kernel that calls another lives in this one file, with its callees: Numba'
 cache (``cache=True``) keys a compiled function by its own file only, so a caller cached
 in one file would keep running the old code of a callee edited in another. The Python
 side (buffers, argument lists, Adam's constants, the engine) is in
-:mod:`opauc_sim.train.fast`.
+:mod:`opauc_sim.train.numba_engine`.
 """
 
 from __future__ import annotations
