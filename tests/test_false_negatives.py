@@ -37,7 +37,7 @@ def test_shares_equal_a_brute_force_recount():
     cand = np.empty((n_pairs, n), dtype=np.int64)
     bloom = np.empty((n_pairs, numba_engine._BLOOM_WORDS), dtype=np.uint64)
     key = np.uint64(numba_engine._stream_key(3, 3))
-    numba_engine._draw(cand, u, key, 0, 60, train.indptr.astype(np.int64), items, True, bloom)
+    numba_engine.draw_candidates(cand, u, key, 0, 60, numba_engine._csr64(train), bloom)
     assert not train.toarray()[u[:, None], cand].any()  # candidates are non-training items
     is_held = held[u[:, None], cand]
     scores = np.einsum("bd,bnd->bn", user_w[u], item_w[cand])

@@ -180,12 +180,11 @@ def test_draws_are_uniform_over_non_positives_and_thread_independent():
     import numba
 
     matrix = sp.csr_matrix(np.array([[1, 1, 1, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 1]], bool))
-    indptr, indices = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64)
     users = np.array([0, 1] * 2000, dtype=np.int64)
     cand = np.empty((len(users), 5), dtype=np.int64)
     bloom = np.empty((len(users), numba_engine._BLOOM_WORDS), dtype=np.uint64)
     key = np.uint64(123)
-    numba_engine._draw(cand, users, key, 0, 8, indptr, indices, True, bloom)
+    numba_engine.draw_candidates(cand, users, key, 0, 8, matrix, bloom)
     counts0 = np.bincount(cand[users == 0].ravel(), minlength=8)
     assert counts0[[0, 1, 2, 6]].sum() == 0
     np.testing.assert_allclose(counts0[[3, 4, 5, 7]] / counts0.sum(), 0.25, atol=0.015)
@@ -194,12 +193,12 @@ def test_draws_are_uniform_over_non_positives_and_thread_independent():
     try:
         numba.set_num_threads(1)
         again = np.empty_like(cand)
-        numba_engine._draw(again, users, key, 0, 8, indptr, indices, True, bloom)
+        numba_engine.draw_candidates(again, users, key, 0, 8, matrix, bloom)
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(again, cand)
     anything = np.empty_like(cand)
-    numba_engine._draw(anything, users, key, 0, 8, indptr, indices, False, bloom)
+    numba_engine.draw_candidates(anything, users, key, 0, 8, None, bloom)
     assert np.isin(anything[users == 0], [0, 1, 2, 6]).any()  # authors: from all items
 
 

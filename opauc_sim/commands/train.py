@@ -58,10 +58,15 @@ _CONFIG_HELP = {
     "dim": "embedding dimension",
     "seed": "training seed",
     "ks": "cut-offs K of the metrics",
-    "select_metric": "validation metric that picks the epoch, e.g. ndcg@20, recall@50",
+    "select_metric": "validation metric that picks the epoch, e.g. ndcg@20, recall@50; "
+    "ndcg@K: each cut-off K picks its own epoch by ndcg@K",
+    "batching": "pair: batches of --batch-size random pairs; user: all pairs of a random "
+    "set of users, about --batch-size of them (each user scored once per epoch)",
+    "patience": "early stopping: stop after this many validations in a row that improve "
+    "no selection; 0: never",
 }
 #: The fields the common options give (see :func:`_base`).
-_COMMON_FIELDS = (*_CONFIG_HELP, "eval_every", "authors_code")
+_COMMON_FIELDS = (*_CONFIG_HELP, "eval_every", "authors_code", "exclude_heldout")
 #: Candidates per pair when --N is not given: the paper's N (the dataclass's N = 1 is RNS's).
 _DEFAULT_N = 200
 
@@ -84,6 +89,10 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             continue
         if isinstance(f.default, tuple):
             kind = {"type": type(f.default[0]), "nargs": "+", "default": list(f.default)}
+        elif f.name == "batching":
+            from opauc_sim.train.config import BATCHINGS
+
+            kind = {"choices": BATCHINGS, "default": f.default}
         else:
             kind = {"type": type(f.default), "default": f.default}
         parser.add_argument(
@@ -127,6 +136,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--authors-code", action="store_true", help=_AUTHORS_HELP)
     parser.add_argument(
+        "--exclude-heldout",
+        action="store_true",
+        help="ORACLE CONTROL, not a method: candidates also exclude the user's validation "
+        "and test items (it reads the held-out labels); every output marks it",
+    )
+    parser.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
     )
     parser.add_argument(
@@ -167,42 +182,43 @@ def _add_weight_decay(parser: argparse.ArgumentParser, *, several: bool = False)
 
 
 def _sampler_options(parser: argparse.ArgumentParser) -> None:
-    from opauc_sim.train.config import SAMPLERS
+    """``--sampler`` and one option per sampler parameter, from the registry."""
+    from opauc_sim.train import samplers
 
+    helps = "; ".join(f"{spec.name}: {spec.help}" for spec in samplers.SAMPLERS.values())
     parser.add_argument(
         "--sampler",
-        choices=SAMPLERS,
+        choices=samplers.names(),
         default=_config_default("sampler"),
-        help="rns: BPR with one uniform negative; dns: DNS(M, N); softmax: Softmax-v(rho, N) "
-        "(default: %(default)s)",
+        help=f"{helps} (default: %(default)s)",
     )
-    parser.add_argument("--M", type=int, default=None, help="DNS: keep the top M of N (required)")
-    parser.add_argument(
-        "--N",
-        type=int,
-        default=None,
-        help=f"DNS / Softmax-v: candidates per pair (default: {_DEFAULT_N})",
-    )
-    parser.add_argument("--rho", type=float, default=None, help="Softmax-v: KL radius (required)")
+    for param in samplers.PARAMS.values():
+        users = [s.name for s in samplers.SAMPLERS.values() if param.name in s.params]
+        default = f"default: {param.cli_default}" if param.cli_default is not None else "required"
+        parser.add_argument(
+            f"--{param.name}",
+            type=str if param.name == "N" else param.type,
+            default=None,
+            help=f"{param.help} ({', '.join(users)}; {default})",
+        )
 
 
 def _sampler_settings(args) -> dict:
     """The sampler's settings from the options, refusing what does not apply."""
-    given = {k: getattr(args, k) for k in ("M", "N", "rho") if getattr(args, k) is not None}
-    applies = {"rns": set(), "dns": {"M", "N"}, "softmax": {"N", "rho"}}[args.sampler]
-    extra = sorted(set(given) - applies)
+    from opauc_sim.train import samplers
+
+    spec = samplers.get(args.sampler)
+    given = {k: getattr(args, k) for k in samplers.PARAMS if getattr(args, k) is not None}
+    extra = sorted(set(given) - set(spec.params))
     if extra:
         opts = ", ".join(f"--{k} {given[k]}" for k in extra)
         raise ValueError(f"{opts} does not apply to --sampler {args.sampler}")
-    out = {"sampler": args.sampler}
-    if args.sampler == "dns":
-        if "M" not in given:
-            raise ValueError("--sampler dns needs --M (DNS keeps the top M of N candidates)")
-        out.update(M=given["M"], N=given.get("N", _DEFAULT_N))
-    if args.sampler == "softmax":
-        if "rho" not in given:
-            raise ValueError("--sampler softmax needs --rho (Softmax-v's KL radius)")
-        out.update(rho=given["rho"], N=given.get("N", _DEFAULT_N))
+    out: dict = {"sampler": args.sampler}
+    for name in spec.params:
+        param = samplers.PARAMS[name]
+        if name not in given and param.cli_default is None:
+            raise ValueError(f"--sampler {args.sampler} needs --{name} ({param.help})")
+        out[name] = param.check(given.get(name, param.cli_default))
     return out
 
 

@@ -11,23 +11,36 @@ bit-identical for any number of threads are in :mod:`opauc_sim.train.numba_kerne
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
+from opauc_sim.train import engine as E
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.numba_kernels import (
     _BLOOM_WORDS,
     KIND_DNS,
-    KIND_RNS,
     KIND_SOFTMAX,
     _adam,
     _draw,
+    _full_scatter,
+    _full_terms,
     _pair_terms,
     _scatter,
 )
 
-__all__ = ["NumbaEngine", "adam_step", "batch_terms", "pair_losses_and_grads"]
+__all__ = [
+    "NumbaEngine",
+    "adam_step",
+    "batch_terms",
+    "draw_candidates",
+    "full_losses_and_grads",
+    "pair_losses_and_grads",
+]
 
-_KINDS = {"rns": KIND_RNS, "dns": KIND_DNS, "softmax": KIND_SOFTMAX}
+_KINDS = {"top": KIND_DNS, "softmax": KIND_SOFTMAX}
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+_NO_CDF = np.empty(0, dtype=np.float64)
+#: Users whose score rows one GEMM computes at a time in the full-item path.
+_GROUP_ROWS = 256
 
 
 class _Buffers:
@@ -47,7 +60,7 @@ class _Buffers:
 
 def _sampler_args(config: TrainConfig) -> tuple[int, int, int, float]:
     """(kind, M, n_selected, top weight) of a config's sampler."""
-    kind = _KINDS[config.sampler]
+    kind = _KINDS[config.spec.select]
     if kind == KIND_SOFTMAX:
         return kind, 1, config.N, 1.0
     m = config.M
@@ -206,30 +219,176 @@ def _stream_key(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0])
 
 
+def draw_candidates(cand, users, key, offset, n_items, exclusions, bloom, cdf=None) -> None:
+    """Fill ``cand`` (B, N) with the candidates of pairs ``offset, offset + 1, ...`` of
+    ``users``: uniform, or from PNS's ``cdf``; items in ``exclusions`` (a sorted CSR, or
+    None) are redrawn. ``bloom`` is (B, 64) uint64 scratch. See :func:`_draw`."""
+    if exclusions is None:
+        indptr = np.zeros(int(users.max(initial=0)) + 2, dtype=np.int64)
+        indices = np.zeros(0, dtype=np.int64)
+    else:
+        indptr = exclusions.indptr.astype(np.int64)
+        indices = exclusions.indices.astype(np.int64)
+    _draw(
+        cand,
+        users,
+        key,
+        offset,
+        n_items,
+        indptr,
+        indices,
+        exclusions is not None,
+        bloom,
+        _NO_CDF if cdf is None else cdf,
+    )
+
+
+class _FullBuffers:
+    """Scratch of the full-item path for up to ``rows`` users and ``pairs`` pairs."""
+
+    def __init__(self, rows: int, pairs: int, n_items: int, m: int, dim: int, dtype):
+        self.scores = np.empty((rows, n_items), dtype=dtype)
+        self.sel = np.empty((rows, m), dtype=np.int64)
+        self.count = np.empty(rows, dtype=np.int64)
+        self.csum = np.empty((rows, m), dtype=dtype)
+        self.heap = np.empty((rows, m), dtype=dtype)
+        self.gu = np.empty((rows, dim), dtype=dtype)
+        self.gpos = np.empty(pairs, dtype=dtype)
+        self.loss = np.empty(pairs, dtype=np.float64)
+
+
+def _full_group(user_w, item_w, group_users, group_start, items, exclusions, config, b):
+    """:func:`_full_terms` for one chunk of users (their score rows by one GEMM)."""
+    n_g = len(group_users)
+    scores = b.scores[:n_g]
+    np.matmul(user_w[group_users], item_w.T, out=scores)
+    _full_terms(
+        scores,
+        group_users,
+        group_start,
+        items,
+        user_w,
+        item_w,
+        exclusions.indptr,
+        exclusions.indices,
+        config.M,
+        config.authors_code,
+        _wd_in_loss(config),
+        b.sel,
+        b.count,
+        b.csum,
+        b.gpos,
+        b.gu,
+        b.loss,
+        b.heap,
+    )
+
+
+def _full_step(user_w, item_w, users, items, exclusions, config, b, g_user, g_item, scale):
+    """Terms and gradients of one batch in the full-item path; returns the loss sum.
+
+    The batch's pairs are grouped by user (:func:`opauc_sim.train.engine.user_groups`)
+    and processed :data:`_GROUP_ROWS` users at a time.
+    """
+    perm, group_users, group_start = E.user_groups(users)
+    items = np.ascontiguousarray(items[perm])
+    total = 0.0
+    for g0 in range(0, len(group_users), _GROUP_ROWS):
+        g1 = min(g0 + _GROUP_ROWS, len(group_users))
+        p0, p1 = group_start[g0], group_start[g1]
+        gu_chunk = group_users[g0:g1]
+        gs_chunk = group_start[g0 : g1 + 1] - p0
+        it_chunk = items[p0:p1]
+        if p1 - p0 > len(b.gpos):  # a batch larger than planned (user batching)
+            b.gpos = np.empty(p1 - p0, dtype=b.gpos.dtype)
+            b.loss = np.empty(p1 - p0, dtype=np.float64)
+        _full_group(user_w, item_w, gu_chunk, gs_chunk, it_chunk, exclusions, config, b)
+        _full_scatter(
+            user_w,
+            item_w,
+            gu_chunk,
+            gs_chunk,
+            it_chunk,
+            b.sel,
+            b.count,
+            b.csum,
+            b.gpos,
+            b.gu,
+            config.authors_code,
+            _wd_in_loss(config),
+            scale,
+            g_user,
+            g_item,
+        )
+        total += float(b.loss[: p1 - p0].sum())
+    return total
+
+
+def full_losses_and_grads(user_w, item_w, users, items, exclusions, config: TrainConfig):
+    """DNS(M, all) on one batch: pair losses (in the order of ``users``), gradients of
+    the batch loss and the selected negatives per pair, for tests.
+
+    Returns ``(pair_losses, d_user_w, d_item_w, selected)``; ``selected[p]`` lists pair
+    p's negatives, best first (as many as the user has candidates, up to M).
+    """
+    users = np.asarray(users, np.int64)
+    items = np.asarray(items, np.int64)
+    exclusions = _csr64(exclusions)
+    n_items, dim = item_w.shape
+    b = _FullBuffers(min(_GROUP_ROWS, len(users)), len(users), n_items, config.M, dim, user_w.dtype)
+    g_user, g_item = np.zeros_like(user_w), np.zeros_like(item_w)
+    scale = 1.0 if config.authors_code else 1.0 / len(users)
+    perm, group_users, group_start = E.user_groups(users)
+    losses = np.empty(len(users))
+    selected: list[np.ndarray] = [np.empty(0, np.int64)] * len(users)
+    for g0 in range(0, len(group_users), _GROUP_ROWS):  # the same chunks as _full_step
+        g1 = min(g0 + _GROUP_ROWS, len(group_users))
+        p0, p1 = group_start[g0], group_start[g1]
+        rows = perm[p0:p1]
+        gs = group_start[g0 : g1 + 1] - p0
+        _full_group(user_w, item_w, group_users[g0:g1], gs, items[rows], exclusions, config, b)
+        losses[rows] = b.loss[: p1 - p0]
+        for g in range(g1 - g0):
+            for p in rows[gs[g] : gs[g + 1]]:
+                selected[p] = b.sel[g, : b.count[g]].copy()
+    _full_step(user_w, item_w, users, items, exclusions, config, b, g_user, g_item, scale)
+    return losses, g_user, g_item, selected
+
+
+def _csr64(matrix) -> sp.csr_matrix:
+    """A sorted CSR copy with int64 index arrays (what the kernels take)."""
+    out = sp.csr_matrix(matrix, dtype=bool)
+    out.sort_indices()
+    out.indptr = out.indptr.astype(np.int64)
+    out.indices = out.indices.astype(np.int64)
+    return out
+
+
 class NumbaEngine:
     """The stacked state of configurations trained together on the CPU (Numba).
 
-    Configurations of one group share the pair order and the candidate draws; each keeps
-    its own tables and Adam state. Interface shared with the torch engine:
-    :meth:`epoch`, :meth:`scorer`, :meth:`snapshot`, :meth:`restore`.
+    Implements :class:`opauc_sim.train.engine.Engine`. Configurations of one group share
+    the pair order and the candidate draws; each keeps its own tables and Adam state.
+    With ``N="all"`` (DNS over all items) every batch's users are scored by a GEMM,
+    :data:`_GROUP_ROWS` users at a time, and each user's top M is selected once per
+    batch (:func:`opauc_sim.train.numba_kernels._full_terms`).
     """
 
     backend = "numba"
 
     def __init__(self, split, configs, dtype=np.float32):
+        E.stack_key(configs)
         first = configs[0]
         self.configs = list(configs)
         self.device = "cpu"
         self.dtype = np.dtype(dtype)
         n_users, n_items = split.n_users, split.n_items
-        train = split.train
-        counts = np.diff(train.indptr)
-        users = np.repeat(np.arange(n_users, dtype=np.int64), counts)
-        items = train.indices.astype(np.int64)
-        keep = (counts < n_items)[users]  # users with no negative to draw are left out
-        self.users, self.items = users[keep], items[keep]
-        self.indptr = train.indptr.astype(np.int64)
-        self.indices = train.indices.astype(np.int64)
+        excl = E.negative_exclusions(split, first)
+        self.exclusions = None if excl is None else _csr64(excl)
+        self.users, self.items = E.training_pairs(split, excl)
+        self.pair_start = np.searchsorted(self.users, np.arange(n_users + 1)).astype(np.int64)
+        self.active_users = np.flatnonzero(np.diff(self.pair_start) > 0)
+        self.cdf = E.popularity_cdf(split, first, excl)
         self.n_items = n_items
         self.tables = []
         for config in self.configs:
@@ -252,47 +411,55 @@ class NumbaEngine:
         self.draw_key = np.uint64(_stream_key(first.seed, 2))
         self.n_epochs_done = 0
         self.n_steps = 0
-        n_sel = max(_sampler_args(c)[2] for c in self.configs)
         batch = min(first.batch_size, max(len(self.users), 1))
-        self.buffers = _Buffers(batch, first.N, n_sel, first.dim, self.dtype)
+        if first.full_items:
+            m = max(c.M for c in self.configs)
+            rows = min(_GROUP_ROWS, batch)
+            self.full = _FullBuffers(rows, batch, n_items, m, first.dim, self.dtype)
+        else:
+            n_sel = max(_sampler_args(c)[2] for c in self.configs)
+            self.buffers = _Buffers(batch, first.N, n_sel, first.dim, self.dtype)
+
+    def _epoch_batches(self) -> list[np.ndarray]:
+        """This epoch's batches of pair indices (draws the epoch's permutation)."""
+        first = self.configs[0]
+        if first.batching == "user":
+            order = self.order_rng.permutation(self.active_users)
+        else:
+            order = self.order_rng.permutation(len(self.users))
+        return E.batches(order, first, self.pair_start)
 
     def epoch(self) -> np.ndarray:
         """One pass over the training pairs in random order; mean pair loss per config."""
         first = self.configs[0]
         n_pairs = len(self.users)
         epoch = self.n_epochs_done + 1
-        order = self.order_rng.permutation(n_pairs)
         totals = np.zeros(len(self.configs))
-        b = self.buffers
-        for start in range(0, n_pairs, first.batch_size):
-            idx = order[start : start + first.batch_size]
-            n_b = len(idx)
+        start = 0
+        for idx in self._epoch_batches():
             u, i = self.users[idx], self.items[idx]
-            cand = b.cand[:n_b]
-            _draw(
-                cand,
-                u,
-                self.draw_key,
-                (epoch - 1) * n_pairs + start,
-                self.n_items,
-                self.indptr,
-                self.indices,
-                not first.authors_code,
-                b.bloom,
-            )
+            if first.full_items:
+                for c, config in enumerate(self.configs):
+                    totals[c] += self._full_step(config, self.tables[c], u, i, epoch)
+            else:
+                b = self.buffers
+                if len(idx) > b.cand.shape[0]:  # a user batch larger than batch_size
+                    self.buffers = b = _Buffers(
+                        len(idx), first.N, b.sel.shape[1], first.dim, self.dtype
+                    )
+                cand = b.cand[: len(idx)]
+                offset = (epoch - 1) * n_pairs + start
+                draw_candidates(
+                    cand, u, self.draw_key, offset, self.n_items, self.exclusions, b.bloom, self.cdf
+                )
+                for c, config in enumerate(self.configs):
+                    totals[c] += self._step(config, self.tables[c], u, i, cand, epoch)
             self.n_steps += 1
-            for c, config in enumerate(self.configs):
-                totals[c] += self._step(config, self.tables[c], u, i, cand, epoch)
+            start += len(idx)
         self.n_epochs_done = epoch
         return totals / max(n_pairs, 1)
 
-    def _step(self, config, tab, u, i, cand, epoch) -> float:
-        b = self.buffers
-        n_b = len(u)
-        terms = _terms(tab["user"], tab["item"], u, i, cand, config, b, n_b)
-        _add_gradients(
-            tab["user"], tab["item"], u, i, terms, config, b, tab["g_user"], tab["g_item"]
-        )
+    def _adam(self, config, tab, epoch) -> None:
         lr = config.lr_at(epoch)
         adam_wd = config.weight_decay if config.authors_code else 0.0
         for name in ("user", "item"):
@@ -301,10 +468,36 @@ class NumbaEngine:
                 tab[f"g_{name}"],
                 tab[f"m_{name}"],
                 tab[f"v_{name}"],
-                self.n_steps,
+                self.n_steps + 1,
                 lr,
                 adam_wd,
             )
+
+    def _full_step(self, config, tab, u, i, epoch) -> float:
+        scale = 1.0 if config.authors_code else 1.0 / len(u)
+        total = _full_step(
+            tab["user"],
+            tab["item"],
+            u,
+            i,
+            self.exclusions,
+            config,
+            self.full,
+            tab["g_user"],
+            tab["g_item"],
+            scale,
+        )
+        self._adam(config, tab, epoch)
+        return total
+
+    def _step(self, config, tab, u, i, cand, epoch) -> float:
+        b = self.buffers
+        n_b = len(u)
+        terms = _terms(tab["user"], tab["item"], u, i, cand, config, b, n_b)
+        _add_gradients(
+            tab["user"], tab["item"], u, i, terms, config, b, tab["g_user"], tab["g_item"]
+        )
+        self._adam(config, tab, epoch)
         return float(b.loss[:n_b].sum())
 
     def scorer(self, c: int):

@@ -81,15 +81,37 @@ def _contains(indices, lo, hi, j):
 _BLOOM_WORDS = 64  # 4096-bit per-pair filter of the user's positives (512 bytes)
 
 
-@njit(cache=True, parallel=True)
-def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom):
-    """Fill ``cand`` (B, N) with uniform items; with ``reject``, redraw user positives.
+@njit(cache=True)
+def _pick(z, n_u, cdf):
+    """An item from the 64-bit output ``z``: ``z mod n_items`` (uniform; bias below
+    n_items / 2^64), or, with a non-empty ``cdf``, the first item whose cumulative
+    probability exceeds the 53-bit uniform ``(z >> 11) / 2^53`` (inverse CDF)."""
+    if cdf.shape[0] == 0:
+        return np.int64(z % n_u)
+    x = np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    lo = 0
+    hi = cdf.shape[0] - 1
+    while lo < hi:  # first j with cdf[j] > x; cdf[-1] = 1 > x
+        mid = (lo + hi) >> 1
+        if cdf[mid] > x:
+            hi = mid
+        else:
+            lo = mid + 1
+    return np.int64(lo)
 
-    Pair ``p`` uses the SplitMix64 stream started at ``mix(key ^ mix(offset + p))``, so a
-    draw depends on the seed and the pair's position in the epoch only. An item is
-    ``z mod n_items`` of a 64-bit output (bias below n_items / 2^64). The positive test
-    first asks a 4096-bit filter of the user's items (``bloom``, scratch of shape
-    (B, 64)), and only on a hit the binary search: the answer is exact either way.
+
+@njit(cache=True, parallel=True)
+def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom, cdf):
+    """Fill ``cand`` (B, N) with drawn items; with ``reject``, redraw the user's items
+    listed in the sorted CSR rows ``indptr``/``indices`` (training positives, and
+    held-out items in the oracle control).
+
+    Items are uniform, or drawn from ``cdf`` (cumulative probabilities, PNS) when it is
+    not empty (:func:`_pick`). Pair ``p`` uses the SplitMix64 stream started at
+    ``mix(key ^ mix(offset + p))``, so a draw depends on the seed and the pair's
+    position in the epoch only. The rejection test first asks a 4096-bit filter of the
+    user's items (``bloom``, scratch of shape (B, 64)), and only on a hit the binary
+    search: the answer is exact either way.
     """
     n_pairs, n = cand.shape
     n_u = np.uint64(n_items)
@@ -109,7 +131,7 @@ def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom):
         for k in range(n):
             while True:
                 state = state + _GOLDEN
-                j = np.int64(_mix(state) % n_u)
+                j = _pick(_mix(state), n_u, cdf)
                 if not reject:
                     break
                 b = j & 4095
@@ -408,3 +430,255 @@ def _adam(param, grad, exp_avg, exp_avg_sq, consts, use_wd):
         exp_avg_sq[q] = v
         param[q] = param[q] + neg_step * (m / (np.sqrt(v) / bc2 + eps))
         grad[q] = 0
+
+
+# ---------------------------------------------------------------------------------------
+# DNS over all items (N = "all"): the pairs of a batch come grouped by user; each user's
+# row of scores (one GEMM for the group, computed by the caller) selects the top M once,
+# and every pair of that user shares those M negatives.
+# ---------------------------------------------------------------------------------------
+
+
+@njit(**_inline)
+def _worse(s_a, j_a, s_b, j_b):
+    """Whether candidate (s_a, j_a) ranks below (s_b, j_b): lower score, or an equal
+    score and a larger item id (ties go to the smaller id)."""
+    return s_a < s_b or (s_a == s_b and j_a > j_b)
+
+
+@njit(**_inline)
+def _sift_down(hs, hj, size, r):
+    """Restore the min-heap (worst on top, by :func:`_worse`) below position ``r``."""
+    while True:
+        c = 2 * r + 1
+        if c >= size:
+            return
+        if c + 1 < size and _worse(hs[c + 1], hj[c + 1], hs[c], hj[c]):
+            c += 1
+        if _worse(hs[c], hj[c], hs[r], hj[r]):
+            hs[r], hs[c] = hs[c], hs[r]
+            hj[r], hj[c] = hj[c], hj[r]
+            r = c
+        else:
+            return
+
+
+_BLOCK = 16  # scores compared with the heap's worst a block at a time, by the block's max
+
+
+@njit(**_inline)
+def _offer(row, j, hs, hj, m):
+    """Offer item ``j`` to the full heap: it replaces the worst if its score is higher (a
+    later id never wins a tie, ids being offered in increasing order)."""
+    v = row[j]
+    if v > hs[0]:
+        hs[0] = v
+        hj[0] = j
+        _sift_down(hs, hj, m, 0)
+
+
+@njit(**_inline)
+def _top_m_of_row(row, m, indices, lo, hi, hs, hj):
+    """The best ``m`` items of the score row ``row`` that are not in the sorted
+    ``indices[lo:hi]``, best first, into ``hj[:count]`` (scores ``hs``); returns count
+    (``min(m, candidates)``). Ties go to the smaller item id.
+
+    The items between two excluded ones form a run; once the heap is full, a run is read
+    in blocks of :data:`_BLOCK` scores, and only a block whose maximum beats the heap's
+    worst is offered item by item, so most scores cost one vectorised comparison.
+    """
+    n = row.shape[0]
+    size = 0
+    start = 0
+    for q in range(lo, hi + 1):
+        stop = indices[q] if q < hi else n
+        j = start
+        while j < stop and size < m:  # filling the heap
+            hs[size] = row[j]
+            hj[size] = j
+            size += 1
+            j += 1
+            if size == m:
+                for r in range(m // 2 - 1, -1, -1):
+                    _sift_down(hs, hj, m, r)
+        while j + _BLOCK <= stop:
+            top = row[j]
+            for t in range(1, _BLOCK):
+                top = max(top, row[j + t])
+            if top > hs[0]:
+                for t in range(_BLOCK):
+                    _offer(row, j + t, hs, hj, m)
+            j += _BLOCK
+        while j < stop:
+            _offer(row, j, hs, hj, m)
+            j += 1
+        start = stop + 1
+    if size < m:  # fewer candidates than m: order what there is
+        for r in range(size // 2 - 1, -1, -1):
+            _sift_down(hs, hj, size, r)
+    # Heap sort, worst to the back: best first in the end.
+    for end in range(size - 1, 0, -1):
+        hs[0], hs[end] = hs[end], hs[0]
+        hj[0], hj[end] = hj[end], hj[0]
+        _sift_down(hs, hj, end, 0)
+    return size
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _full_terms(
+    scores,
+    group_users,
+    group_start,
+    items,
+    user_w,
+    item_w,
+    rej_indptr,
+    rej_indices,
+    m,
+    summed,
+    wd_loss,
+    sel,
+    count,
+    csum,
+    gpos,
+    gu,
+    loss,
+    heap_s,
+):
+    """Per user of a group: the top M of all non-excluded items, and its pairs' terms.
+
+    ``scores`` (G, n_items) holds ``U_u V^T`` of the G users ``group_users``, whose pairs
+    are ``group_start[g]:group_start[g + 1]`` of ``items`` (their positives). Writes per
+    user ``g``: ``sel[g, :count[g]]`` (the selected negatives, best first), ``csum[g, r]``
+    (``sum over the user's pairs of c_pr``, the score gradient of negative r) and
+    ``gu[g]`` (dU_u summed over the user's pairs); per pair ``p``: ``gpos[p]`` (the
+    positive's score gradient) and ``loss[p]`` (float64). The weights are ``1/count``
+    (``summed``: 1). Same formulas as :func:`_pair_terms` with the candidates given by
+    the selection; ``wd_loss`` > 0 adds the L2 term per pair.
+    """
+    n_groups = group_users.shape[0]
+    dim = user_w.shape[1]
+    zero = _like(0.0, user_w)
+    wd = _like(wd_loss, user_w)
+    for g in prange(n_groups):
+        u = group_users[g]
+        hj = sel[g]
+        hs = heap_s[g]
+        c_u = _top_m_of_row(scores[g], m, rej_indices, rej_indptr[u], rej_indptr[u + 1], hs, hj)
+        count[g] = c_u
+        w = _like(1.0, user_w) if summed else _like(1.0 / max(c_u, 1), user_w)
+        neg_sq = 0.0
+        u_sq = zero
+        if wd_loss > 0.0:
+            for r in range(c_u):
+                sq = zero
+                for t in range(dim):
+                    sq += item_w[hj[r], t] * item_w[hj[r], t]
+                neg_sq += np.float64(w) * sq
+            for t in range(dim):
+                u_sq += user_w[u, t] * user_w[u, t]
+        for r in range(c_u):
+            csum[g, r] = zero
+        for t in range(dim):
+            gu[g, t] = zero
+        n_p = group_start[g + 1] - group_start[g]
+        for p in range(group_start[g], group_start[g + 1]):
+            i = items[p]
+            s_pos = scores[g, i]
+            total = 0.0
+            g_pos = zero
+            for r in range(c_u):
+                sp, sg = _softplus_sigmoid(scores[g, hj[r]] - s_pos)
+                c = w * sg
+                csum[g, r] += c
+                g_pos -= c
+                total += np.float64(w) * np.float64(sp)
+            gpos[p] = g_pos
+            for t in range(dim):
+                gu[g, t] += g_pos * item_w[i, t]
+            if wd_loss > 0.0:
+                i_sq = zero
+                for t in range(dim):
+                    i_sq += item_w[i, t] * item_w[i, t]
+                total += 0.5 * wd_loss * (np.float64(u_sq) + np.float64(i_sq) + neg_sq)
+            loss[p] = total
+        for r in range(c_u):
+            c = csum[g, r]
+            j = hj[r]
+            for t in range(dim):
+                gu[g, t] += c * item_w[j, t]
+        if wd_loss > 0.0:
+            scale = wd * _like(n_p, user_w)
+            for t in range(dim):
+                gu[g, t] += scale * user_w[u, t]
+
+
+@njit(cache=True)
+def _full_scatter(
+    user_w,
+    item_w,
+    group_users,
+    group_start,
+    items,
+    sel,
+    count,
+    csum,
+    gpos,
+    gu,
+    summed,
+    wd_loss,
+    scale,
+    g_user,
+    g_item,
+):
+    """Add the terms of :func:`_full_terms` into the dense gradient tables, user by user
+    in group order and pair by pair (one thread: the result does not depend on threads).
+    Each term is scaled by ``scale`` (1/B for the batch mean)."""
+    dim = user_w.shape[1]
+    sc = _like(scale, user_w)
+    wd = _like(wd_loss, user_w)
+    for g in range(group_users.shape[0]):
+        u = group_users[g]
+        for t in range(dim):
+            g_user[u, t] += sc * gu[g, t]
+        for p in range(group_start[g], group_start[g + 1]):
+            i = items[p]
+            gp = sc * gpos[p]
+            if wd_loss > 0.0:
+                wi = sc * wd
+                for t in range(dim):
+                    g_item[i, t] += gp * user_w[u, t] + wi * item_w[i, t]
+            else:
+                for t in range(dim):
+                    g_item[i, t] += gp * user_w[u, t]
+        c_u = count[g]
+        n_p = group_start[g + 1] - group_start[g]
+        w = _like(1.0, user_w) if summed else _like(1.0 / max(c_u, 1), user_w)
+        wr = sc * wd * w * _like(n_p, user_w)
+        for r in range(c_u):
+            j = sel[g, r]
+            c = sc * csum[g, r]
+            if wd_loss > 0.0:
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t] + wr * item_w[j, t]
+            else:
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t]
+
+
+@njit(cache=True, parallel=True)
+def _top_m_hits(scores, group_users, m, rej_indptr, rej_indices, hit_indptr, hit_indices, out):
+    """``out[g]``: the share of user ``group_users[g]``'s top ``m`` non-excluded items
+    (by ``scores[g]``, ties to the smaller id, as :func:`_full_terms` selects them) that
+    are in the sorted CSR row ``hit_indices[hit_indptr[u]:hit_indptr[u + 1]]``; NaN for a
+    user with no candidate."""
+    for g in prange(group_users.shape[0]):
+        u = group_users[g]
+        hs = np.empty(m, dtype=scores.dtype)
+        hj = np.empty(m, dtype=np.int64)
+        c_u = _top_m_of_row(scores[g], m, rej_indices, rej_indptr[u], rej_indptr[u + 1], hs, hj)
+        hits = 0
+        for r in range(c_u):
+            if _contains(hit_indices, hit_indptr[u], hit_indptr[u + 1], hj[r]):
+                hits += 1
+        out[g] = hits / c_u if c_u > 0 else np.nan

@@ -52,7 +52,7 @@ from opauc_sim.results_cache import (
     recover,
     save_result,
 )
-from opauc_sim.train.config import TrainConfig, TrainResult, group_key
+from opauc_sim.train.config import ADDED_DEFAULTS, TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.runner import resolve_backend, train_many
 
@@ -68,42 +68,87 @@ __all__ = [
     "run_sweep",
 ]
 
-_GRID_KEYS = {"M": int, "N": int, "rho": float}
 #: Columns every sweep CSV has (see :func:`result_row`); a CSV without them is not a sweep's.
 SWEEP_COLUMNS = ("id", "dataset", "split_seed", "label", "sampler", "best_epoch")
 
 #: Columns rows gained after sweeps had been written without them: such a CSV still
 #: merges, and its rows read NaN there (``diverged_epoch``: the first epoch whose loss was
 #: not finite, NaN for a run that did not diverge).
-ADDED_COLUMNS = frozenset({"diverged_epoch"})
+ADDED_COLUMNS = frozenset(
+    {
+        "diverged_epoch",
+        "alpha",
+        "batching",
+        "exclude_heldout",
+        "patience",
+        "stopped_epoch",
+        "heldout_share",
+    }
+)
 
 
 def parse_grid(spec: str) -> list[dict[str, Any]]:
     """Parse ``"dns:M=1,2,3:N=200"`` into ``[{"sampler": "dns", "M": 1, "N": 200}, ...]``.
 
-    The first field is the sampler (``rns``, ``dns`` or ``softmax``); each further field
-    is ``KEY=V1,V2,...`` with KEY in {M, N, rho}; the grid is their product.
+    The first field is a sampler of :data:`opauc_sim.train.samplers.SAMPLERS`; each
+    further field is ``KEY=V1,V2,...`` with KEY one of that sampler's parameters; the
+    grid is their product. A parameter left out takes the commands' default (N = 200,
+    alpha = 0.75), or is refused where there is none (DNS's M, Softmax-v's rho), as
+    ``opauc-sim train`` does. Every point is checked as a configuration would be.
     """
+    from opauc_sim.train import samplers
+
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"grid must be a string like 'dns:M=1,5:N=200', got {spec!r}")
-    sampler, *fields = spec.split(":")
+    name, *fields = spec.split(":")
+    try:
+        sampler = samplers.get(name)
+    except ValueError:
+        raise ValueError(
+            f"grid {spec!r}: the sampler must be one of {list(samplers.names())}, got {name!r}"
+        ) from None
     axes: dict[str, list] = {}
     for f in fields:
         key, sep, values = f.partition("=")
-        if not sep or key not in _GRID_KEYS or not values:
+        if not sep or key not in sampler.params or not values or key in axes:
             raise ValueError(
-                f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY in "
-                f"{sorted(_GRID_KEYS)}"
+                f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY one of "
+                f"{name}'s parameters {list(sampler.params)}, each once"
             )
         try:
-            axes[key] = [_GRID_KEYS[key](v) for v in values.split(",")]
-        except ValueError:
-            raise ValueError(f"grid field {f!r} in {spec!r} has a bad value") from None
+            axes[key] = [samplers.PARAMS[key].check(_typed(key, v)) for v in values.split(",")]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"grid field {f!r} in {spec!r}: {exc}") from None
+    for key in sampler.params:
+        if key not in axes:
+            default = samplers.PARAMS[key].cli_default
+            if default is None:
+                raise ValueError(f"grid {spec!r} needs {key}=... ({samplers.PARAMS[key].help})")
+            axes[key] = [default]
     names = list(axes)
-    return [
-        {"sampler": sampler, **dict(zip(names, combo, strict=True))}
+    points = [
+        {"sampler": name, **dict(zip(names, combo, strict=True))}
         for combo in itertools.product(*(axes[n] for n in names))
     ]
+    for point in points:
+        try:
+            TrainConfig(**point)
+        except ValueError as exc:
+            raise ValueError(f"grid {spec!r}: {exc}") from None
+    return points
+
+
+def _typed(key: str, text: str) -> Any:
+    """A grid value's text as its parameter's type (N may be ``all``)."""
+    from opauc_sim.train import samplers
+
+    param = samplers.PARAMS[key]
+    if key == "N":
+        return text
+    try:
+        return param.type(text)
+    except ValueError:
+        raise ValueError(f"{key} must be {param.type.__name__}, got {text!r}") from None
 
 
 def config_id(
@@ -116,10 +161,16 @@ def config_id(
 ) -> str:
     """A stable id of (dataset, split, backend, every training setting): a 16-hex digest.
 
-    ``valid_frac`` and ``backend`` enter the digest only away from their first values
-    (0.1 and torch), so that ids of rows written before they existed stay valid.
+    ``valid_frac``, ``backend`` and the fields of
+    :data:`~opauc_sim.train.config.ADDED_DEFAULTS` enter the digest only away from their
+    first values (0.1, torch, ...), so that ids of rows written before they existed stay
+    valid.
     """
-    payload = {"dataset": str(dataset), "split_seed": int(split_seed), **config.to_dict()}
+    settings = config.to_dict()
+    for name, first in ADDED_DEFAULTS.items():
+        if settings[name] == first:
+            del settings[name]
+    payload = {"dataset": str(dataset), "split_seed": int(split_seed), **settings}
     if valid_frac != 0.1:
         payload["valid_frac"] = float(valid_frac)
     if backend != "torch":
@@ -140,12 +191,13 @@ def result_row(
     """One CSV row: the settings, the selected epoch, timings, valid_* and test_* metrics.
 
     The settings are :meth:`TrainConfig.to_dict` less :data:`_NOT_IN_ROW`, with ``rho``
-    NaN for the samplers that have none.
+    NaN for the samplers that have none (likewise ``alpha``).
     """
     c = result.config
     settings = {k: v for k, v in c.to_dict().items() if k not in _NOT_IN_ROW}
-    if c.sampler != "softmax":
-        settings["rho"] = np.nan
+    for name in ("rho", "alpha"):
+        if name not in c.spec.params:
+            settings[name] = np.nan
     row: dict[str, Any] = {
         "id": config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=result.backend),
         "dataset": str(dataset),
@@ -163,6 +215,11 @@ def result_row(
         "final_loss": result.history[-1]["loss"],
         "diverged_epoch": np.nan if result.diverged_epoch is None else result.diverged_epoch,
     }
+    if c.patience:
+        row["stopped_epoch"] = np.nan if result.stopped_epoch is None else result.stopped_epoch
+    if result.heldout_share is not None:
+        row["heldout_share"] = result.heldout_share
+    row.update({f"best_epoch_{k}": v for k, v in result.best_epochs.items()})
     row.update({f"valid_{k}": v for k, v in result.valid.items()})
     row.update({f"test_{k}": v for k, v in result.test.items()})
     return row
