@@ -588,7 +588,7 @@ def _full_terms(
             total = 0.0
             g_pos = zero
             for r in range(c_u):
-                sp, sg = _softplus_sigmoid(scores[g, hj[r]] - s_pos)
+                sp, sg = _softplus_sigmoid(hs[r] - s_pos)
                 c = w * sg
                 csum[g, r] += c
                 g_pos -= c
