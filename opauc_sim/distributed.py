@@ -222,7 +222,7 @@ class DaskCluster:
         them too. Simulation tasks need none.
     threads : int, default 1
         Threads for Numba, BLAS and torch in each worker
-        (:func:`opauc_sim.train.runner.set_threads`, at start-up and in every task).
+        (:class:`opauc_sim._dask_tasks.ThreadsPlugin`, once per worker process).
 
     Notes
     -----
@@ -309,7 +309,7 @@ class DaskCluster:
         device, backend : str
             Resolved, as for :func:`opauc_sim.train.runner.train_many`.
         threads : int, optional
-            Threads in each task (default: the cluster's).
+            Threads of the tasks (default: the cluster's, set once per worker by its plugin).
 
         Yields
         ------

@@ -269,7 +269,8 @@ def test_authors_step_lr():
 
 @pytest.mark.torch
 def test_threads_hold_for_the_whole_run_in_every_pool(split):
-    """--threads 1 used to be undone by Numba's threading layer after the first evaluation."""
+    """--threads 1 used to be undone by Numba's threading layer after the first evaluation;
+    now the threads are set once, around the run, and restored after it."""
     import numba
     import torch
     from threadpoolctl import threadpool_info
@@ -279,19 +280,28 @@ def test_threads_hold_for_the_whole_run_in_every_pool(split):
     before = (torch.get_num_threads(), numba.get_num_threads())
     try:
         torch.set_num_threads(2)
+        from opauc_sim.train import runner
+
+        evaluate = runner.evaluate_ranking
         for backend in ("torch", "numba"):
-            train(split, _small(sampler="rns", epochs=3), device="cpu", backend=backend, threads=1)
-            assert torch.get_num_threads() == 1
-            assert numba.get_num_threads() == 1
-            assert all(p["num_threads"] == 1 for p in threadpool_info())
+            seen = []
+
+            def spy(*args, seen=seen, **kwargs):
+                pools = [p["num_threads"] for p in threadpool_info()]
+                seen.append((torch.get_num_threads(), numba.get_num_threads(), *pools))
+                return evaluate(*args, **kwargs)
+
+            runner.evaluate_ranking = spy
+            try:
+                config = _small(sampler="rns", epochs=3)
+                train(split, config, device="cpu", backend=backend, threads=1)
+            finally:
+                runner.evaluate_ranking = evaluate
+            assert seen and all(set(s) == {1} for s in seen)  # every evaluation, every pool
+            assert torch.get_num_threads() == 2  # restored after the run
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
-        from opauc_sim.train import runner
-
-        for limiter in runner._THREAD_LIMITS:
-            limiter.restore_original_limits()
-        runner._THREAD_LIMITS.clear()
 
 
 @pytest.mark.parametrize(
