@@ -15,12 +15,11 @@ import scipy.sparse as sp
 
 from opauc_sim.train import engine as E
 from opauc_sim.train.config import TrainConfig
+from opauc_sim.train.numba_adam import _adam
+from opauc_sim.train.numba_draws import _BLOOM_WORDS, _draw
 from opauc_sim.train.numba_kernels import (
-    _BLOOM_WORDS,
     KIND_DNS,
     KIND_SOFTMAX,
-    _adam,
-    _draw,
     _full_scatter,
     _full_terms,
     _pair_terms,

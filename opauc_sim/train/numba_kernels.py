@@ -4,17 +4,20 @@ Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.torch_engine`),
 building a ``(batch, N, dim)`` tensor. One Adam step on a batch of B pairs runs four
 kernels:
 
-1. :func:`_draw` draws the N candidates of every pair (uniform, with replacement; in the
-   project's recipe a user's training positives are redrawn, found by binary search in
-   the user's sorted CSR row);
+1. :func:`opauc_sim.train.numba_draws._draw` draws the N candidates of every pair
+   (uniform or by popularity, with replacement; the user's excluded items redrawn);
 2. :func:`_pair_terms` scores each pair's positive and its N candidates (N dot products
    against the item table, nothing materialised but N scores), selects DNS's top M or
    weighs all N by Softmax-v, and writes per pair: the pair loss, the selected items
    with their loss weights and their score gradients, and the gradient of the user row;
 3. :func:`_scatter` adds every pair's contributions into the dense gradient tables, pair
    by pair in batch order;
-4. :func:`_adam` updates both tables (every row, every step) as ``torch.optim.Adam``'s
-   single-tensor code does, and zeroes the gradients.
+4. :func:`opauc_sim.train.numba_adam._adam` updates both tables (every row, every step)
+   as ``torch.optim.Adam``'s single-tensor code does, and zeroes the gradients.
+
+DNS over all items (``N="all"``) replaces steps 1-3 by :func:`_full_terms` (each user's
+top M of all non-excluded items from a GEMM row, shared by all its pairs in the batch;
+the negatives' gradients summed per user) and :func:`_full_scatter`.
 
 Gradients, for a pair (u, i) with selected candidates j_r, loss weights w_r and
 ``x_r = s_uj_r - s_ui``::
@@ -49,97 +52,6 @@ from numba.extending import overload
 __all__ = ["KIND_DNS", "KIND_RNS", "KIND_SOFTMAX"]
 
 KIND_RNS, KIND_DNS, KIND_SOFTMAX = 0, 1, 2
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(cache=True)
-def _mix(z):
-    """SplitMix64's finaliser: a bijection of uint64 with good avalanche."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True)
-def _contains(indices, lo, hi, j):
-    """Whether the sorted ``indices[lo:hi]`` holds ``j`` (binary search)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        v = indices[mid]
-        if v < j:
-            lo = mid + 1
-        elif v > j:
-            hi = mid
-        else:
-            return True
-    return False
-
-
-_BLOOM_WORDS = 64  # 4096-bit per-pair filter of the user's positives (512 bytes)
-
-
-@njit(cache=True)
-def _pick(z, n_u, cdf):
-    """An item from the 64-bit output ``z``: ``z mod n_items`` (uniform; bias below
-    n_items / 2^64), or, with a non-empty ``cdf``, the first item whose cumulative
-    probability exceeds the 53-bit uniform ``(z >> 11) / 2^53`` (inverse CDF)."""
-    if cdf.shape[0] == 0:
-        return np.int64(z % n_u)
-    x = np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-    lo = 0
-    hi = cdf.shape[0] - 1
-    while lo < hi:  # first j with cdf[j] > x; cdf[-1] = 1 > x
-        mid = (lo + hi) >> 1
-        if cdf[mid] > x:
-            hi = mid
-        else:
-            lo = mid + 1
-    return np.int64(lo)
-
-
-@njit(cache=True, parallel=True)
-def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom, cdf):
-    """Fill ``cand`` (B, N) with drawn items; with ``reject``, redraw the user's items
-    listed in the sorted CSR rows ``indptr``/``indices`` (training positives, and
-    held-out items in the oracle control).
-
-    Items are uniform, or drawn from ``cdf`` (cumulative probabilities, PNS) when it is
-    not empty (:func:`_pick`). Pair ``p`` uses the SplitMix64 stream started at
-    ``mix(key ^ mix(offset + p))``, so a draw depends on the seed and the pair's
-    position in the epoch only. The rejection test first asks a 4096-bit filter of the
-    user's items (``bloom``, scratch of shape (B, 64)), and only on a hit the binary
-    search: the answer is exact either way.
-    """
-    n_pairs, n = cand.shape
-    n_u = np.uint64(n_items)
-    one = np.uint64(1)
-    for p in prange(n_pairs):
-        state = _mix(key ^ _mix(np.uint64(offset + p)))
-        u = users[p]
-        lo = indptr[u]
-        hi = indptr[u + 1]
-        filt = bloom[p]
-        if reject:
-            for w in range(_BLOOM_WORDS):
-                filt[w] = 0
-            for q in range(lo, hi):
-                b = indices[q] & 4095
-                filt[b >> 6] |= one << np.uint64(b & 63)
-        for k in range(n):
-            while True:
-                state = state + _GOLDEN
-                j = _pick(_mix(state), n_u, cdf)
-                if not reject:
-                    break
-                b = j & 4095
-                if (filt[b >> 6] >> np.uint64(b & 63)) & one == 0:
-                    break
-                if not _contains(indices, lo, hi, j):
-                    break
-            cand[p, k] = j
 
 
 def _like(value, ref):
@@ -401,44 +313,6 @@ def _scatter(
                     g_item[j, t] += c * user_w[u, t]
 
 
-@njit(cache=True, parallel=True)
-def _adam(param, grad, exp_avg, exp_avg_sq, consts, use_wd):
-    """One Adam step on flat float arrays, in torch's single-tensor order; zeroes ``grad``.
-
-    ``grad += weight_decay * param`` (coupled); ``m.lerp_(grad, 1 - beta1)``;
-    ``v = v * beta2 + (1 - beta2) * grad * grad``; ``param -= step_size * m /
-    (sqrt(v) / bc2_sqrt + eps)``, with ``step_size = lr / (1 - beta1^t)`` and
-    ``bc2_sqrt = sqrt(1 - beta2^t)``. Arithmetic in the arrays' dtype, as torch does:
-    ``consts`` holds (1 - beta1, beta2, 1 - beta2, eps, -step_size, bc2_sqrt,
-    weight_decay) in that dtype.
-    """
-    one_m_b1 = consts[0]
-    b2 = consts[1]
-    one_m_b2 = consts[2]
-    eps = consts[3]
-    neg_step = consts[4]
-    bc2 = consts[5]
-    # Adding 0 * param when there is no weight decay keeps the loop branch-free, which
-    # lets it vectorise; it changes nothing but the sign of a zero gradient.
-    wd = consts[6] if use_wd else consts[6] * 0
-    for q in prange(param.shape[0]):
-        g = grad[q] + wd * param[q]
-        m = exp_avg[q]
-        m = m + one_m_b1 * (g - m)
-        v = exp_avg_sq[q] * b2 + one_m_b2 * g * g
-        exp_avg[q] = m
-        exp_avg_sq[q] = v
-        param[q] = param[q] + neg_step * (m / (np.sqrt(v) / bc2 + eps))
-        grad[q] = 0
-
-
-# ---------------------------------------------------------------------------------------
-# DNS over all items (N = "all"): the pairs of a batch come grouped by user; each user's
-# row of scores (one GEMM for the group, computed by the caller) selects the top M once,
-# and every pair of that user shares those M negatives.
-# ---------------------------------------------------------------------------------------
-
-
 @njit(**_inline)
 def _worse(s_a, j_a, s_b, j_b):
     """Whether candidate (s_a, j_a) ranks below (s_b, j_b): lower score, or an equal
@@ -677,8 +551,12 @@ def _top_m_hits(scores, group_users, m, rej_indptr, rej_indices, hit_indptr, hit
         hs = np.empty(m, dtype=scores.dtype)
         hj = np.empty(m, dtype=np.int64)
         c_u = _top_m_of_row(scores[g], m, rej_indices, rej_indptr[u], rej_indptr[u + 1], hs, hj)
+        hj[:c_u].sort()  # ids ascending, merged with the sorted row of hits
         hits = 0
+        q = hit_indptr[u]
         for r in range(c_u):
-            if _contains(hit_indices, hit_indptr[u], hit_indptr[u + 1], hj[r]):
+            while q < hit_indptr[u + 1] and hit_indices[q] < hj[r]:
+                q += 1
+            if q < hit_indptr[u + 1] and hit_indices[q] == hj[r]:
                 hits += 1
         out[g] = hits / c_u if c_u > 0 else np.nan
