@@ -151,13 +151,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="numba: the fused CPU trainer; torch: PyTorch; auto: numba on the CPU, torch "
         "on CUDA (default: %(default)s)",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="threads for Numba, BLAS and torch alike (default: 1, or $OPAUC_SIM_THREADS; "
-        "1 is fastest on a shared machine)",
-    )
+    from opauc_sim._threads import add_option as add_threads_option
+
+    add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -238,16 +234,6 @@ def _base(args) -> dict:
     return out
 
 
-def _threads(args) -> int:
-    from opauc_sim.train.runner import default_threads, max_threads
-
-    n = default_threads() if args.threads is None else args.threads
-    high = max_threads()
-    if not 1 <= n <= high:
-        raise ValueError(f"--threads must be in [1, {high}] on this machine, got {n}")
-    return n
-
-
 def _check_out(path: str | None, suffix: str) -> None:
     """Refuse an output path that cannot be written, before any training."""
     if path is None:
@@ -287,14 +273,13 @@ def _data_summary(split) -> dict:
 
 
 def _prepare(args):
-    """Validate every option, then set the threads: nothing is computed before this."""
+    """Validate every option (the threads are set at the command boundary, opauc_sim.cli):
+    nothing is computed before this."""
     _recipe_defaults(args)
-    threads = _threads(args)
-    from opauc_sim.train.runner import resolve_backend, set_threads
+    from opauc_sim.train.runner import resolve_backend
 
     backend, device = resolve_backend(args.backend, args.device)
-    set_threads(threads)
-    return threads, backend, device
+    return args.threads, backend, device
 
 
 def _announce(split, configs) -> None:
@@ -319,7 +304,7 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
     _recipe_defaults(args)
     config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
     check_out()
-    threads, backend, device = _prepare(args)
+    _, backend, device = _prepare(args)
     split = _load(args)
     _announce(split, [config])
     result = train(
@@ -327,7 +312,6 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
         config,
         device=device,
         backend=backend,
-        threads=threads,
         progress=not args.quiet,
         keep_embeddings=keep_embeddings,
     )
@@ -404,7 +388,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
             valid_frac=args.valid_frac,
             device=device,
             backend=backend,
-            threads=threads,
+            threads=None if executor is None else threads,  # here: set at the boundary
             max_group=args.max_group,
             progress=not args.quiet,
             params=params,
@@ -466,18 +450,11 @@ def run_false_negatives(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from opauc_sim.train import report, study
+    from opauc_sim.train.report import report_markdown
 
     df = _read_sweep(args.csv, "csv")
     dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
-    has_valid = any(c.startswith("valid_ndcg@") and df[c].notna().any() for c in df.columns)
-    if "seed" in df and (df["seed"].nunique() > 1 or not has_valid):
-        print(study.study_markdown(df, dataset=dataset))
-    else:
-        print(report.markdown(df))
-        print()
-        for sampler, v in report.guideline_verdict(df).items():
-            print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
+    print(report_markdown(df, dataset=dataset, reference=_paper_reference(dataset)))
     if args.against is not None:
         from opauc_sim.train.recipes import recipe_markdown
 
@@ -485,6 +462,16 @@ def run_report(args: argparse.Namespace) -> int:
         print()
         print(recipe_markdown(df, other))
     return 0
+
+
+def _paper_reference(dataset: str):
+    """The paper's Table 2 for ``dataset`` from its registry entry, or None."""
+    try:
+        from opauc_sim.train import datasets
+    except ImportError:
+        return None
+    spec = getattr(datasets, "SPECS", {}).get(dataset)
+    return getattr(spec, "paper_reference", None)
 
 
 def _read_sweep(name: str, arg: str):

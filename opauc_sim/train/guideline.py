@@ -109,6 +109,11 @@ def continuous_log_m(ms: np.ndarray, means: np.ndarray) -> tuple[float, int, boo
 
 
 def _slope(log_m: np.ndarray, ks: Sequence[int]) -> float:
+    """Least-squares slope of ``log_m`` on ``log K``; exactly 0 for a constant ``log_m``
+    (a fit's round-off must not read as a positive slope)."""
+    log_m = np.asarray(log_m, dtype=float)
+    if np.ptp(log_m) == 0:
+        return 0.0
     lk = np.log(np.asarray(ks, dtype=float))
     return float(np.polyfit(lk, log_m, 1)[0])
 
@@ -117,9 +122,10 @@ def _slope(log_m: np.ndarray, ks: Sequence[int]) -> float:
 class Verdict:
     """The guideline test of one arm and metric (see the module docstring).
 
-    ``m_star`` maps K to the discrete best M; ``m_cont`` to the continuous one;
-    ``censored`` to whether K's best lies at the grid's end; ``seeds`` maps M to its
-    seed count; ``heldout`` maps M to the seed-mean held-out share among the top M.
+    ``m_star`` maps K to the discrete best M; ``m_cont`` to the continuous one, and
+    ``m_ci`` to its 95% bootstrap interval; ``censored`` to whether K's best lies at
+    the grid's end; ``seeds`` maps M to its seed count; ``heldout`` maps M to the
+    seed-mean held-out share among the top M.
     """
 
     arm: str
@@ -127,6 +133,7 @@ class Verdict:
     ks: tuple[int, ...]
     m_star: dict[int, int]
     m_cont: dict[int, float]
+    m_ci: dict[int, tuple[float, float]]
     censored: dict[int, bool]
     slope: float
     ci: tuple[float, float]
@@ -169,11 +176,17 @@ def verdict(
     slope = _slope(np.array(log_m), ks)
     rng = np.random.default_rng(seed)
     boot = np.empty(n_boot)
+    boot_m = np.empty((n_boot, len(ks)))
     for r in range(n_boot):
         sample = {m: v[rng.integers(0, len(v), len(v))] for m, v in table.items()}
         lms = [continuous_log_m(np.array(ms), _means(sample, ms, j))[0] for j in range(len(ks))]
+        boot_m[r] = lms
         boot[r] = _slope(np.array(lms), ks)
     lo, hi = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+    m_ci = {
+        k: tuple(float(np.exp(q)) for q in np.quantile(boot_m[:, j], [0.025, 0.975]))
+        for j, k in enumerate(ks)
+    }
     stars = [m_star[k] for k in ks]
     rising = all(b >= a for a, b in itertools.pairwise(stars))
     falling = any(b < a for a, b in itertools.pairwise(stars))
@@ -195,6 +208,7 @@ def verdict(
         ks=tuple(ks),
         m_star=m_star,
         m_cont=m_cont,
+        m_ci=m_ci,
         censored=censored,
         slope=slope,
         ci=(lo, hi),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opauc_sim.train.study import _seed0, _selection_column
+from opauc_sim.train.summary import _seed0, _selection_column
 
 __all__ = ["recipe_gains", "recipe_markdown", "recipe_table"]
 

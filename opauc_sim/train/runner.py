@@ -6,16 +6,14 @@ An *engine* holds the model state of a group of configurations and runs epochs:
 module picks one (:func:`resolve_backend`), runs the epochs, ranks the validation slice
 every ``eval_every`` epochs, keeps the best epoch, and reports its test metrics.
 
-Threads: :func:`set_threads` sets Numba's, the BLAS libraries' (through threadpoolctl)
-and, when it is loaded, torch's pools to the same count, and the runner re-asserts it
-after every evaluation (Numba's threading layer can otherwise raise torch's count).
+Threads: a command sets them once, at its boundary (:func:`opauc_sim._threads.limit_threads`);
+:func:`train_many` called with ``threads=n`` runs inside the same context manager.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ import numpy as np
 
 from opauc_sim._cost import Cost, check_memory
 from opauc_sim._definitions import ranking_columns
-from opauc_sim._validation import check_choice, check_int
+from opauc_sim._validation import check_choice
 from opauc_sim.train.config import TrainConfig, TrainResult, column_k, group_key, selection_keys
 from opauc_sim.train.data import Split
 from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
@@ -55,31 +53,27 @@ _SELECT_S = 1e-9
 
 BACKENDS = ("auto", "numba", "torch")
 
-_THREAD_LIMITS: list[Any] = []  # keeps threadpoolctl's limiter alive
-
-
-def max_threads() -> int:
-    """The most threads :func:`set_threads` accepts: Numba's pool size."""
-    import numba
-
-    return int(numba.config.NUMBA_NUM_THREADS)
-
 
 def set_threads(n: int) -> int:
-    """Use ``n`` threads in Numba, BLAS (threadpoolctl) and torch (if imported).
+    """Deprecated: use ``with opauc_sim._threads.limit_threads(n):`` (or ``train(...,
+    threads=n)``). Sets ``n`` threads in Numba, BLAS and torch for good; returns ``n``."""
+    import warnings
 
-    Returns ``n``. Raises ValueError naming ``threads`` outside ``[1, max_threads()]``.
-    """
-    import numba
-    from threadpoolctl import threadpool_limits
+    from opauc_sim._threads import limit_threads
+    from opauc_sim._validation import find_stack_level
 
-    n = check_int("threads", n, low=1, high=max_threads())
-    numba.set_num_threads(n)
-    _THREAD_LIMITS[:] = [threadpool_limits(limits=n)]
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    return n
+    warnings.warn(
+        "set_threads is deprecated: use opauc_sim._threads.limit_threads(n) as a context "
+        "manager, or pass threads=n to train / train_many",
+        DeprecationWarning,
+        stacklevel=find_stack_level(),
+    )
+    limiter = limit_threads(n)
+    _KEPT.append(limiter)
+    return limiter.__enter__()
+
+
+_KEPT: list[Any] = []  # set_threads' limiters, never exited
 
 
 def _current_threads() -> int:
@@ -215,7 +209,8 @@ def train_many(
         ``"numba"``: the fused CPU trainer (:mod:`opauc_sim.train.numba_engine`); ``"torch"``:
         the PyTorch engine; ``"auto"``: Numba on the CPU, torch on CUDA.
     threads : int, optional
-        Threads for Numba, BLAS and torch (:func:`set_threads`); default: leave them.
+        Threads for Numba, BLAS and torch for this call
+        (:func:`opauc_sim._threads.limit_threads`); default: leave them as they are.
     progress : bool, default False
         A tqdm bar with the loss, the last validation metric and the thread count.
     test : bool, default True
@@ -245,18 +240,24 @@ def train_many(
     _check_group(split, configs)
     check_memory(estimate_cost(split, configs))  # before any allocation
     backend, device = resolve_backend(backend, device)
-    if threads is not None:
-        threads = set_threads(threads)
     if backend == "torch":
         from opauc_sim.train import require_torch
 
-        torch = require_torch()
-        if threads is not None:
-            torch.set_num_threads(threads)
+        require_torch()  # a clear ImportError before any work
+    if threads is not None:
+        from opauc_sim._threads import limit_threads
+
+        with limit_threads(threads, torch=backend == "torch"):
+            return _train_many(split, configs, device, backend, progress, test, keep_embeddings)
+    return _train_many(split, configs, device, backend, progress, test, keep_embeddings)
+
+
+def _train_many(split, configs, device, backend, progress, test, keep_embeddings):
+    """:func:`train_many` once the threads are set: train, then assemble the results."""
     engine = _make_engine(split, configs, backend, device)
-    n_threads = threads if threads is not None else _current_threads()
+    n_threads = _current_threads()
     bar = _progress_bar(configs, backend, n_threads) if progress else None
-    log = _fit(engine, split, configs, threads, bar)
+    log = _fit(engine, split, configs, bar)
     results = []
     for c, config in enumerate(configs):
         share = _heldout_share(engine, split, c, config, log.diverged[c])
@@ -268,7 +269,7 @@ def train_many(
         final = _final_key(config, kept)
         test_metrics: dict[str, float] = {}
         if test:
-            test_metrics = _test_metrics(engine, split, c, config, kept, diverged, threads, log)
+            test_metrics = _test_metrics(engine, split, c, config, kept, diverged, log)
         engine.restore(c, kept[final].state)
         state = kept[final].state
         user_e, item_e = engine.to_numpy(state) if keep_embeddings else (None, None)
@@ -330,7 +331,7 @@ def _assemble(config: TrainConfig, kept: dict[str, _KeptEpoch], part) -> dict[st
 
 
 def _test_metrics(
-    engine, split: Split, c: int, config: TrainConfig, kept, diverged, threads, log
+    engine, split: Split, c: int, config: TrainConfig, kept, diverged, log
 ) -> dict[str, float]:
     """Configuration ``c``'s test metrics at its kept epochs (each evaluated once): NaN
     at an epoch whose tables are the diverged ones (NaN scores rank nothing)."""
@@ -343,7 +344,7 @@ def _test_metrics(
             continue
         engine.restore(c, k.state)
         by_epoch[k.epoch] = _timed_metrics(
-            split.test, engine.scorer(c), split.train_all, config, threads, log.eval_seconds
+            split.test, engine.scorer(c), split.train_all, config, log.eval_seconds
         )
     return _assemble(config, kept, lambda k: by_epoch[k.epoch])
 
@@ -412,24 +413,18 @@ def _timed_metrics(
     scorer,
     exclude,
     config: TrainConfig,
-    threads: int | None,
     seconds: list[float],
     *,
     auc: bool = True,
 ) -> dict[str, float]:
-    """Mean full-ranking metrics of ``scorer`` on ``truth``; the time goes to ``seconds``.
-
-    The thread count is set again afterwards: Numba's threading layer can raise torch's.
-    """
+    """Mean full-ranking metrics of ``scorer`` on ``truth``; the time goes to ``seconds``."""
     t0 = time.perf_counter()
     metrics = mean_metrics(evaluate_ranking(truth, scorer, exclude=exclude, ks=config.ks, auc=auc))
     seconds.append(time.perf_counter() - t0)
-    if threads is not None:
-        set_threads(threads)
     return metrics
 
 
-def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, bar) -> _FitLog:
+def _fit(engine, split: Split, configs: list[TrainConfig], bar) -> _FitLog:
     """Run every epoch; validate when due and keep each configuration's best epochs.
 
     Each selection (:func:`~opauc_sim.train.config.selection_keys`: one, or one per K)
@@ -463,7 +458,7 @@ def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, 
             if log.diverged[c] is None and not np.isfinite(row["loss"]):
                 log.diverged[c] = epoch
             if is_eval and log.diverged[c] is None and log.stopped[c] is None:
-                valid = _validate(engine, split, c, config, threads, log, epoch)
+                valid = _validate(engine, split, c, config, log, epoch)
                 row.update({f"valid_{k}": v for k, v in valid.items()})
                 stale[c] = 0 if valid.pop("_improved") else stale[c] + 1
                 if config.patience and stale[c] >= config.patience:
@@ -482,7 +477,7 @@ def _fit(engine, split: Split, configs: list[TrainConfig], threads: int | None, 
     return log
 
 
-def _validate(engine, split, c: int, config: TrainConfig, threads, log, epoch) -> dict:
+def _validate(engine, split, c: int, config: TrainConfig, log, epoch) -> dict:
     """Validation metrics of configuration ``c`` now; updates its kept epochs and says,
     under the key ``_improved``, whether any selection improved."""
     keys = selection_keys(config)
@@ -491,7 +486,6 @@ def _validate(engine, split, c: int, config: TrainConfig, threads, log, epoch) -
         engine.scorer(c),
         split.train,
         config,
-        threads,
         log.eval_seconds,
         auc="auc" in keys.values(),
     )
@@ -552,14 +546,3 @@ def train(
         test=test,
         keep_embeddings=keep_embeddings,
     )[0]
-
-
-def default_threads() -> int:
-    """The thread count for a shared machine: 1 unless ``OPAUC_SIM_THREADS`` says more."""
-    env = os.environ.get("OPAUC_SIM_THREADS")
-    if env:
-        try:
-            return check_int("OPAUC_SIM_THREADS", int(env), low=1, high=max_threads())
-        except ValueError:
-            raise ValueError(f"OPAUC_SIM_THREADS must be an integer >= 1, got {env!r}") from None
-    return 1

@@ -57,7 +57,10 @@ class Param:
 
     ``default`` is the dataclass default (what samplers without the parameter are
     normalised to); ``cli_default`` is what a command uses when the option is not given
-    (None: the option is required by every sampler that has the parameter).
+    (None: the option is required by every sampler that has the parameter). ``harder``
+    says which way the parameter makes the negatives harder (``"lower"``: a smaller value
+    is harder, as DNS's M; ``"higher"``: as DNS's N and Softmax-v's rho); the summaries
+    test the guideline ("smaller K, harder negatives") along it.
     """
 
     name: str
@@ -67,6 +70,7 @@ class Param:
     cli_default: Any = None
     low: float = 0.0
     low_open: bool = False
+    harder: str = ""
 
     def check(self, value: Any) -> Any:
         """``value`` validated and converted, or ValueError/TypeError naming the parameter."""
@@ -91,7 +95,7 @@ def check_n(value: Any) -> int | str:
 
 #: Every sampler parameter, by name. A sampler uses some of them (:attr:`SamplerSpec.params`).
 PARAMS: dict[str, Param] = {
-    "M": Param("M", int, 1, "DNS: keep the top M of the N candidates", low=1),
+    "M": Param("M", int, 1, "DNS: keep the top M of the N candidates", low=1, harder="lower"),
     "N": Param(
         "N",
         int,
@@ -99,9 +103,17 @@ PARAMS: dict[str, Param] = {
         "candidates per pair, or 'all' (DNS: every non-training item)",
         cli_default=CLI_DEFAULT_N,
         low=1,
+        harder="higher",
     ),
-    "rho": Param("rho", float, 1.0, "Softmax-v: KL radius", low_open=True),
-    "alpha": Param("alpha", float, 0.75, "PNS: popularity exponent (0: uniform)", cli_default=0.75),
+    "rho": Param("rho", float, 1.0, "Softmax-v: KL radius", low_open=True, harder="higher"),
+    "alpha": Param(
+        "alpha",
+        float,
+        0.75,
+        "PNS: popularity exponent (0: uniform)",
+        cli_default=0.75,
+        harder="higher",
+    ),
 }
 
 

@@ -94,3 +94,10 @@ def test_interim_when_seeds_are_missing_and_markdown_names_every_k():
     text = G.verdict_markdown(df, dataset="toy", n_boot=50)
     assert all(f"M*({k})" in text for k in KS) and "toy" in text
     assert "No guideline rows" in G.verdict_markdown(df[df["sampler"] == "rns"])
+
+
+def test_a_peak_at_the_grid_end_for_every_k_has_slope_zero_not_the_guideline():
+    edge = G.verdict(_rows(lambda k: 1000.0), n_boot=100)
+    assert all(edge.censored.values()) and set(edge.m_star.values()) == {200}
+    assert edge.slope == 0.0 and edge.ci == (0.0, 0.0)
+    assert edge.guideline == "not shown"

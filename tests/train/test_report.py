@@ -1,20 +1,18 @@
-"""Sweep summaries (no torch): best config per K on validation, guideline verdict, table.
-
-A synthetic sweep table is built where the validation optimum is known by construction.
-"""
+"""Single-seed sweep summaries (no torch): the best per K on validation, the verdict, Table 2
+and the sweep figures, on a synthetic table whose validation optimum is known."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from opauc_sim.train.report import best_per_k, comparison_table, guideline_verdict, markdown
+from opauc_sim.train import summary as S
+from opauc_sim.train.report import report_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sweep(best_m=None, best_rho=None) -> pd.DataFrame:
@@ -57,45 +55,55 @@ def _sweep(best_m=None, best_rho=None) -> pd.DataFrame:
                 for metric in ("ndcg", "recall"):
                     r[f"{split}_{metric}@{k}"] = value * (1.1 if metric == "recall" else 1.0)
         r["weight_decay"] = 1e-4
+        r["seed"] = r["split_seed"] = 0
         out.append(r)
     return pd.DataFrame(out)
 
 
+def _best(df, param):
+    g = S.guideline_per_k(df)
+    return g[g.param == param].sort_values("K")["best"].astype(float).tolist()
+
+
 def test_best_per_k_follows_validation():
-    best = best_per_k(_sweep(), "dns")
-    assert best["M"].tolist() == [1, 3, 10]
-    best = best_per_k(_sweep(), "softmax")
-    assert best["rho"].tolist() == [10.0, 1.0, 0.1]
+    assert _best(_sweep(), "M") == [1, 3, 10]
+    assert _best(_sweep(), "rho") == [10.0, 1.0, 0.1]
 
 
 def test_guideline_verdict_holds_and_fails():
-    ok = guideline_verdict(_sweep())
-    assert ok["dns"]["holds"] and ok["dns"]["strict"] and ok["dns"]["verdict"] == "supported"
-    assert ok["softmax"]["holds"]
-    bad = guideline_verdict(_sweep(best_m={5: 10, 20: 3, 50: 1}, best_rho={5: 0.1, 20: 1, 50: 10}))
-    assert not bad["dns"]["holds"] and not bad["softmax"]["holds"]
-    assert bad["dns"]["verdict"] == "contradicted"
-    assert "dns_N" not in ok  # no N grid at M = 5 in this table
-    flat = guideline_verdict(_sweep(best_m={5: 3, 20: 3, 50: 3}))
-    assert flat["dns"]["holds"] and flat["dns"]["verdict"] == "no change"
+    ok = S.guideline_per_k(_sweep())
+    assert ok.groupby("param")["as_guideline"].all().to_dict() == {"M": True, "rho": True}
+    assert ok.groupby("param")["changes"].all().all()
+    bad = S.guideline_per_k(_sweep(best_m={5: 10, 20: 3, 50: 1}, best_rho={5: 0.1, 20: 1, 50: 10}))
+    assert not bad["as_guideline"].any()
+    assert "N" not in set(ok["param"])  # no N grid at M = 5 in this table
+    flat = S.guideline_per_k(_sweep(best_m={5: 3, 20: 3, 50: 3}))
+    dns = flat[flat.param == "M"]
+    assert dns["as_guideline"].all() and not dns["changes"].any()
+    text = report_markdown(_sweep(best_m={5: 3, 20: 3, 50: 3}))
+    assert "the guideline's shift is not seen" in text
 
 
 def test_comparison_table_gain_over_bpr():
-    table = comparison_table(_sweep(), k=50)
-    assert table["method"].tolist() == ["BPR (RNS)", "DNS(M*, N)", "Softmax-v(rho*, N)"]
+    table = S.table2(_sweep(), k=50)
+    assert table["method"].tolist() == ["BPR", "DNS(M*, N)", "Softmax-v(rho*, N)"]
     gain = 1 / (0.8 * 0.9) - 1  # RNS: base 0.8, off-peak 0.9
-    np.testing.assert_allclose(table["ndcg@50 vs BPR"], [0.0, gain, gain])
-    assert "| 50 | M = 10" in markdown(_sweep())
+    np.testing.assert_allclose(table["ndcg vs BPR"].iloc[1:], [gain, gain])
+    assert (table["n_seeds"] == 1).all() and table["ndcg_sd"].isna().all()
 
 
-@pytest.mark.parametrize("name", ["dns_m", "softmax_rho", "dns_n"])
-def test_figure_scripts_draw(name, tmp_path):
-    module = importlib.import_module(f"opauc_sim.plots.train_{name}")
-    df = _sweep()
-    if name == "dns_n":
+@pytest.mark.parametrize("param", ["M", "rho", "N"])
+def test_sweep_figure_draws_every_family(param, tmp_path):
+    pytest.importorskip("matplotlib")
+    from opauc_sim.plots import train_sweep
+
+    df = _sweep().assign(seed=0, split_seed=0)
+    if param == "N":
         df.loc[df["sampler"] == "dns", "N"] = [10, 50, 200]
         df.loc[df["sampler"] == "dns", "M"] = 5
-    fig = module.make_figure(df)
-    assert len(fig.axes) == 2
+    fams = [f for f in S.families(df) if f[1] == param]
+    assert len(fams) == 1
+    fig = train_sweep.make_figure(df, fams[0], title="toy")
+    assert len(fig.axes) == 3
     with pytest.raises(FileNotFoundError, match="opauc-sim sweep"):
-        module.draw(results_dir=str(tmp_path), out_dir=str(tmp_path))
+        train_sweep.draw(results_dir=str(tmp_path), out_dir=str(tmp_path))
