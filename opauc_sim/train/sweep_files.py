@@ -218,7 +218,9 @@ def merge_sweeps(
     For sweeps run side by side (one per core, each with its own ``--out``): the ids
     say which configuration a row is, so a row already in ``out_csv`` is kept and its
     twin skipped. The write goes through the same lock and atomic save as a sweep's; the
-    sidecar keeps the parameters of ``out_csv`` and lists the commands of every source.
+    sidecar keeps the parameters of ``out_csv`` (of the first source for a new
+    ``out_csv``), lists the commands of every source, and, in ``source_commits``, the
+    commits of the code that computed the rows it holds.
 
     Raises
     ------
@@ -230,6 +232,9 @@ def merge_sweeps(
     with lock_out(out_csv):
         rows = read_rows(out_csv, log)
         commands = _commands(out_csv, [])
+        meta = _sidecar(out_csv)
+        params = meta.get("params") or {}
+        commits = list(meta.get("source_commits", []))
         for source in sources:
             path = check_out(source)
             if not path.is_file():
@@ -251,13 +256,20 @@ def merge_sweeps(
                 log(f"{source}: {len(fresh)} new rows, {len(new) - len(fresh)} already in")
             rows = pd.concat([rows, fresh], ignore_index=True) if len(rows) else fresh
             commands = list(dict.fromkeys([*commands, *_commands(path, [])]))
-        meta = _sidecar(out_csv)
+            source = _sidecar(path)
+            params = params or source.get("params") or {}
+            if len(fresh):  # the code that computed rows kept here
+                commits += [*source.get("source_commits", []), source.get("git_commit")]
         save_result(
             rows.reset_index(drop=True),
             out_csv.stem,
-            params=meta.get("params") or {},
+            params=params,
             seed=meta.get("seed"),
             results_dir=out_csv.parent,
-            extra={"kind": "sweep", "commands": commands},
+            extra={
+                "kind": "sweep",
+                "commands": commands,
+                "source_commits": [c for c in dict.fromkeys(commits) if c],
+            },
         )
         return read_rows(out_csv)
