@@ -411,6 +411,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 def run_false_negatives(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import check_writable_dir
+    from opauc_sim.train import samplers
     from opauc_sim.train.false_negatives import false_negative_shares, save_shares
 
     out = Path(args.out)
@@ -442,8 +443,12 @@ def run_false_negatives(args: argparse.Namespace) -> int:
     )
     mine = table[table["dataset"] == str(args.dataset)]
     for row in mine.itertuples():
-        what = {"uniform": "uniform draws", "dns": f"DNS top-{row.M:g}", "softmax": ""}[row.sampler]
-        what = what or f"Softmax-v(rho={row.rho:g}) weight"
+        if row.sampler == "uniform":
+            what = "uniform draws"
+        elif samplers.get(row.sampler).weighs_all:
+            what = f"{samplers.get(row.sampler).title}(rho={row.rho:g}) weight"
+        else:
+            what = f"{samplers.get(row.sampler).title} top-{row.M:g}"
         print(f"{args.dataset}: {what:<28} {100 * row.share:6.2f}% held-out positives")
     print(f"wrote {out}")
     return 0

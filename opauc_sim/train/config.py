@@ -115,7 +115,7 @@ class TrainConfig:
         selection; 0 trains every epoch.
     """
 
-    sampler: str = "rns"
+    sampler: str = samplers.BASELINE
     M: int = 1
     N: int | str = 1
     rho: float = 1.0

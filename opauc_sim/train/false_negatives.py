@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from opauc_sim._validation import check_int
-from opauc_sim.train import numba_engine
+from opauc_sim.train import numba_engine, samplers
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.data import Split
 
@@ -85,12 +85,12 @@ def false_negative_shares(
     ms = [check_int("ms", m, low=1, high=n) for m in ms]
     user_w = np.ascontiguousarray(user_w)
     item_w = np.ascontiguousarray(item_w, dtype=user_w.dtype)
-    configs = [TrainConfig(sampler="dns", M=m, N=n, weight_decay=0.0) for m in ms]
-    configs += [TrainConfig(sampler="softmax", rho=r, N=n, weight_decay=0.0) for r in rhos]
+    configs = [TrainConfig(sampler=samplers.DNS, M=m, N=n, weight_decay=0.0) for m in ms]
+    configs += [TrainConfig(sampler=samplers.SOFTMAX, rho=r, N=n, weight_decay=0.0) for r in rhos]
     uniform, per_config = _per_pair_shares(user_w, item_w, split, configs, n, n_pairs, seed)
     rows = [{"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, **_mean_se(uniform)}]
     for config, values in zip(configs, per_config, strict=True):
-        dns = config.sampler == "dns"
+        dns = not config.spec.weighs_all
         rows.append(
             {
                 "sampler": config.sampler,
@@ -141,7 +141,7 @@ def _per_pair_shares(
         uniform.append(is_held.mean(axis=1))
         for config, values in zip(configs, per_config, strict=True):
             t = numba_engine.batch_terms(user_w, item_w, u, i, cand, config)
-            if config.sampler == "dns":
+            if not config.spec.weighs_all:
                 sel = t["sel"]
                 hit = _member(keys, np.repeat(u, sel.shape[1]), sel.ravel(), n_items)
                 values.append(hit.reshape(sel.shape).mean(axis=1))

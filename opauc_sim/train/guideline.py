@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from opauc_sim.train import samplers
+
 __all__ = [
     "LEVEL_BOUNDS",
     "Verdict",
@@ -52,7 +54,7 @@ N_BOOT = 2000
 
 
 def _is_full(df: pd.DataFrame) -> pd.Series:
-    return (df["sampler"] != "rns") & (df["N"].astype(str) == "all")
+    return (df["sampler"] != samplers.BASELINE) & (df["N"].astype(str) == samplers.ALL)
 
 
 def _oracle(df: pd.DataFrame) -> pd.Series:
@@ -82,7 +84,7 @@ def chosen_weight_decays(df: pd.DataFrame) -> dict[tuple[str, int], float]:
 def arm_rows(df: pd.DataFrame, oracle: bool) -> pd.DataFrame:
     """The rows of one arm at the chosen weight decays (DNS over all items and RNS)."""
     wds = chosen_weight_decays(df)
-    part = df[(_oracle(df) == oracle) & (_is_full(df) | (df["sampler"] == "rns"))]
+    part = df[(_oracle(df) == oracle) & (_is_full(df) | (df["sampler"] == samplers.BASELINE))]
     keep = [wds.get((str(r.sampler), int(r.M))) == float(r.weight_decay) for r in part.itertuples()]
     return part[np.asarray(keep, dtype=bool)] if len(part) else part
 

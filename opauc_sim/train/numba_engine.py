@@ -35,7 +35,7 @@ __all__ = [
     "pair_losses_and_grads",
 ]
 
-_KINDS = {"top": KIND_DNS, "softmax": KIND_SOFTMAX}
+_KINDS = {"top": KIND_DNS, "weighted": KIND_SOFTMAX}
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 _NO_CDF = np.empty(0, dtype=np.float64)
 #: Users whose score rows one GEMM computes at a time in the full-item path.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from opauc_sim.train import samplers
 from opauc_sim.train import summary as S
 
 __all__ = ["report_markdown"]
@@ -75,8 +76,9 @@ def _paired_methods(df: pd.DataFrame, ks=(5, 20, 50)) -> list[str]:
         row, _ = S.select(df, str(name), k=50)
         if row is not None:
             best[str(name)] = row
-    others = [n for n in best if n != "rns"]
-    pairs = [(n, "rns") for n in others if "rns" in best]
+    base = samplers.BASELINE
+    others = [n for n in best if n != base]
+    pairs = [(n, base) for n in others if base in best]
     pairs += [(a, b) for i, a in enumerate(others) for b in others[i + 1 :]]
     lines = []
     for a, b in pairs:

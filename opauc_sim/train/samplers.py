@@ -9,7 +9,7 @@ module compares a sampler's name. A sampler is two orthogonal choices plus param
   training count to the power ``alpha`` (PNS); DNS may also take **all** items
   (``N="all"``), which needs no draw;
 - how the candidates are **selected** into the loss: ``"top"`` keeps the M best-scored,
-  each with weight 1/M (the authors' recipe: 1), or ``"softmax"`` weighs all N by
+  each with weight 1/M (the authors' recipe: 1), or ``"weighted"`` weighs all N by
   Softmax-v's ``softmax(L / tau)``, ``tau = sqrt(Var(L) / (2 rho))``.
 
 RNS and PNS are ``"top"`` with M = N = 1. Adding a sampler is one row here plus, if its
@@ -34,9 +34,12 @@ from opauc_sim._validation import check_choice, check_int, check_real
 
 __all__ = [
     "ALL",
+    "BASELINE",
     "CLI_DEFAULT_N",
+    "DNS",
     "PARAMS",
     "SAMPLERS",
+    "SOFTMAX",
     "Param",
     "SamplerSpec",
     "check_n",
@@ -47,6 +50,9 @@ __all__ = [
 
 #: ``N="all"``: every item that is not excluded is a candidate (DNS over all items).
 ALL = "all"
+#: The names other modules need by role: the AUC reference (BPR with uniform negatives),
+#: and the two hard samplers the false-negative analysis and the paper's grids name.
+BASELINE, DNS, SOFTMAX = "rns", "dns", "softmax"
 #: Candidates per pair when a command is not given ``--N``: the paper's N = 200.
 CLI_DEFAULT_N = 200
 
@@ -134,7 +140,7 @@ class SamplerSpec:
         Parameters it sets whatever is asked (RNS and PNS: M = N = 1).
     draw : {"uniform", "popularity"}
         How the candidates are drawn.
-    select : {"top", "softmax"}
+    select : {"top", "weighted"}
         How they enter the loss (module docstring).
     help : str
         One line for ``--help``.
@@ -164,7 +170,7 @@ class SamplerSpec:
     @property
     def weighs_all(self) -> bool:
         """Whether every candidate carries gradient (Softmax-v), not only the top M."""
-        return self.select == "softmax"
+        return self.select == "weighted"
 
 
 def _fmt(value: Any) -> str:
@@ -207,7 +213,7 @@ SAMPLERS: dict[str, SamplerSpec] = {
             "Softmax-v",
             ("rho", "N"),
             draw="uniform",
-            select="softmax",
+            select="weighted",
             help="Softmax-v(rho, N): N uniform candidates weighted by softmax(L / tau)",
             cost_factor=2.5,
             fixed={"M": 1},

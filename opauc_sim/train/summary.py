@@ -182,7 +182,7 @@ def paired_difference(df: pd.DataFrame, a: pd.Series, b: pd.Series, column: str)
 
 def _method_name(spec: samplers.SamplerSpec) -> str:
     """Table 2's name of a sampler's best: ``BPR``, ``DNS(M*, N)``, ``Softmax-v(rho*, N)``."""
-    if spec.name == "rns":
+    if spec.name == samplers.BASELINE:
         return "BPR"
     return f"{spec.title}({', '.join(f'{p}*' if p != 'N' else p for p in spec.params)})"
 
@@ -222,7 +222,7 @@ def table2(
         if reference and name in reference:
             row["paper_ndcg"], row["paper_recall"] = reference[name]
             row["ndcg / paper"] = ndcg / reference[name][0]
-        base = row if spec.name == "rns" else base
+        base = row if spec.name == samplers.BASELINE else base
         rows.append(row)
     table = pd.DataFrame(rows)
     if base is not None and len(table):

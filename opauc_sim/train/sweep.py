@@ -204,7 +204,7 @@ def _groups(configs: Sequence[TrainConfig], max_group: int) -> list[list[TrainCo
     # grouping them apart spares DNS the larger backward pass.
     by_key: dict[tuple, list[TrainConfig]] = {}
     for c in configs:
-        by_key.setdefault((group_key(c), c.sampler == "softmax"), []).append(c)
+        by_key.setdefault((group_key(c), c.spec.weighs_all), []).append(c)
     out = []
     for members in by_key.values():
         for start in range(0, len(members), max_group):
