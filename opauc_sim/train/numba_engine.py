@@ -218,28 +218,24 @@ def _stream_key(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0])
 
 
+def _draw_arrays(exclusions, n_users: int, cdf) -> tuple:
+    """``(indptr, indices, reject, cdf)`` of :func:`_draw` for ``exclusions`` (a sorted
+    CSR, or None: nothing is redrawn) and PNS's ``cdf`` (None: uniform)."""
+    if exclusions is None:
+        indptr = np.zeros(n_users + 1, dtype=np.int64)
+        indices = np.zeros(0, dtype=np.int64)
+    else:  # no copy for the int64 CSR the engine holds (_csr64)
+        indptr = np.asarray(exclusions.indptr, dtype=np.int64)
+        indices = np.asarray(exclusions.indices, dtype=np.int64)
+    return indptr, indices, exclusions is not None, _NO_CDF if cdf is None else cdf
+
+
 def draw_candidates(cand, users, key, offset, n_items, exclusions, bloom, cdf=None) -> None:
     """Fill ``cand`` (B, N) with the candidates of pairs ``offset, offset + 1, ...`` of
     ``users``: uniform, or from PNS's ``cdf``; items in ``exclusions`` (a sorted CSR, or
     None) are redrawn. ``bloom`` is (B, 64) uint64 scratch. See :func:`_draw`."""
-    if exclusions is None:
-        indptr = np.zeros(int(users.max(initial=0)) + 2, dtype=np.int64)
-        indices = np.zeros(0, dtype=np.int64)
-    else:
-        indptr = exclusions.indptr.astype(np.int64)
-        indices = exclusions.indices.astype(np.int64)
-    _draw(
-        cand,
-        users,
-        key,
-        offset,
-        n_items,
-        indptr,
-        indices,
-        exclusions is not None,
-        bloom,
-        _NO_CDF if cdf is None else cdf,
-    )
+    indptr, indices, reject, cdf = _draw_arrays(exclusions, int(users.max(initial=0)) + 1, cdf)
+    _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom, cdf)
 
 
 class _FullBuffers:
@@ -388,6 +384,7 @@ class NumbaEngine:
         self.pair_start = np.searchsorted(self.users, np.arange(n_users + 1)).astype(np.int64)
         self.active_users = np.flatnonzero(np.diff(self.pair_start) > 0)
         self.cdf = E.popularity_cdf(split, first, excl)
+        self._draw_args = _draw_arrays(self.exclusions, n_users, self.cdf)
         self.n_items = n_items
         self.tables = []
         for config in self.configs:
@@ -448,9 +445,8 @@ class NumbaEngine:
                     )
                 cand = b.cand[: len(idx)]
                 offset = (epoch - 1) * n_pairs + start
-                draw_candidates(
-                    cand, u, self.draw_key, offset, self.n_items, self.exclusions, b.bloom, self.cdf
-                )
+                _draw(cand, u, self.draw_key, offset, self.n_items, *self._draw_args[:3],
+                      b.bloom, self._draw_args[3])  # fmt: skip
                 for c, config in enumerate(self.configs):
                     totals[c] += self._step(config, self.tables[c], u, i, cand, epoch)
             self.n_steps += 1
