@@ -49,6 +49,7 @@ def test_read_inter_errors_name_the_problem():
 
 def test_lightgcn_round_trip(tmp_path):
     train, test = _random_matrix(1), _random_matrix(2, p=0.1)
+    test = (test.astype(np.int8) - test.multiply(train).astype(np.int8)).tocsr()  # disjoint
     D.write_lightgcn(tmp_path, train, test)
     got_train, got_test = D.read_lightgcn(tmp_path)
     n_users = max(train.nonzero()[0].max(), test.nonzero()[0].max()) + 1
