@@ -148,6 +148,16 @@ def test_only_the_papers_gowalla_carries_the_papers_table2():
     assert R.paper_reference("/some/folder") is None
 
 
+def test_the_docs_data_table_has_a_row_per_entry():
+    text = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    section = text[text.index("## Data") : text.index("## Protocol")]
+    for name, spec in R.DATASETS.items():
+        assert f"| `{name}` |" in section, name
+        files = spec.source.files if spec.accepts_local_copy else [spec.source]
+        for f in files:
+            assert f.sha256 in section, (name, f)
+
+
 # --- every entry: fetch from a copy, refuse a bad one ----------------------------------------
 
 
