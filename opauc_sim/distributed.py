@@ -167,7 +167,8 @@ class SplitSource:
     Parameters
     ----------
     dataset : str
-        ``gowalla``, ``ml-1m``, ``ml-100k`` or a LightGCN directory (made absolute).
+        A name of the data-set registry (:data:`opauc_sim.train.datasets.DATASET_NAMES`)
+        or a LightGCN directory (made absolute).
     cache_dir : str, optional
         The dataset cache (made absolute); None: the worker's default.
     seed : int, default 0
@@ -190,10 +191,10 @@ class SplitSource:
         valid_frac: float = 0.1,
     ) -> SplitSource:
         """A source with local paths made absolute (workers may run elsewhere)."""
-        from opauc_sim.train.data import DATASETS
+        from opauc_sim.train.datasets import DATASETS
 
         name = str(dataset)
-        if name not in DATASETS and name != "gowalla":
+        if name not in DATASETS:
             name = str(Path(name).resolve())
         cache = None if cache_dir is None else str(Path(cache_dir).resolve())
         return cls(name, cache, int(seed), float(valid_frac))

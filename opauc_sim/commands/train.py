@@ -103,11 +103,13 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.train.datasets import DATASET_NAMES, DEFAULT_DATASET
+
     parser.add_argument(
         "--dataset",
-        default="ml-1m",
-        help="gowalla, ml-1m, ml-100k, or a directory with LightGCN train.txt/test.txt "
-        "(default: %(default)s)",
+        default=DEFAULT_DATASET,
+        help=f"{', '.join(DATASET_NAMES)} (opauc-sim data fetch NAME), or a directory with "
+        "LightGCN train.txt/test.txt (default: %(default)s)",
     )
     parser.add_argument(
         "--cache-dir",
