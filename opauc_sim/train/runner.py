@@ -37,7 +37,8 @@ __all__ = [
     "train_many",
 ]
 
-# Seconds per unit on one core of this project's machine (fused trainer, Gowalla, float32;
+# Seconds per unit on one core of this project's machine (fused trainer, the paper's
+# largest data set, float32;
 # benchmarks/bench_train.py): scoring one candidate of dimension d costs about
 # _SCORE_S * d, Softmax-v's weights about _SOFTMAX_FACTOR times more, and one dense Adam
 # step about _ADAM_S per parameter. A full-ranking evaluation costs about _EVAL_S per

@@ -367,7 +367,7 @@ def tilt_table(
     For each value ``v`` (its best seed-0 weight decay) and each seed it shares with the
     best value ``b`` at K = ``large``, the kept shares are ``r_K = metric@K(v) /
     metric@K(b)``, and the tilt is ``r_small - r_large`` (negative: the small K loses
-    more). Defined after the Gowalla study's seed-0 results were seen (docs/gowalla.md):
+    more). Defined after the first training study's seed-0 results were seen:
     descriptive, not a pre-registered test.
 
     Returns one row per value: the parameter, ``kept@small``, ``kept@large`` (seed
