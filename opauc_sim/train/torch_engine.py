@@ -60,7 +60,13 @@ from opauc_sim.train.torch_samplers import (
     top_m,
 )
 
-__all__ = ["TorchEngine", "full_losses_and_grads", "pair_losses_and_grads", "resolve_device"]
+__all__ = [
+    "MirrorEngine",
+    "TorchEngine",
+    "full_losses_and_grads",
+    "pair_losses_and_grads",
+    "resolve_device",
+]
 
 # Full score rows (a GEMM) instead of gathering candidate embeddings when the candidates
 # per pair are at least this fraction of the items: fewer memory gathers on CPU.
@@ -368,13 +374,18 @@ class TorchEngine:
         order = torch.randperm(self.users.numel(), generator=self.generator, device=self.device)
         return E.batches(order, first, self.pair_start)  # slices of the device tensor
 
-    def _loss(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+    def _candidates(self, u: torch.Tensor, start: int) -> torch.Tensor:
+        """The drawn candidates (B, N) of the batch of users ``u`` that starts at pair
+        ``start`` of the epoch."""
+        return draw_negatives(
+            u, self.group.n_candidates, self.n_items, self.generator, self.mask, self.cdf
+        )
+
+    def _loss(self, u: torch.Tensor, i: torch.Tensor, start: int) -> torch.Tensor:
         """Per-pair losses (C, B) of one batch, drawing its candidates."""
         if self.group.full_items:
             return _full_batch_loss(self.user_w, self.item_w, u, i, self.exclusions, self.group)[0]
-        cand = draw_negatives(
-            u, self.group.n_candidates, self.n_items, self.generator, self.mask, self.cdf
-        )
+        cand = self._candidates(u, start)
         return _batch_loss(self.user_w, self.item_w, u, i, cand, self.group)
 
     def epoch(self) -> np.ndarray:
@@ -384,9 +395,11 @@ class TorchEngine:
         for param_group in self.optimizer.param_groups:  # StepLR under the authors' recipe
             param_group["lr"] = first.lr_at(self.n_epochs_done)
         total = torch.zeros(len(self.configs), device=self.device, dtype=torch.float64)
+        start = 0
         for idx in self._epoch_batches():
             idx = torch.as_tensor(idx, device=self.device)
-            pair = self._loss(self.users[idx], self.items[idx])
+            pair = self._loss(self.users[idx], self.items[idx], start)
+            start += idx.numel()
             per_cfg = pair.sum(1)
             loss = per_cfg.sum() if self.group.loss_summed else per_cfg.sum() / idx.numel()
             self.optimizer.zero_grad(set_to_none=True)
@@ -426,3 +439,40 @@ class TorchEngine:
     @staticmethod
     def to_numpy(state) -> tuple[np.ndarray, np.ndarray]:
         return state[0].cpu().numpy(), state[1].cpu().numpy()
+
+
+class MirrorEngine(TorchEngine):
+    """A torch engine that takes the random streams of a Numba engine: its initial tables,
+    its epochs' batches and its candidate draws (``source``, a
+    :class:`~opauc_sim.train.numba_engine.NumbaEngine` of the same split and
+    configurations, used for its streams only: do not train it).
+
+    Trained alongside a second, identically seeded Numba engine, the two then compute the
+    same steps, so their tables agree to round-off epoch after epoch: the whole-training
+    parity check of ``benchmarks/gpu_sweep.sh`` and the tests (the default engines share
+    their mathematics, not their streams).
+    """
+
+    def __init__(self, split: Split, configs, source, device="cpu", dtype=None):
+        super().__init__(split, configs, device, dtype)
+        if len(source.users) != self.users.numel() or source.configs != self.configs:
+            raise ValueError("the source engine must train the same pairs and configurations")
+        self.source = source
+        for c in range(len(self.configs)):
+            self.restore(c, source.snapshot(c))
+
+    def _epoch_batches(self) -> list:
+        return self.source._epoch_batches()
+
+    def _candidates(self, u: torch.Tensor, start: int) -> torch.Tensor:
+        from opauc_sim.train.numba_engine import _BLOOM_WORDS, draw_candidates
+
+        src = self.source
+        users = u.cpu().numpy()
+        cand = np.empty((len(users), self.group.n_candidates), dtype=np.int64)
+        bloom = np.empty((len(users), _BLOOM_WORDS), dtype=np.uint64)
+        offset = (self.n_epochs_done - 1) * len(src.users) + start
+        draw_candidates(
+            cand, users, src.draw_key, offset, self.n_items, src.exclusions, bloom, src.cdf
+        )
+        return torch.as_tensor(cand, device=self.device)
