@@ -71,8 +71,10 @@ __all__ = [
 # Full score rows (a GEMM) instead of gathering candidate embeddings when the candidates
 # per pair are at least this fraction of the items: fewer memory gathers on CPU.
 _GEMM_FRACTION = 1 / 20
-#: The full-item path scores a batch's users this many bytes of score rows at a time.
-_SCORE_BYTES = 1 << 28
+#: The full-item path scores a batch's users this many bytes of score rows at a time (a
+#: GPU: a whole batch of Gowalla's 41k items for one configuration, in one GEMM).
+_SCORE_BYTES = {"cuda": 1 << 31}
+_SCORE_BYTES_DEFAULT = 1 << 28
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -206,7 +208,8 @@ def _full_selection(user_w, item_w, users, exclusions: CsrRows, group: _GroupCon
     n_cfg, n_items = item_w.shape[0], item_w.shape[1]
     width = min(group.m_max, n_items)
     sel = torch.empty((n_cfg, users.numel(), width), dtype=torch.int64, device=users.device)
-    step = max(1, _SCORE_BYTES // max(n_cfg * n_items * item_w.element_size(), 1))
+    budget = _SCORE_BYTES.get(users.device.type, _SCORE_BYTES_DEFAULT)
+    step = max(1, budget // max(n_cfg * n_items * item_w.element_size(), 1))
     with torch.no_grad():
         for g0 in range(0, users.numel(), step):
             rows = users[g0 : g0 + step]
