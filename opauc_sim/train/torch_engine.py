@@ -117,7 +117,7 @@ class _GroupConstants:
         first = configs[0]
         self.full_items = first.full_items
         self.n_candidates = first.N
-        softmax = [c.spec.select == "softmax" for c in configs]
+        softmax = [c.spec.weighs_all for c in configs]  # Softmax-v: every candidate
         if self.full_items and any(softmax):
             raise ValueError("N='all' is implemented for the 'top' selection only")
         self.any_softmax = any(softmax)

@@ -35,14 +35,14 @@ from tests.test_train_fast import _planted
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
-def _make(name: str, split, configs):
+def _make(name: str, split, configs, dtype=np.float32):
     if name == "numba":
         from opauc_sim.train.numba_engine import NumbaEngine
 
-        return NumbaEngine(split, configs)
+        return NumbaEngine(split, configs, dtype=dtype)
     from opauc_sim.train.torch_engine import TorchEngine
 
-    return TorchEngine(split, configs, "cpu")
+    return TorchEngine(split, configs, "cpu", dtype=dtype)
 
 
 ENGINES = [
@@ -157,6 +157,24 @@ def test_scorer_gives_float32_numpy_scores_of_the_rows_over_all_items(split, eng
         assert scores.dtype == np.float32 and scores.shape == (len(rows), split.n_items)
         user_w, item_w = _tables(engine, c)
         np.testing.assert_allclose(scores, user_w[rows] @ item_w.T, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "engine_name",
+    [
+        pytest.param(
+            "numba",
+            id="numba",
+            marks=pytest.mark.xfail(
+                strict=True, reason="NumbaEngine.scorer returns the tables' dtype, float64"
+            ),
+        ),
+        ENGINES[1],
+    ],
+)
+def test_scorer_gives_float32_scores_of_a_float64_engine_too(split, engine_name):
+    engine = _make(engine_name, split, _stack("dns_all"), dtype=np.float64)
+    assert engine.scorer(0)(np.arange(4)).dtype == np.float32
 
 
 @each_engine
