@@ -162,13 +162,7 @@ def test_scorer_gives_float32_numpy_scores_of_the_rows_over_all_items(split, eng
 @pytest.mark.parametrize(
     "engine_name",
     [
-        pytest.param(
-            "numba",
-            id="numba",
-            marks=pytest.mark.xfail(
-                strict=True, reason="NumbaEngine.scorer returns the tables' dtype, float64"
-            ),
-        ),
+        pytest.param("numba", id="numba"),
         ENGINES[1],
     ],
 )
