@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from opauc_sim.train import data as D
 from opauc_sim.train import engine as E
 from opauc_sim.train.config import TrainConfig
-from tests.test_train_fast import _planted
+from tests.train.test_numba_engine import _planted
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 

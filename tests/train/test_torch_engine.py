@@ -31,9 +31,9 @@ from opauc_sim.train import engine as E  # noqa: E402
 from opauc_sim.train import numba_engine, samplers, torch_engine  # noqa: E402
 from opauc_sim.train import torch_samplers as ts  # noqa: E402
 from opauc_sim.train.config import TrainConfig  # noqa: E402
-from tests.test_train_fast import _planted  # noqa: E402
 from tests.train.test_engine_contract import KINDS, _stack  # noqa: E402
 from tests.train.test_full_items import CASES, _problem, assert_same  # noqa: E402
+from tests.train.test_numba_engine import _planted  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
