@@ -18,7 +18,7 @@ What a configuration trains is read from its sampler's registry entry
   those ``count = min(M, candidates)`` negatives with weight ``1/count`` (the authors'
   recipe: 1) (:func:`_full_batch_loss`);
 - ``spec.select``: ``"top"`` keeps the M best of the N candidates (ties to the earlier
-  draw), ``"softmax"`` weighs all N (:func:`_batch_loss`).
+  draw), ``"weighted"`` weighs all N (:func:`_batch_loss`).
 
 The loss of a pair (u, i) with selected negatives j_r of weights w_r is
 ``sum_r w_r softplus(s_uj_r - s_ui) [+ wd/2 (|U_u|^2 + |V_i|^2 + sum_r w_r |V_j_r|^2)]``,

@@ -13,7 +13,7 @@ A sampler of the registry (:mod:`opauc_sim.train.samplers`) is a **draw** and a
   are every item not in :class:`CsrRows`' exclusions;
 - selections: ``"top"`` keeps the M best-scored candidates (:func:`top_m`; ties go to
   the smaller index, as in the Numba kernels: the earlier draw, or the smaller item id),
-  ``"softmax"`` weighs all N by Softmax-v's ``softmax(L / tau)``,
+  ``"weighted"`` (Softmax-v) weighs all N by ``softmax(L / tau)``,
   ``tau = sqrt(Var(L) / (2 rho))`` (:func:`softmax_v_weights`), the variance over the N
   draws (ddof 0, the variance under the uniform P0 on the draws). Zero variance (all
   losses equal) gives uniform weights; the authors' code has no such guard (it gives NaN
