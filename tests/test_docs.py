@@ -22,13 +22,18 @@ PAGES = [ROOT / "README.md", *DOCS]
 CHECKED_PAGES = {
     "README.md",
     "architecture.md",
+    "benchmarks.md",
+    "definitions.md",
     "distributed.md",
+    "evaluation.md",
     "experiments.md",
     "extending.md",
     "gowalla.md",
     "install.md",
+    "reliability.md",
     "simulation.md",
     "theorems.md",
+    "training.md",
 }
 TEXT_FILES = [
     p
