@@ -71,6 +71,18 @@ def test_relative_links_resolve(page):
         assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
 
 
+def test_the_files_the_pages_name_exist():
+    """A page that names ``tests/x.py``, ``tools/x.py`` or ``figures/x.png`` names a file that
+    is there (tests and figures were renamed; the pages kept the old names)."""
+    missing = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for name in re.findall(r"(?<![\w/.])((?:tests|tools|figures)/[\w/.-]+\.(?:py|png))", text):
+            if not (ROOT / name).exists():
+                missing.append(f"{page.name}: {name}")
+    assert not missing, missing
+
+
 def test_section_references_name_existing_sections():
     """``docs/definitions.md §3`` in code or docs must name a heading ``## 3.`` there."""
     for path in TEXT_FILES:
