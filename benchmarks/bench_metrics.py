@@ -13,7 +13,7 @@ Peers:
 
 Usage::
 
-    python benchmarks/bench_metrics.py            # the issue's setting
+    python benchmarks/bench_metrics.py            # docs/benchmarks.md's setting (10,000 × 1,000)
     python benchmarks/bench_metrics.py --rows 2000 --repeats 3   # a quick look
 """
 

@@ -8,19 +8,26 @@ Recommendation" (WWW 2023). The definitions the code follows are in the reposito
 Modules
 -------
 metrics
-    Score-level ranking metrics (Recall/Precision/NDCG@K, AUC, OPAUC) with exact tie rules.
-rank_metrics
-    Rank-level kernels for tie-free rankings in compact form (sorted positive ranks).
-rankings
-    Random ranking generators (compact form), reproducible for any chunk size.
+    Score-level ranking metrics (Recall/Precision/NDCG/HitRate/MRR/MAP@K, AUC, OPAUC) with
+    exact tie rules, for arrays, sparse matrices, DataFrames, tensors and long tables.
+stats
+    Means with confidence intervals and paired tests between two models' per-user rows.
+rank_metrics, rankings
+    Rank-level kernels for tie-free rankings in compact form, and their random generators.
 correlation
     The beta-peak correlation study (paper Fig. 6/7), Monte Carlo and exact.
-bounds
-    Theorem 3: OPAUC(K/n_neg) bounds on Recall@K and Precision@K.
-dro
-    CVaR and KL distributionally robust objectives, DNS and Softmax-v weights.
+bounds, dro
+    Theorem 3's OPAUC bounds on Recall@K and Precision@K; the CVaR and KL objectives and
+    the DNS and Softmax-v weights.
+checks
+    The proof checks of Lemma 1 and Theorems 1-3 (``opauc-sim check``).
 train
-    Optional PyTorch matrix-factorisation training path (extra ``train``).
+    MF training with RNS, DNS(M, N) and Softmax-v(rho, N) on real data: a fused Numba CPU
+    trainer (no torch needed) and a PyTorch engine (extra ``train``), sweeps, summaries.
+plots, results_cache
+    The figures, drawn only from the cached results; the cache itself.
+cli, commands
+    The ``opauc-sim`` command line. ``docs/architecture.md`` has the full map.
 """
 
 from importlib.metadata import PackageNotFoundError, version

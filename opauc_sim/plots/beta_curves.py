@@ -1,4 +1,4 @@
-"""Fig. 6 of Shi et al. (WWW 2023): correlation of Top-K metrics with Norm_OPAUC(beta).
+"""Shi et al.'s simulation (WWW 2023, Fig. 6/7): Top-K metrics against Norm_OPAUC(beta).
 
 Two panels: Recall@K and Precision@K together (over random rankings of fixed n_pos both are
 hits@K times a constant, so their correlations with anything are identical), and NDCG@K.
@@ -125,7 +125,7 @@ def make_figure(df: pd.DataFrame, title: str | None = None) -> Figure:
             f"95% CI half-width at most {half:.3f}"
             + (" (bands thinner than the lines)" if half < 0.005 else "")
         )
-    head = title or "Fig. 6 reproduction: n_pos = 200, n_neg = 800"
+    head = title or "The paper's simulation (Fig. 6/7), n_pos = 200, n_neg = 800"
     fig.suptitle(head + (f"  ({'; '.join(notes)})" if notes else ""), fontsize=10)
     return fig
 

@@ -1,8 +1,12 @@
-"""Fig. 7 of Shi et al. (WWW 2023): for each K, Recall/Precision vs NDCG against beta.
+"""The curves of Shi et al.'s simulation (WWW 2023, Fig. 6/7), one panel per K.
 
-One panel per K; the three metrics' exact curves (Recall and Precision coincide), with the
-Monte Carlo estimate and CI band underneath. Left of the peak, NDCG@K keeps more of its
-peak correlation than Recall@K. Reads ``results/fig6_curves.csv``.
+For each K, Recall/Precision against NDCG along beta: the comparison behind the paper's
+remark that left of the peak NDCG@K decays more slowly. Which of the paper's two
+simulation figures has this layout was not checked against its images, so the figure is
+titled by what it shows, not as "Fig. 7". The three metrics' exact curves (Recall and
+Precision coincide), with the Monte Carlo estimate and CI band underneath. Left of the
+peak, NDCG@K keeps more of its peak correlation than Recall@K. Reads
+``results/fig6_curves.csv``.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ LABELS = {
 }
 
 
-def make_figure(df: pd.DataFrame) -> Figure:
-    """Panels by K; curves by metric (exact if present, else Monte Carlo)."""
+def make_figure(df: pd.DataFrame, *, setting: dict | None = None) -> Figure:
+    """Panels by K; curves by metric (exact if present, else Monte Carlo). ``setting``:
+    the run's parameters (``n_pos``, ``n_neg``, ``n_rankings``), for the title."""
     ks = sorted(set(df["k"]))
     ncols = min(3, len(ks))
     nrows = (len(ks) + ncols - 1) // ncols
@@ -61,9 +66,16 @@ def make_figure(df: pd.DataFrame) -> Figure:
         handles.append(Patch(color="0.6", alpha=0.4, lw=0))
         labels.append("Monte Carlo 95% CI (band)")
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9)
+    setting = setting or {}
+    sizes = (
+        f", n_pos = {setting['n_pos']}, n_neg = {setting['n_neg']}"
+        if {"n_pos", "n_neg"} <= set(setting)
+        else ""
+    )
+    runs = f", {setting['n_rankings']:,} rankings" if setting.get("n_rankings") else ""
     fig.suptitle(
-        f"Fig. 7 reproduction: metrics compared per K ({source.replace('_', ' ')} "
-        "curves; bands: Monte Carlo 95% CI)",
+        f"The paper's simulation (Fig. 6/7){sizes}, one panel per K: Recall/Precision "
+        f"against NDCG ({source.replace('_', ' ')} curves; bands: Monte Carlo 95% CI{runs})",
         fontsize=10,
     )
     return fig
@@ -74,5 +86,5 @@ COLUMNS = ["source", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
 def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
-    df, _ = load_result("fig6_curves", results_dir, columns=COLUMNS)
-    return [save_figure(make_figure(df), NAME, out_dir)]
+    df, meta = load_result("fig6_curves", results_dir, columns=COLUMNS)
+    return [save_figure(make_figure(df, setting=meta.get("params") or {}), NAME, out_dir)]

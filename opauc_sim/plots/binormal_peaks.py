@@ -22,8 +22,11 @@ from opauc_sim.results_cache import load_result, save_figure
 NAME = "binormal_peaks"
 
 
-def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
-    """``df``: binormal curves (mu, metric, k, beta, corr, ci_low, ci_high)."""
+def make_figure(
+    df: pd.DataFrame, peaks: pd.DataFrame | None = None, *, setting: dict | None = None
+) -> Figure:
+    """``df``: binormal curves (mu, metric, k, beta, corr, ci_low, ci_high); ``setting``:
+    the run's parameters (``n_pos``, ``n_neg``, ``n_rankings``), for the title."""
     if peaks is None:
         from opauc_sim.correlation import peak_beta
 
@@ -40,11 +43,11 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
     for ax, k in zip(axes[:2], show_ks, strict=False):
         for colour, mu in zip(colours, mus, strict=True):
             c = df[(df.mu == mu) & (df.metric == "recall") & (df.k == k)].sort_values("beta")
-            ax.plot(c["beta"], c["corr"], color=colour, lw=1.4, label=f"mu = {mu:g}")
+            ax.plot(c["beta"], c["corr"], color=colour, lw=1.4, label=f"μ = {mu:g}")
             ax.fill_between(c["beta"], c["ci_low"], c["ci_high"], color=colour, alpha=0.2, lw=0)
         ax.set_xscale("log")
         ax.set_xlabel(r"$\beta$")
-        ax.set_ylabel("corr(Recall@K, Norm_OPAUC)")
+        ax.set_ylabel("corr(Recall@K, Norm_OPAUC(β))")
         ax.set_title(f"Recall@{k}, binormal rankings")
         ax.grid(alpha=0.3, which="both", lw=0.4)
     ks = sorted(set(peaks["k"]))
@@ -62,9 +65,9 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
                 label=f"K={k}" if metric == "recall" else None,
             )
     axes[2].set_yscale("log")
-    axes[2].set_xlabel("binormal mu (ranking quality)")
-    axes[2].set_ylabel("peak beta")
-    axes[2].set_title("peak beta vs mu (solid: Recall, dashed: NDCG)")
+    axes[2].set_xlabel("binormal μ (ranking quality)")
+    axes[2].set_ylabel("peak β")
+    axes[2].set_title("peak β against μ (solid: Recall, dashed: NDCG)")
     axes[2].grid(alpha=0.3, which="both", lw=0.4)
     mu_handles, mu_labels = axes[0].get_legend_handles_labels()
     fig.legend(
@@ -73,7 +76,7 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
         loc="outside lower center",
         ncol=len(mu_labels),
         fontsize=8,
-        title="left panels: binormal mu (positives ~ N(mu, 1), negatives ~ N(0, 1)); bands: 95% CI",
+        title="left panels: binormal μ (positives ~ N(μ, 1), negatives ~ N(0, 1)); bands: 95% CI",
         title_fontsize=8,
     )
     k_handles, k_labels = axes[2].get_legend_handles_labels()
@@ -85,6 +88,15 @@ def make_figure(df: pd.DataFrame, peaks: pd.DataFrame | None = None) -> Figure:
         title="right panel",
         frameon=False,
     )
+    setting = setting or {}
+    if {"n_pos", "n_neg"} <= set(setting):
+        runs = setting.get("n_rankings")
+        fig.suptitle(
+            f"Better rankings move the peak left: binormal scores, n_pos = {setting['n_pos']}, "
+            f"n_neg = {setting['n_neg']}"
+            + (f", {runs:,} Monte Carlo rankings per μ" if runs else ""),
+            fontsize=11,
+        )
     return fig
 
 
@@ -93,6 +105,7 @@ COLUMNS = ["mu", "metric", "k", "beta", "corr", "ci_low", "ci_high"]
 
 
 def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
-    df, _ = load_result("binormal_curves", results_dir, columns=COLUMNS)
+    df, meta = load_result("binormal_curves", results_dir, columns=COLUMNS)
     peaks, _ = load_result("binormal_peaks", results_dir)
-    return [save_figure(make_figure(df, peaks), NAME, out_dir)]
+    fig = make_figure(df, peaks, setting=meta.get("params") or {})
+    return [save_figure(fig, NAME, out_dir)]
