@@ -148,8 +148,8 @@ def _canonical_labels(labels: np.ndarray) -> np.ndarray:
     """
     if labels.dtype == np.bool_:
         out = np.ascontiguousarray(labels).view(np.uint8)
-    elif labels.dtype == np.uint8:
-        out = np.ascontiguousarray(labels)  # the kernel flags values above 1 itself
+    elif labels.dtype == np.uint8 and not (labels.size and labels.max() > 1):
+        out = np.ascontiguousarray(labels)  # 2 and 3 are label codes of the kernel
     else:
         one = labels == 1
         out = one.view(np.uint8)
