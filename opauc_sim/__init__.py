@@ -8,9 +8,9 @@ Recommendation" (WWW 2023). The definitions the code follows are in the reposito
 Modules
 -------
 metrics
-    Score-level ranking metrics (Recall/Precision/NDCG@K, AUC, OPAUC) with exact tie rules.
-rank_metrics
-    Rank-level kernels for tie-free rankings in compact form (sorted positive ranks).
+    Score-level ranking metrics (Recall/Precision/NDCG@K, AUC, OPAUC) with exact tie rules;
+    ``metrics.ranks``: rank-level kernels for tie-free rankings in compact form (sorted
+    positive ranks).
 rankings
     Random ranking generators (compact form), reproducible for any chunk size.
 correlation

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from opauc_sim import correlation as corr
-from opauc_sim import rank_metrics as rm
 from opauc_sim import rankings
+from opauc_sim.metrics import ranks as rm
 from tests import reference_sim as ref
 
 

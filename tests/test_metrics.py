@@ -323,7 +323,8 @@ def test_warning_points_at_the_callers_line(call):
 _MODULE_LEVEL_CALLS = """\
 import numpy as np
 import pandas as pd
-from opauc_sim import metrics, rank_metrics
+from opauc_sim import metrics
+from opauc_sim.metrics import ranks
 y, s = [0, 0], [1.0, 2.0]
 table = pd.DataFrame({"user": [1], "item": [1], "score": [0.5]})
 truth = pd.DataFrame(columns=["user", "item"])
@@ -333,9 +334,9 @@ metrics.map_at_k(y, s, 1)
 metrics.evaluate(y, s, ks=(1,))
 metrics.evaluate_scorer(lambda rows: np.ones((len(rows), 2)), [0], np.zeros((1, 2)), ks=(1,))
 metrics.evaluate_long(table, truth, ks=(1,))
-rank_metrics.auc([], 3)
-rank_metrics.recall_at_k([[]], 3, 1)
-rank_metrics.evaluate([], 3, ks=(1,))
+ranks.auc([], 3)
+ranks.recall_at_k([[]], 3, 1)
+ranks.evaluate([], 3, ks=(1,))
 """
 
 

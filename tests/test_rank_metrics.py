@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opauc_sim import metrics
-from opauc_sim import rank_metrics as rm
 from opauc_sim._validation import UndefinedMetricWarning
+from opauc_sim.metrics import ranks as rm
 from tests import reference_sim as ref
 
 TOL = 1e-12

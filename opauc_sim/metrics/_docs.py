@@ -1,12 +1,28 @@
-"""The parts of the public docstrings of :mod:`opauc_sim.metrics` written once.
+"""The docstring parts of :mod:`opauc_sim.metrics` written once, and the one helper that
+fills them in.
 
-``{arrays}`` (the three array arguments), ``{returns}`` (a value per row) and
-``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
-``evaluate_scorer``) in a docstring are filled by :func:`_fill_docs`; a literal brace is
-written ``{{`` or ``}}``.
+A docstring names a part as ``{name}``; :func:`template` makes the decorator that fills
+them (a literal brace is written ``{{`` or ``}}``). :func:`fill_docs` fills the parts of the
+score-level functions: ``{arrays}`` (the three array arguments), ``{returns}`` (a value per
+row) and ``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
+``evaluate_scorer``). :mod:`opauc_sim.metrics.ranks` fills its own parts with the same
+helper.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+
+def template(parts: Mapping[str, str]) -> Callable:
+    """A decorator that fills ``{name}`` in a function's docstring from ``parts``."""
+
+    def fill(func):
+        func.__doc__ = func.__doc__.format(**parts)
+        return func
+
+    return fill
+
 
 _ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
         Binary relevance, 0/1 or bool. In 2-D a scipy.sparse matrix or a pandas DataFrame
@@ -53,9 +69,5 @@ _OPTIONS_DOC = """ks : sequence of int, default (5, 10, 20, 50)
         every other metric takes the items with a gain above 0 as the positives."""
 
 
-def _fill_docs(func):
-    """Fill the templates in ``func``'s docstring; returns ``func``."""
-    func.__doc__ = func.__doc__.format(
-        arrays=_ARRAY_DOC, returns=_RETURNS_ROWS, options=_OPTIONS_DOC
-    )
-    return func
+#: Fills ``{arrays}``, ``{returns}`` and ``{options}`` in a score-level docstring.
+fill_docs = template({"arrays": _ARRAY_DOC, "returns": _RETURNS_ROWS, "options": _OPTIONS_DOC})
