@@ -17,7 +17,7 @@ import pandas as pd
 
 from opauc_sim._definitions import discounts
 from opauc_sim._validation import warn_undefined
-from opauc_sim.metrics._inputs import _excluded, _Input, _where
+from opauc_sim.metrics._inputs import _excluded, _Input, _plain, _where
 from opauc_sim.metrics._kernels import (
     _AUC,
     _BAD_LABEL,
@@ -134,7 +134,7 @@ def _raise_on_bad_input(inp: _Input, out: np.ndarray) -> None:
         col = int(np.flatnonzero(bad & ~_excluded(inp, row))[0])
         raise ValueError(
             f"y_true must hold only 0 and 1 (or booleans); found the value "
-            f"{inp.raw_labels[row, col]!r} at {_where(row, col, n_rows)}"
+            f"{_plain(inp.raw_labels[row, col])!r} at {_where(row, col, n_rows)}"
         )
 
 

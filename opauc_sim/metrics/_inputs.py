@@ -67,21 +67,23 @@ def _from_torch(name: str, value):
         raise TypeError(f"{name} is a torch tensor on the meta device: it holds no values")
     if t.is_nested:
         raise TypeError(f"{name} must be a rectangular array: got a nested (ragged) tensor")
-    if t.is_quantized:
-        t = t.dequantize()
-    if t.layout != torch.strided:
-        t = t.to_dense()
-    if t.is_floating_point() and t.element_size() < 4:
-        t = t.float()  # float16, bfloat16, float8: every value is a float32
-    t = t.cpu()
-    if t.is_conj():
-        t = t.resolve_conj()
-    if t.is_neg():
-        t = t.resolve_neg()
     try:
+        if t.is_quantized:
+            t = t.dequantize()
+        if t.layout != torch.strided:
+            t = t.to_dense()
+        if t.is_floating_point() and t.element_size() < 4:
+            t = t.float()  # float16, bfloat16, float8: every value is a float32
+        t = t.cpu()
+        if t.is_conj():
+            t = t.resolve_conj()
+        if t.is_neg():
+            t = t.resolve_neg()
         return t.numpy()
-    except (TypeError, RuntimeError) as exc:
-        raise TypeError(f"{name} must be a real-valued tensor, got dtype {t.dtype}") from exc
+    except (TypeError, RuntimeError, NotImplementedError) as exc:  # e.g. packed float4
+        raise TypeError(
+            f"{name} must be a tensor of real numbers NumPy can hold, got dtype {t.dtype}"
+        ) from exc
 
 
 def _from_pandas(name: str, value):
@@ -254,12 +256,17 @@ def _canonical_labels(labels: np.ndarray) -> np.ndarray:
     elif labels.dtype == np.uint8 and not (labels.size and labels.max() > 1):
         out = np.ascontiguousarray(labels)
     else:
-        one = np.asarray(labels == 1, dtype=bool)
+        one = np.ascontiguousarray(labels == 1, dtype=bool)  # C order, whatever the input's
         out = one.view(np.uint8)
         bad = ~one & np.asarray(labels != 0, dtype=bool)
         if bad.any():
             out[bad] = BAD
     return out if out.flags.writeable else out.copy()
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (for messages: 2.0, not np.float64(2.0))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _where(row: int, col: int, n_rows: int) -> str:
@@ -296,7 +303,7 @@ def _csr_lists(name: str, matrix, shape: tuple[int, int], *, labels: bool):
         at = int(np.flatnonzero(bad)[0])
         row = int(np.searchsorted(m.indptr, at, side="right") - 1)
         col = int(m.indices[at])
-        value = m.data[at]
+        value = _plain(m.data[at])
         if labels:
             raise ValueError(
                 f"y_true must hold only 0 and 1 (or booleans); found the value {value!r} at "
@@ -362,7 +369,7 @@ def _prepare(
             row, col = (int(v[0]) for v in np.nonzero(bad))
             raise ValueError(
                 f"y_true (graded) must hold finite gains >= 0; found the value "
-                f"{raw[row, col]!r} at {_where(row, col, raw.shape[0])}"
+                f"{_plain(raw[row, col])!r} at {_where(row, col, raw.shape[0])}"
             )
         labels = (gains > 0).view(np.uint8)
     else:
@@ -387,7 +394,7 @@ def _dense_exclude(exclude, shape: tuple[int, int], was_1d: bool) -> np.ndarray 
     if excl.dtype != np.bool_:
         bad = np.asarray((excl != 0) & (excl != 1), dtype=bool)
         if bad.any():
-            value = excl[bad].flat[0]
+            value = _plain(excl[bad].flat[0])
             raise ValueError(f"exclude must be boolean (or 0/1), got the value {value!r}")
         excl = np.asarray(excl == 1, dtype=bool)
     excl = np.ascontiguousarray(excl).view(np.uint8)

@@ -259,11 +259,12 @@ def map_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | p
 
     Notes
     -----
-    The denominator is ``n_pos``, as in ranx's ``map@k`` and trec_eval; RecBole and
-    torchmetrics divide by ``min(K, n_pos)`` instead (multiply by ``n_pos / min(K, n_pos)``
-    to convert). Ties: the exact expectation under a uniformly random order inside each tie
-    group. For rank ``r`` at offset ``j`` of a group of ``g`` items with ``g_+`` positives
-    and ``y`` positives above the group,
+    The denominator is ``n_pos``, as in ranx's ``map@k`` and trec_eval's ``map_cut``;
+    RecBole divides by ``min(K, n_pos)`` instead (multiply by ``n_pos / min(K, n_pos)`` to
+    convert), torchmetrics' ``RetrievalMAP(top_k=K)`` by the number of hits in the top K
+    (multiply by ``n_pos / hits@K``, on a tie-free row). Ties: the exact expectation under
+    a uniformly random order inside each tie group. For rank ``r`` at offset ``j`` of a
+    group of ``g`` items with ``g_+`` positives and ``y`` positives above the group,
     ``E[rel(r) * hits(ranks <= r)] = p (1 + y) + j p_2`` with ``p = g_+ / g`` and
     ``p_2 = g_+ (g_+ - 1) / (g (g - 1))``, so
     ``E[AP@K] = sum_{{r < K}} (p (1 + y) + j p_2) / (r + 1) / n_pos``.

@@ -19,7 +19,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from opauc_sim.metrics._inputs import _as_array, _canonical_scores, _from_matrices, _Input
+from opauc_sim.metrics._inputs import (
+    _as_array,
+    _canonical_scores,
+    _from_matrices,
+    _Input,
+    _plain,
+)
 
 #: The values of ``evaluate_long(unscored=...)``.
 UNSCORED = ("bottom", "drop", "miss")
@@ -34,11 +40,6 @@ def _labels_index(values) -> pd.Index:
         return index
 
 
-def _plain(value):
-    """A NumPy scalar as the Python value it holds (for messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 #: pandas' inferred kinds of an id column, grouped into kinds that can match each other.
 _ID_KINDS = {
     "integer": "numbers",
@@ -51,13 +52,18 @@ _ID_KINDS = {
 }
 
 
+def _of(table: str) -> str:
+    """The possessive of a table's name: scores', truth's."""
+    return f"{table}'" if table.endswith("s") else f"{table}'s"
+
+
 def _check_ids(table: str, arg: str, ids: np.ndarray) -> str | None:
     """Refuse a missing id; return the column's kind of ids (None when mixed or other)."""
     missing = pd.isna(ids)
     if np.any(missing):
         at = int(np.flatnonzero(missing)[0])
         raise ValueError(
-            f"{table}' {arg} ids must not be missing; found {_plain(ids[at])!r} at row {at} "
+            f"{_of(table)} {arg} ids must not be missing; found {_plain(ids[at])!r} at row {at} "
             f"of the table"
         )
     if len(ids) == 0:
@@ -70,7 +76,7 @@ def _check_id_kinds(arg: str, kinds: dict[str, str | None]) -> None:
     in one, strings in the other)."""
     known = {table: kind for table, kind in kinds.items() if kind is not None}
     if len(set(known.values())) > 1:
-        shown = ", ".join(f"{table}' are {kind}" for table, kind in known.items())
+        shown = ", ".join(f"{_of(table)} are {kind}" for table, kind in known.items())
         raise ValueError(
             f"the {arg} ids of the tables must be of one kind, so that they can match; {shown}"
         )
