@@ -1,4 +1,4 @@
-"""Rank-level kernels (opauc_sim.rank_metrics) against brute force and the score-level metrics.
+"""opauc_sim.metrics.ranks: the rank-level kernels against brute force and the score-level metrics.
 
 Kept fast as plain Python: CI also runs this file with NUMBA_DISABLE_JIT=1 -m "not slow".
 """
