@@ -38,7 +38,7 @@ class Stats(NamedTuple):
 
     ``hits``, ``dcg``, ``rr``, ``ap``, ``hit`` have one column per K, ``area`` one per
     OPAUC cut; the counts and ``auc_pairs`` are 1-D. The areas are in (positive, negative)
-    pairs and the AP sums not divided by ``n_pos`` (see ``_kernels._row_stats``).
+    pairs and the AP sums not divided by ``n_pos`` (see ``_kernels._row_core``).
     """
 
     n_pos: np.ndarray
