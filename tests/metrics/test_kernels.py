@@ -175,3 +175,41 @@ def _expected_hits(y, s, k):
         above, size = int((s > v).sum()), int((s == v).sum())
         hits += y[s == v].sum() * min(max(k - above, 0), size) / size
     return hits
+
+
+@pytest.mark.parametrize("n_pos", [1, 30, 200])  # one group; count passes then placement; sort
+@pytest.mark.parametrize("where", ["positive", "negative", "top", "excluded and positive"])
+@pytest.mark.parametrize("want_auc", [False, True])
+def test_the_csr_front_end_reports_nan_scores_as_the_dense_one(n_pos, where, want_auc):
+    """The CSR kernel counts NaN scores inside its first pass over a row, not in a pass of
+    its own, and stops the row there: a NaN anywhere (a positive's, a negative's, the top
+    score, beside NaN scores of excluded items, which are allowed) gives the dense front
+    end's error, with the same count and the same first position."""
+    rng = np.random.default_rng(n_pos)
+    n = 300
+    y = np.zeros((3, n), dtype=bool)
+    for i in range(3):
+        y[i, rng.permutation(n)[:n_pos]] = True
+    s = rng.normal(size=(3, n))
+    excl = np.zeros((3, n), dtype=bool)
+    pos, neg = np.flatnonzero(y[1]), np.flatnonzero(~y[1])
+    if where == "positive":
+        s[1, pos[-1]] = np.nan
+    elif where == "negative":
+        s[1, neg[0]] = s[2, neg[-1]] = np.nan
+    elif where == "top":
+        s[1, neg[3]] = np.nan
+        s[1, pos[0]] = 10.0
+    else:
+        excl[1, neg[:4]] = True
+        s[1, neg[:4]] = np.nan
+        s[1, pos[0]] = np.nan
+    kw = dict(ks=(5, 500), betas=(0.1, 1.0), opauc_ks=(20,), topk=TOPK_METRICS, auc=want_auc)
+    messages = []
+    for truth, mask in ((y, excl), (sp.csr_array(y), sp.csr_array(excl))):
+        with pytest.raises(ValueError, match="y_score must not contain NaN") as err:
+            quiet(evaluate, truth, s, exclude=mask, **kw)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    nan_kept = np.isnan(s) & ~excl
+    assert f"found {int(nan_kept.sum())} NaN" in messages[1]
