@@ -13,8 +13,8 @@ import os
 from hypothesis import HealthCheck, settings
 
 # Docstring examples run as tests (--doctest-modules). The training modules need the
-# optional torch extra; without it their examples are not collected.
-collect_ignore_glob = [] if importlib.util.find_spec("torch") else ["opauc_sim/train/*"]
+# optional torch extra only in the torch engine; without it those are not collected.
+collect_ignore_glob = [] if importlib.util.find_spec("torch") else ["opauc_sim/train/torch_*"]
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("ci", derandomize=True, max_examples=60, print_blob=True, **_COMMON)

@@ -1,189 +1,268 @@
-"""Epoch time of the samplers against the authors' training loop, and the evaluation time.
+"""Training speed: epochs against each other, against the authors' loop and an older commit.
 
-For RNS, DNS(5, 200) and Softmax-v(1, 200) this times, in the same process and with the
-same thread count:
+In one run, on one data set, with one thread for Numba, BLAS and torch:
 
-- the project's epoch on the CPU (the fused Numba trainer, ``opauc_sim.train.fast``), in
-  the project's recipe and in the authors' recipe (``--authors-code``);
-- the authors' batch loop, re-created here from their published code
-  (``swt-user/WWW_2023_code``: ``main_more.py``, ``model.py``, ``sampler.py``):
-  ``torch.randint`` candidates over all items, an ``nn.Embedding`` gather, ``topk``
-  (DNS) or the tau-softmax weights (Softmax-v), ``-logsigmoid`` losses summed over the
-  batch, ``torch.optim.Adam(weight_decay=...)``. Its epoch time is the median batch time
-  times the number of batches (``--author-batches`` batches are timed after one warm-up
-  batch), since a full epoch of it takes minutes;
-- optionally (``--torch-engine``) the project's own PyTorch engine;
+1. **Full-item DNS against DNS(5, 200).** An epoch of DNS(20, all) with ``--batching user``
+   (the project's recipe) against a pair-batched DNS(5, 200) epoch. Target: at most 1.5x.
+2. **The authors' loop.** An epoch of DNS(5, 200) in the authors' recipe (``--authors-code``)
+   against the authors' batch loop, re-created from their published code
+   (``swt-user/WWW_2023_code``: ``main_more.py``, ``model.py``, ``sampler.py``:
+   ``torch.randint`` candidates over all items, ``nn.Embedding`` gathers, ``topk``,
+   ``-logsigmoid`` summed over the batch, ``torch.optim.Adam(weight_decay=...)``). Its epoch
+   is the median batch time times the number of batches. Target: at least 25x. The torch
+   loop is timed with 1 thread and with every core, because its speed depends on torch's
+   thread pools while the fused trainer's does not: the two ratios are both printed.
+3. **No regression** (``--against REV``): the same epochs timed on another commit, in a git
+   worktree, in a child process, interleaved with this commit's repeats.
+4. The machine's state before and after (load average, the busiest other processes, CPU
+   frequency, thread pools): a ratio measured on a loaded machine says so.
 
-and prints each time and the ratio authors / project. Then it times one full-ranking
-evaluation of every test user (scoring GEMM plus ``opauc_sim.metrics.evaluate``), with
-and without the AUC column.
-
-    python benchmarks/bench_train.py --dataset gowalla --threads 1
-    python benchmarks/bench_train.py --dataset ml-1m --threads 1 --epochs 3
+    python benchmarks/bench_train.py --dataset gowalla
+    python benchmarks/bench_train.py --dataset gowalla --against 5092b85
+    python benchmarks/bench_train.py --dataset ml-100k --repeats 1 --author-batches 3  # a look
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
+#: The timed epochs: (name, TrainConfig settings). Missing features on an old commit: n/a.
+EPOCHS = {
+    "dns5_200_pair": dict(sampler="dns", M=5, N=200, weight_decay=0.01),
+    "dns20_all_user": dict(sampler="dns", M=20, N="all", batching="user", weight_decay=0.01),
+    "dns5_200_authors": dict(sampler="dns", M=5, N=200, weight_decay=0.01, authors_code=True),
+    "rns_pair": dict(sampler="rns", weight_decay=0.01),
+}
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+
+def machine_state() -> dict:
+    """Load average, the busiest other processes, CPU model and frequency, thread pools."""
+    state = {"load": os.getloadavg(), "cpu": platform.processor() or platform.machine()}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        names = [
+            line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line
+        ]
+        mhz = [
+            float(line.split(":")[1]) for line in text.splitlines() if line.startswith("cpu MHz")
+        ]
+        state["cpu"] = names[0] if names else state["cpu"]
+        state["mhz"] = [round(m) for m in mhz]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        out = subprocess.run(
+            ["ps", "-eo", "pcpu,ni,comm", "--sort=-pcpu"], capture_output=True, text=True, timeout=5
+        ).stdout.splitlines()[1:6]
+        state["busiest"] = [" ".join(line.split()) for line in out]
+    except (OSError, subprocess.SubprocessError):
+        state["busiest"] = []
+    state["cores"] = len(os.sched_getaffinity(0))
+    return state
 
 
-def authors_batch_fn(torch, n_users, n_items, users, items, config, dim=32, lr=1e-3):
-    """One batch of the authors' loop (their formulas, re-created), as a closure."""
+def _print_state(when: str, state: dict) -> None:
+    load = ", ".join(f"{x:.2f}" for x in state["load"])
+    print(f"machine ({when}): {state['cpu']}, {state['cores']} cores, MHz {state.get('mhz')}")
+    print(f"  load average {load}; busiest processes (%CPU nice command):")
+    for line in state["busiest"]:
+        print(f"    {line}")
+
+
+def _engine_class():
+    try:
+        from opauc_sim.train.numba_engine import NumbaEngine
+    except ImportError:  # commits before the engines were named
+        from opauc_sim.train.fast import FastEngine as NumbaEngine
+    return NumbaEngine
+
+
+def worker(names: list[str], dataset: str, cache_dir, repeats: int) -> dict:
+    """Median epoch CPU seconds of ``names`` (and wall seconds, ``NAME_wall``) on the
+    installed opauc_sim (any commit); None for a setting that commit does not have.
+
+    One thread: CPU time is the work done, which a shared machine's other processes
+    disturb far less than the wall time (both are reported)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    from opauc_sim.train import load_split
+    from opauc_sim.train.config import TrainConfig
+
+    numba.set_num_threads(1)
+    threadpool_limits(1)
+    split = load_split(dataset, cache_dir=cache_dir, seed=0, valid_frac=0.0)
+    engine_class = _engine_class()
+    out = {}
+    for name in names:
+        try:
+            config = TrainConfig(eval_every=0, **EPOCHS[name])
+        except (TypeError, ValueError):
+            out[name] = None
+            continue
+        engine = engine_class(split, [config])
+        engine.epoch()  # warm-up: JIT or cache load, first touch of the tables
+        cpu, wall = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            engine.epoch()
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - t0)
+        out[name] = statistics.median(cpu)
+        out[f"{name}_wall"] = statistics.median(wall)
+    return out
+
+
+def authors_batch_fn(torch, n_users, n_items, users, items, m, n, weight_decay, dim=32):
+    """One batch of the authors' DNS loop (their formulas, re-created), as a closure."""
     user_emb = torch.nn.Embedding(n_users, dim)
     item_emb = torch.nn.Embedding(n_items, dim)
     torch.nn.init.normal_(user_emb.weight, std=0.1)
     torch.nn.init.normal_(item_emb.weight, std=0.1)
     params = [user_emb.weight, item_emb.weight]
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay)
-    n = config.N
-    log_q = -np.log(n_items)  # base_sampler's constant proposal log-probability
-    users_t = torch.as_tensor(users)
-    items_t = torch.as_tensor(items)
-    batch = config.batch_size
+    optimizer = torch.optim.Adam(params, lr=1e-3, weight_decay=weight_decay)
+    users_t, items_t = torch.as_tensor(users), torch.as_tensor(items)
     state = {"start": 0}
 
     def step():
-        start = state["start"]
-        if start + batch > len(users):
-            start = 0
-        state["start"] = start + batch
-        u = users_t[start : start + batch]
-        i = items_t[start : start + batch]
+        start = state["start"] if state["start"] + 4096 <= len(users) else 0
+        state["start"] = start + 4096
+        u, i = users_t[start : start + 4096], items_t[start : start + 4096]
         optimizer.zero_grad()
         neg = torch.randint(0, n_items, size=(len(u), n))  # base_sampler.forward
-        pos_rat = (user_emb(u) * item_emb(i)).sum(-1)  # BaseMF.forward / inference
+        pos_rat = (user_emb(u) * item_emb(i)).sum(-1)  # BaseMF.forward
         neg_rat = (user_emb(u.unsqueeze(1).repeat(1, n)) * item_emb(neg)).sum(-1)
-        if config.sampler == "dns":  # loss_type 1
-            top, _ = torch.topk(neg_rat, config.M, dim=-1)
-            pred = pos_rat.unsqueeze(1) - top
-            loss = (-torch.nn.functional.logsigmoid(pred)).sum(-1).sum(-1)
-        else:  # RNS (N = 1, uniform weights) or Softmax-v (loss_type 2, weighted)
-            pred = pos_rat.unsqueeze(1) - neg_rat
-            with torch.no_grad():
-                if config.sampler == "softmax":
-                    z = -torch.nn.functional.logsigmoid(pred)
-                    tau = torch.sqrt(torch.var(z, dim=1, keepdim=True) / (2 * config.rho))
-                    importance = torch.softmax(z / tau - log_q, dim=1)
-                else:
-                    importance = torch.softmax(torch.ones_like(pred), dim=1)
-            weighted = importance.detach() * -torch.nn.functional.logsigmoid(pred)
-            loss = weighted.sum(-1).sum(-1)
+        top, _ = torch.topk(neg_rat, m, dim=-1)  # loss_type 1
+        loss = (-torch.nn.functional.logsigmoid(pos_rat.unsqueeze(1) - top)).sum(-1).sum(-1)
         loss.backward()
         optimizer.step()
 
     return step
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="gowalla", help="gowalla, ml-1m or ml-100k")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=2, help="timed project epochs each")
-    parser.add_argument("--author-batches", type=int, default=10)
-    parser.add_argument("--eval-repeats", type=int, default=2)
-    parser.add_argument("--torch-engine", action="store_true", help="also time TorchEngine")
-    parser.add_argument("--skip-authors", action="store_true")
-    args = parser.parse_args(argv)
-
-    from opauc_sim.train import load_split, set_threads
-    from opauc_sim.train.config import TrainConfig
-    from opauc_sim.train.evaluation import evaluate_ranking
-    from opauc_sim.train.fast import FastEngine
-
-    threads = set_threads(args.threads)
+def authors_epoch(dataset, cache_dir, threads: int, batches: int) -> float:
+    """The authors' DNS(5, 200) loop: median batch time times the batches of an epoch
+    (CPU time with one thread, as for the fused trainer; wall time with more)."""
     import torch
 
+    from opauc_sim.train import load_split
+
     torch.set_num_threads(threads)
-    print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    print(f"threads: Numba/BLAS/torch = {threads}; torch {torch.__version__}")
-    split = load_split(args.dataset, cache_dir=args.cache_dir, seed=0, valid_frac=0.0)
-    n_pairs = split.train.nnz
-    n_batches = -(-n_pairs // 4096)
-    print(
-        f"{args.dataset}: {split.n_users} users, {split.n_items} items, "
-        f"{n_pairs} training pairs, {n_batches} batches of 4096"
-    )
-    configs = [
-        TrainConfig(sampler="rns", weight_decay=0.01),
-        TrainConfig(sampler="dns", M=5, N=200, weight_decay=0.01),
-        TrainConfig(sampler="softmax", rho=1.0, N=200, weight_decay=0.01),
-    ]
+    split = load_split(dataset, cache_dir=cache_dir, seed=0, valid_frac=0.0)
     users = np.repeat(np.arange(split.n_users), np.diff(split.train.indptr))
     items = split.train.indices.astype(np.int64)
     order = np.random.default_rng(0).permutation(len(users))
-    users, items = users[order], items[order]
-    rows = []
-    for config in configs:
-        row = {"label": config.label}
-        for name, cfg in (
-            ("project", config),
-            ("project_authors", TrainConfig(**{**config.to_dict(), "authors_code": True})),
-        ):
-            engine = FastEngine(split, [cfg])
-            engine.epoch()  # warm-up (and JIT)
-            row[name] = _median_time(engine.epoch, args.epochs)
-        if args.torch_engine:
-            from opauc_sim.train.loop import TorchEngine
-
-            engine = TorchEngine(split, [config], "cpu")
-            engine.epoch()
-            row["torch_engine"] = _median_time(engine.epoch, 1)
-        if not args.skip_authors:
-            step = authors_batch_fn(torch, split.n_users, split.n_items, users, items, config)
-            step()
-            row["authors"] = _median_time(step, args.author_batches) * n_batches
-        rows.append(row)
-        print(f"  {row}", flush=True)
-
-    print(
-        "\n| sampler | authors' loop, s/epoch | opauc-sim (project recipe) | × faster "
-        "| opauc-sim (authors' recipe) | × faster |"
+    step = authors_batch_fn(
+        torch, split.n_users, split.n_items, users[order], items[order], 5, 200, 0.01
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        a = r.get("authors", float("nan"))
+    step()
+    times = []
+    clock = time.process_time if threads == 1 else time.perf_counter
+    for _ in range(batches):
+        t0 = clock()
+        step()
+        times.append(clock() - t0)
+    return statistics.median(times) * -(-len(users) // 4096)
+
+
+def _child(python_path: Path, args, names) -> dict:
+    """:func:`worker` in a fresh process on the package at ``python_path``."""
+    env = {**os.environ, "PYTHONPATH": str(python_path), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", ",".join(names)]
+    cmd += ["--dataset", args.dataset, "--repeats", str(args.repeats)]
+    if args.cache_dir:
+        cmd += ["--cache-dir", args.cache_dir]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="gowalla")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setting")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per commit")
+    parser.add_argument("--author-batches", type=int, default=10)
+    parser.add_argument("--against", metavar="REV", help="also time this commit (worktree)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    names = list(EPOCHS)
+    if args.worker:
         print(
-            f"| {r['label']} | {a:.2f} | {r['project']:.2f} | {a / r['project']:.1f} "
-            f"| {r['project_authors']:.2f} | {a / r['project_authors']:.1f} |"
+            json.dumps(worker(args.worker.split(","), args.dataset, args.cache_dir, args.repeats))
         )
-    if args.torch_engine:
-        for r in rows:
-            print(f"  TorchEngine {r['label']}: {r['torch_engine']:.2f} s/epoch")
-
-    rng = np.random.default_rng(0)
-    user_w = rng.normal(0, 0.1, (split.n_users, 32)).astype(np.float32)
-    item_w = rng.normal(0, 0.1, (split.n_items, 32)).astype(np.float32)
-
-    def score(rows_):
-        return user_w[rows_] @ item_w.T
-
-    n_test = int((np.diff(split.test.indptr) > 0).sum())
-    for auc in (True, False):
-        t = _median_time(
-            lambda auc=auc: evaluate_ranking(
-                split.test, score, exclude=split.train_all, ks=(5, 20, 50), auc=auc
-            ),
-            args.eval_repeats,
-        )
-        print(
-            f"full-ranking evaluation, {n_test} users x {split.n_items} items, auc={auc}: {t:.2f} s"
-        )
+        return 0
+    _print_state("before", machine_state())
+    commits = {"this": ROOT}
+    tmp = None
+    if args.against:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tmp / "old"), args.against],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        commits[args.against] = tmp / "old"
+    try:
+        runs: dict[str, list[dict]] = {c: [] for c in commits}
+        for _ in range(args.rounds):  # interleaved, so that a load change hits both
+            for commit, path in commits.items():
+                runs[commit].append(_child(path, args, names))
+        authors = {t: authors_epoch(args.dataset, args.cache_dir, t, args.author_batches)
+                   for t in sorted({1, len(os.sched_getaffinity(0))})}  # fmt: skip
+    finally:
+        if tmp is not None:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp / "old")]
+            )
+            shutil.rmtree(tmp, ignore_errors=True)
+    _print_state("after", machine_state())
+    _report(runs, authors)
     return 0
+
+
+def _median(runs: list[dict], name: str) -> float | None:
+    values = [r[name] for r in runs if r.get(name) is not None]
+    return statistics.median(values) if values else None
+
+
+def _report(runs: dict, authors: dict) -> None:
+    fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+    print("\n| epoch, one thread (median CPU s; wall s) | " + " | ".join(runs) + " |")
+    print("|---|" + "---:|" * len(runs))
+    for name in EPOCHS:
+        cells = [
+            f"{fmt(_median(r, name))}; {fmt(_median(r, name + '_wall'))}" for r in runs.values()
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    this = runs["this"]
+    full, pair = _median(this, "dns20_all_user"), _median(this, "dns5_200_pair")
+    print(f"\nDNS(20, all) user / DNS(5, 200) pair, CPU time: {full / pair:.2f}x (target <= 1.5)")
+    ours = _median(this, "dns5_200_authors")
+    for threads, seconds in authors.items():
+        print(
+            f"authors' loop DNS(5, 200), torch {threads} thread(s): {seconds:.1f} s/epoch "
+            f"against {ours:.2f} s: {seconds / ours:.1f}x (target >= 25)"
+        )
+    for commit, r in runs.items():
+        if commit == "this":
+            continue
+        for name in EPOCHS:
+            old, new = _median(r, name), _median(this, name)
+            if old is not None and new is not None:
+                print(f"{name}: this / {commit} = {new / old:.2f}")
 
 
 if __name__ == "__main__":

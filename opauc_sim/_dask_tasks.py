@@ -20,9 +20,11 @@ class ThreadsPlugin(WorkerPlugin):
         self.threads = int(threads)
 
     def setup(self, worker: Any) -> None:
-        from opauc_sim.train.runner import max_threads, set_threads
+        from opauc_sim._threads import limit_threads, max_threads
 
-        set_threads(min(self.threads, max_threads()))
+        # The worker process's threads, for its whole life: entered, never exited.
+        self._limit = limit_threads(min(self.threads, max_threads()))
+        self._limit.__enter__()
 
 
 def _split(source: Any):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "opauc_sim.commands.figures",
     "opauc_sim.commands.check",
     "opauc_sim.commands.train",
+    "opauc_sim.commands.report",
     "opauc_sim.commands.data",
     "opauc_sim.commands.merge",
     "opauc_sim.commands.simulate",
@@ -42,6 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _threads(args: argparse.Namespace):
+    """The command's threads, set once here for Numba, BLAS and torch
+    (:func:`opauc_sim._threads.limit_threads`); ``args.threads`` becomes the count."""
+    import contextlib
+
+    if not hasattr(args, "threads"):
+        return contextlib.nullcontext()
+    from opauc_sim._threads import check_threads, default_threads, limit_threads
+
+    n = default_threads() if args.threads is None else check_threads(args.threads, "--threads")
+    args.threads = n
+    device = str(getattr(args, "device", "") or "")
+    uses_torch = getattr(args, "backend", None) == "torch" or device.startswith("cuda")
+    return limit_threads(n, torch=uses_torch and importlib.util.find_spec("torch") is not None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -54,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     record_tree_state()  # provenance: the tree as it was before this run wrote anything
     announce_compiles()
     try:
-        return int(args.func(args) or 0)
+        with _threads(args):
+            return int(args.func(args) or 0)
     except SystemError as exc:
         # Numba reports a failed allocation inside a kernel as a SystemError caused by a
         # MemoryError; anything else is a bug and keeps its traceback.

@@ -167,7 +167,8 @@ class SplitSource:
     Parameters
     ----------
     dataset : str
-        ``gowalla``, ``ml-1m``, ``ml-100k`` or a LightGCN directory (made absolute).
+        A name of the data-set registry (:data:`opauc_sim.train.datasets.DATASET_NAMES`)
+        or a LightGCN directory (made absolute).
     cache_dir : str, optional
         The dataset cache (made absolute); None: the worker's default.
     seed : int, default 0
@@ -190,10 +191,10 @@ class SplitSource:
         valid_frac: float = 0.1,
     ) -> SplitSource:
         """A source with local paths made absolute (workers may run elsewhere)."""
-        from opauc_sim.train.data import DATASETS
+        from opauc_sim.train.datasets import DATASETS
 
         name = str(dataset)
-        if name not in DATASETS and name != "gowalla":
+        if name not in DATASETS:
             name = str(Path(name).resolve())
         cache = None if cache_dir is None else str(Path(cache_dir).resolve())
         return cls(name, cache, int(seed), float(valid_frac))
@@ -222,7 +223,7 @@ class DaskCluster:
         them too. Simulation tasks need none.
     threads : int, default 1
         Threads for Numba, BLAS and torch in each worker
-        (:func:`opauc_sim.train.runner.set_threads`, at start-up and in every task).
+        (:class:`opauc_sim._dask_tasks.ThreadsPlugin`, once per worker process).
 
     Notes
     -----
@@ -309,7 +310,7 @@ class DaskCluster:
         device, backend : str
             Resolved, as for :func:`opauc_sim.train.runner.train_many`.
         threads : int, optional
-            Threads in each task (default: the cluster's).
+            Threads of the tasks (default: the cluster's, set once per worker by its plugin).
 
         Yields
         ------

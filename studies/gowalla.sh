@@ -53,7 +53,7 @@ best_configs() {  # "GRID WD" lines: each method's best, and the best M and rho 
     "$PY" - "$OUT" <<'PYEOF'
 import sys
 import pandas as pd
-from opauc_sim.train.study import guideline_with_seeds, select
+from opauc_sim.train.summary import select
 df = pd.read_csv(sys.argv[1])
 seen = set()
 def emit(row):

@@ -26,6 +26,7 @@ IMPORT_NAMES = {
     "pandas": "pandas",
     "threadpoolctl": "threadpoolctl",
     "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
     "tqdm": "tqdm",
     "torch": "torch",
 }

@@ -228,7 +228,7 @@ def taylor_table(
 ) -> pd.DataFrame:
     """Taylor tau vs tau*, and Softmax-v / KL / CVaR objectives, per (distribution, rho).
 
-    Each cell uses ``n_rows`` rows of ``n`` losses (n = 200: the paper's N for Gowalla and
+    Each cell uses ``n_rows`` rows of ``n`` losses (n = 200: the paper's N for its data sets and
     Yelp). Columns (medians or means over rows): ``tau_star``, ``tau_taylor``, ``ratio``
     (median tau_taylor / tau*), ``ratio_min``/``ratio_max``, ``kl_taylor`` (KL of the
     Softmax-v weights; the ball's radius is rho), ``kl_value`` (exact sup over the KL ball),

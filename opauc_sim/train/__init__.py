@@ -3,9 +3,9 @@
 Data I/O (:mod:`opauc_sim.train.data`, the splits, over :mod:`~opauc_sim.train.formats`
 and :mod:`~opauc_sim.train.fetch`), the evaluation
 (:mod:`opauc_sim.train.evaluation`), the settings (:mod:`opauc_sim.train.config`), the
-fused CPU trainer (:mod:`opauc_sim.train.fast`), the orchestration
+fused CPU trainer (:mod:`opauc_sim.train.numba_engine`), the orchestration
 (:mod:`opauc_sim.train.runner`) and the sweep need only NumPy/SciPy/Numba. The PyTorch
-engine (:mod:`opauc_sim.train.loop`, for GPUs and as the reference) needs the optional
+engine (:mod:`opauc_sim.train.torch_engine`, for GPUs and as the reference) needs the optional
 extra ``train``::
 
     pip install 'opauc-sim[train]'
@@ -38,9 +38,9 @@ from opauc_sim.train.evaluation import evaluate_ranking, mean_metrics
 from opauc_sim.train.runner import set_threads, train, train_many
 
 _TORCH_NAMES = {
-    "NegativeMask": "opauc_sim.train.samplers",
-    "TorchEngine": "opauc_sim.train.loop",
-    "resolve_device": "opauc_sim.train.loop",
+    "NegativeMask": "opauc_sim.train.torch_samplers",
+    "TorchEngine": "opauc_sim.train.torch_engine",
+    "resolve_device": "opauc_sim.train.torch_engine",
 }
 
 __all__ = [

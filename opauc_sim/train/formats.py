@@ -2,17 +2,25 @@
 
 :class:`Interactions` holds binary interactions as a boolean ``scipy.sparse.csr_matrix`` of
 shape ``(n_users, n_items)``: that is what :func:`opauc_sim.metrics.evaluate` accepts for
-both ``y_true`` and ``exclude``. Two text formats are read: RecBole's atomic ``.inter``
-files (:func:`read_inter`, the MovieLens files inside the wheels of
-:mod:`opauc_sim.train.fetch`) and the LightGCN ``train.txt``/``test.txt`` format
-(:func:`read_lightgcn`, :func:`write_lightgcn`), which covers the paper's Gowalla, Yelp2018
-and Amazon-book files for users who have them.
+both ``y_true`` and ``exclude``. The formats:
+
+- RecBole's atomic ``.inter`` files (:func:`read_inter`), also read straight from inside a
+  wheel (:func:`read_inter_in_zip`);
+- a MATLAB file holding one sparse matrix (:func:`read_mat`, the ``RecData`` format of
+  Shi et al.'s code);
+- the LightGCN ``train.txt``/``test.txt`` format (:func:`read_lightgcn`,
+  :func:`write_lightgcn`) of the NGCF / LightGCN family of benchmark splits.
+
+Which data set is in which format is the registry's business
+(:mod:`opauc_sim.train.datasets`).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +29,14 @@ import scipy.sparse as sp
 
 from opauc_sim._validation import check_real
 
-__all__ = ["Interactions", "read_inter", "read_lightgcn", "write_lightgcn"]
+__all__ = [
+    "Interactions",
+    "read_inter",
+    "read_inter_in_zip",
+    "read_lightgcn",
+    "read_mat",
+    "write_lightgcn",
+]
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,7 @@ def read_inter(
     source : path or text stream
         Tab-separated, with a header such as ``user_id:token  item_id:token  rating:float``.
     min_rating : float or None, default 4.0
-        Keep interactions rated at least this (the usual binarisation of MovieLens);
+        Keep interactions rated at least this (the usual binarisation of ratings);
         None keeps every row (and the file need not have a rating column).
 
     Returns
@@ -128,60 +143,172 @@ def read_inter(
     )
 
 
-def _read_lightgcn_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    users: list[np.ndarray] = []
-    items: list[np.ndarray] = []
+def read_inter_in_zip(
+    path: str | os.PathLike, *, member: str, min_rating: float | None = 4.0
+) -> Interactions:
+    """Read the ``.inter`` file ``member`` of the zip archive (a wheel) at ``path``.
+
+    See :func:`read_inter` for ``min_rating`` and the result.
+    """
+    with zipfile.ZipFile(path) as archive:
+        try:
+            raw = archive.open(member)
+        except KeyError:
+            raise ValueError(f"{path} has no member {member!r}") from None
+        with raw:
+            return read_inter(io.TextIOWrapper(raw, encoding="utf-8"), min_rating=min_rating)
+
+
+def read_mat(path: str | os.PathLike, *, key: str = "data") -> Interactions:
+    """Read the sparse ``(n_users, n_items)`` matrix ``key`` of a MATLAB file."""
+    from scipy.io import loadmat
+
+    contents = loadmat(str(path))
+    if key not in contents:
+        raise ValueError(f"{path} holds no variable {key!r}")
+    return Interactions(_as_bool_csr(contents[key]))
+
+
+#: Characters a LightGCN file may hold: digits, blanks and line ends.
+_NOT_LIGHTGCN = re.compile(r"[^0-9 \t\r\n]")
+#: Ids at or above this are refused before any array is sized by them.
+_ID_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """One LightGCN file: its (user, item) pairs and the line each pair is on."""
+
+    path: Path
+    users: np.ndarray
+    items: np.ndarray
+    lines: np.ndarray
+
+
+def _read_lightgcn_file(path: Path) -> _Pairs:
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file: a LightGCN folder holds train.txt and test.txt")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(
             f"{path} is not a text file (not UTF-8): expected 'user item item ...'"
         ) from None
-    for lineno, line in enumerate(lines, start=1):
-        parts = line.split()
-        if not parts:
+    bad = _NOT_LIGHTGCN.search(text)
+    if bad is not None:
+        lineno = text.count("\n", 0, bad.start()) + 1
+        what = "a negative id" if bad.group() == "-" else repr(bad.group())
+        raise ValueError(
+            f"{path}:{lineno} is not 'user item item ...' (0-based integer ids separated "
+            f"by spaces): it holds {what}"
+        )
+    row_users: list[int] = []
+    row_lines: list[int] = []
+    counts: list[int] = []
+    items: list[int] = []
+    first_line: dict[int, int] = {}
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        ids = [int(p) for p in line.split()]
+        if not ids:
             continue
-        try:
-            ids = np.asarray([int(p) for p in parts], dtype=np.int64)
-        except (ValueError, OverflowError):
-            raise ValueError(f"{path}:{lineno} is not 'user item item ...'") from None
-        if (ids < 0).any():
-            raise ValueError(f"{path}:{lineno} has a negative id")
-        users.append(np.full(len(ids) - 1, ids[0]))
-        items.append(ids[1:])
-    if not users:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(users), np.concatenate(items)
+        if max(ids) >= _ID_LIMIT:
+            raise ValueError(f"{path}:{lineno} has id {max(ids)}, out of range")
+        user = ids[0]
+        if user in first_line:
+            raise ValueError(
+                f"{path}:{lineno}: user {user} has a second line (the first is line "
+                f"{first_line[user]}); the format has one line per user"
+            )
+        first_line[user] = lineno
+        row_users.append(user)
+        row_lines.append(lineno)
+        counts.append(len(ids) - 1)
+        items.extend(ids[1:])
+    reps = np.asarray(counts, dtype=np.int64)
+    return _Pairs(
+        path,
+        np.repeat(np.asarray(row_users, dtype=np.int64), reps),
+        np.asarray(items, dtype=np.int64),
+        np.repeat(np.asarray(row_lines, dtype=np.int64), reps),
+    )
+
+
+def _check_dense(parts: list[_Pairs], what: str, n: int) -> None:
+    """Ids are row and column numbers: refuse sparse ones (such as raw ids 10^12), which
+    would allocate for every number below them."""
+    if n <= 1_000_000:
+        return
+    ids = [p.users if what == "user" else p.items for p in parts]
+    distinct = len(np.unique(np.concatenate(ids)))
+    if n <= 4 * distinct + 1_000_000:
+        return
+    part, column = next(
+        (p, c) for p, c in zip(parts, ids, strict=True) if len(c) and c.max() == n - 1
+    )
+    lineno = int(part.lines[int(np.argmax(column))])
+    raise ValueError(
+        f"{part.path}:{lineno}: {what} ids go up to {n - 1:,} for only {distinct:,} distinct "
+        f"{what}s; LightGCN ids must be dense 0-based numbers (renumber them 0..n-1)"
+    )
+
+
+def _check_pairs(train: _Pairs, test: _Pairs, n_items: int) -> None:
+    """No pair twice in a file, and none in both files."""
+    keys, sorted_keys = [], []
+    for part in (train, test):
+        key = part.users * n_items + part.items
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if len(repeated):
+            at = int(order[1:][repeated].min())
+            raise ValueError(
+                f"{part.path}:{int(part.lines[at])}: user {int(part.users[at])} lists item "
+                f"{int(part.items[at])} twice"
+            )
+        keys.append(key)
+        sorted_keys.append(ordered)
+    in_train = sorted_keys[0]
+    pos = np.minimum(np.searchsorted(in_train, keys[1]), max(len(in_train) - 1, 0))
+    both = np.flatnonzero(in_train[pos] == keys[1]) if len(in_train) else pos[:0]
+    if len(both):
+        at = int(both[0])
+        there = int(train.lines[np.flatnonzero(keys[0] == keys[1][at])[0]])
+        raise ValueError(
+            f"{test.path}:{int(test.lines[at])}: user {int(test.users[at])}, item "
+            f"{int(test.items[at])} is also in {train.path.name} (line {there}); a pair is "
+            "training or test, not both"
+        )
 
 
 def read_lightgcn(directory: str | os.PathLike) -> tuple[Interactions, Interactions]:
     """Read the LightGCN text format: ``train.txt`` and ``test.txt`` in ``directory``.
 
-    Each line is ``user item item ...`` with 0-based integer ids (a user with no items
-    may be a line with the user id alone).
+    Each line is ``user item item ...``: 0-based integer ids separated by blanks, one line
+    per user (a user with no items may be a line with the user id alone; blank lines are
+    skipped). The format is checked strictly.
 
     Returns
     -------
     (train, test) : tuple of Interactions
         Both of shape ``(max user id + 1, max item id + 1)`` over the two files.
+
+    Raises
+    ------
+    ValueError
+        In one line naming the file and line: a file missing or not text; a line that is
+        not integer ids (a negative id included); an id out of range (at least 2^62, or ids
+        so sparse that the matrix would be mostly empty rows); a user with two lines; an
+        item twice in a line; a pair in both files.
     """
     directory = Path(directory)
     parts = [_read_lightgcn_file(directory / f) for f in ("train.txt", "test.txt")]
-    n_users = 1 + max((int(u.max()) for u, _ in parts if len(u)), default=-1)
-    n_items = 1 + max((int(i.max()) for _, i in parts if len(i)), default=-1)
-    # Ids are row and column numbers: the matrix has max id + 1 rows. Sparse ids (such as
-    # raw ids 10^12) would allocate for every number below them, so they are refused.
-    for what, n, ids in (
-        ("user", n_users, [u for u, _ in parts]),
-        ("item", n_items, [i for _, i in parts]),
-    ):
-        distinct = len(np.unique(np.concatenate(ids))) if n else 0
-        if n > 4 * distinct + 1_000_000:
-            raise ValueError(
-                f"{directory}: {what} ids go up to {n - 1:,} for only {distinct:,} distinct "
-                f"{what}s; LightGCN ids must be dense 0-based numbers (renumber them 0..n-1)"
-            )
-    return tuple(Interactions(_from_pairs(u, i, (n_users, n_items))) for u, i in parts)
+    n_users = 1 + max((int(p.users.max()) for p in parts if len(p.users)), default=-1)
+    n_items = 1 + max((int(p.items.max()) for p in parts if len(p.items)), default=-1)
+    _check_dense(parts, "user", n_users)
+    _check_dense(parts, "item", n_items)
+    _check_pairs(*parts, n_items)
+    return tuple(Interactions(_from_pairs(p.users, p.items, (n_users, n_items))) for p in parts)
 
 
 def write_lightgcn(directory: str | os.PathLike, train: sp.spmatrix, test: sp.spmatrix) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opauc_sim.train.study import _seed0, _selection_column
+from opauc_sim.train import samplers
+from opauc_sim.train.summary import _seed0, _selection_column
 
 __all__ = ["recipe_gains", "recipe_markdown", "recipe_table"]
 
@@ -95,7 +96,7 @@ def recipe_gains(a: pd.DataFrame, b: pd.DataFrame, *, k: int = 50) -> pd.DataFra
         seed0 = _seed0(df)
         sel, _ = _selection_column(seed0, "ndcg", k)  # validation where the rows have it
         best = seed0.loc[seed0.groupby("label")[sel].idxmax()]
-        base = best.loc[best["sampler"] == "rns", f"test_ndcg@{k}"]
+        base = best.loc[best["sampler"] == samplers.BASELINE, f"test_ndcg@{k}"]
         bpr = float(base.iloc[0]) if len(base) else np.nan
         for r in best.to_dict("records"):
             ndcg = float(r[f"test_ndcg@{k}"])
@@ -131,7 +132,7 @@ def recipe_markdown(a: pd.DataFrame, b: pd.DataFrame, *, k: int = 50) -> str:
         )
     g = recipe_gains(a, b, k=k)
     paired = set(t["label"])
-    g = g[g["label"].isin(paired) & (g["sampler"] != "rns")]
+    g = g[g["label"].isin(paired) & (g["sampler"] != samplers.BASELINE)]
     lines += [""] if len(g) else []
     for r in g.to_dict("records"):
         lines.append(

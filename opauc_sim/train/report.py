@@ -1,290 +1,216 @@
-"""Summaries of a sweep CSV (no torch): the paper's guideline and a Table-2-style comparison.
+"""What ``opauc-sim report`` prints: the summaries of :mod:`opauc_sim.train.summary` as Markdown.
 
-For each K, the best configuration of a sampler family is the one with the highest
-*validation* metric at K (test numbers are reported for it, never used to choose it).
-The guideline of the paper says: the smaller K, the harder the best sampler, i.e. a
-smaller best M (DNS), a larger best rho (Softmax-v) and a larger best N.
-
-    opauc-sim report results/train_ml1m_cpu.csv
-
-The figures of a sweep (:func:`plot_sweep`, :func:`write_sweep_figures`) are drawn from the
-results cache.
+One function, :func:`report_markdown`, for any sweep CSV: the study's size, then for each
+arm (main, oracle control) Table 2, the paired comparisons with BPR, the best value per K
+of every hardness parameter with its guideline verdict, the K-tilt tables, the runs that
+diverged, and, where the rows hold DNS over all items at several M, the pre-registered
+guideline test (:mod:`opauc_sim.train.guideline`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import load_result, save_figure
+from opauc_sim.train import samplers
+from opauc_sim.train import summary as S
 
-__all__ = ["best_per_k", "comparison_table", "guideline_verdict", "markdown"]
-
-FAMILIES = {
-    "dns": ("M", "DNS(M*, N)"),
-    "softmax": ("rho", "Softmax-v(rho*, N)"),
-}
+__all__ = ["report_markdown"]
 
 
-def _family(df: pd.DataFrame, sampler: str, n: int | None, m: int | None = None):
-    sub = df[df["sampler"] == sampler]
-    if n is not None and len(sub):
-        sub = sub[sub["N"] == n]
-    if m is not None and len(sub):
-        sub = sub[sub["M"] == m]
-    return sub
+def _sd(v: float) -> str:
+    """`` ± sd`` to four decimals, or two significant digits when that would read 0.0000."""
+    if pd.isna(v):
+        return ""
+    return f" ± {v:.4f}" if v >= 5e-5 else f" ± {v:.1e}"
 
 
-def best_per_k(
-    df: pd.DataFrame,
-    sampler: str,
-    *,
-    ks: Sequence[int] = (5, 20, 50),
-    metric: str = "ndcg",
-    n: int | None = 200,
-    m: int | None = None,
-) -> pd.DataFrame:
-    """For each K, the configuration of ``sampler`` (at N = ``n``, M = ``m``) best on validation.
+def _size(df: pd.DataFrame) -> list[str]:
+    if not {"epoch_seconds_median", "eval_seconds_total", "epochs"} <= set(df.columns):
+        return []
+    seconds = S.run_seconds(df)
+    return [
+        f"{len(df)} runs, {seconds.sum() / 3600:.1f} core-hours of training and evaluation "
+        f"(median run {seconds.median() / 60:.1f} min).",
+        "",
+    ]
 
-    Returns one row per K with the chosen row's settings, its validation value and its
-    test ``metric@K``, ``ndcg@K`` and ``recall@K``.
-    """
-    sub = _family(df, sampler, n, m)
-    rows = []
-    for k in ks:
-        col = f"valid_{metric}@{k}"
-        if sub.empty or col not in sub:
-            continue
-        best = sub.loc[sub[col].idxmax()]
-        rows.append(
-            {
-                "K": k,
-                "sampler": sampler,
-                "label": best["label"],
-                "M": best["M"],
-                "N": best["N"],
-                "rho": best["rho"],
-                "weight_decay": best["weight_decay"],
-                f"valid_{metric}@K": best[col],
-                f"test_ndcg@{k}": best[f"test_ndcg@{k}"],
-                f"test_recall@{k}": best[f"test_recall@{k}"],
-            }
+
+def _table2(df: pd.DataFrame, reference) -> list[str]:
+    t = S.table2(df, reference=reference)
+    if t.empty:
+        return []
+    on = t["selected_on"].iloc[0]
+    paper = "paper" in "".join(t.columns)
+    lines = [
+        f"| method | selected config (on {on}) | seeds | NDCG@50 | Recall@50 | vs BPR "
+        "(NDCG / Recall) |"
+        + (" paper NDCG@50 / Recall@50 | ours / paper (NDCG) |" if paper else ""),
+        "| --- | --- | ---: | --- | --- | --- |" + (" --- | ---: |" if paper else ""),
+    ]
+    for r in t.to_dict("records"):
+        gain = ""
+        if "ndcg vs BPR" in r and r["method"] != "BPR":
+            gain = f"{r['ndcg vs BPR']:+.1%} / {r['recall vs BPR']:+.1%}"
+        line = (
+            f"| {r['method']} | {r['config']}, wd {r['wd']:g} | {r['n_seeds']} "
+            f"| {r['ndcg']:.4f}{_sd(r['ndcg_sd'])} | {r['recall']:.4f}{_sd(r['recall_sd'])} "
+            f"| {gain} |"
         )
-    return pd.DataFrame(rows)
+        if paper:
+            has = not pd.isna(r.get("paper_ndcg", np.nan))
+            line += (
+                f" {r['paper_ndcg']:.4f} / {r['paper_recall']:.4f} | {r['ndcg / paper']:.2f} |"
+                if has
+                else " | |"
+            )
+        lines.append(line)
+    return [*lines, *_paired_methods(df), ""]
 
 
-def guideline_verdict(df: pd.DataFrame, *, ks=(5, 20, 50), metric="ndcg", n=200) -> dict:
-    """Best M, best rho and best N per K, and whether they move as the guideline says.
-
-    Keys: ``"dns"`` (M at N = ``n``), ``"softmax"`` (rho at N = ``n``) and ``"dns_N"``
-    (N among DNS runs at M = 5, when there are several). ``"holds"`` is True when the best
-    M is non-decreasing in K and the best rho and best N non-increasing (ties allowed);
-    ``"strict"`` when, in addition, it changes at least once. ``"verdict"`` says it in
-    words: ``"supported"`` (holds and changes), ``"no change"`` (the same best value for
-    every K: no evidence either way) or ``"contradicted"``.
-    """
-    out: dict = {}
-    cases = [(s, p, n, None) for s, (p, _) in FAMILIES.items()] + [("dns", "N", None, 5)]
-    for sampler, param, n_fixed, m_fixed in cases:
-        best = best_per_k(df, sampler, ks=ks, metric=metric, n=n_fixed, m=m_fixed)
-        if best.empty or (param == "N" and _family(df, sampler, None, 5)["N"].nunique() < 2):
-            continue
-        key = sampler if param != "N" else "dns_N"
-        values = best[param].to_numpy(float)
-        steps = np.diff(values)
-        ok = bool((steps >= 0).all()) if param == "M" else bool((steps <= 0).all())
-        out[key] = {
-            "param": param,
-            "best": dict(zip(best["K"].tolist(), values.tolist(), strict=True)),
-            "holds": ok,
-            "strict": ok and bool((steps != 0).any()),
-        }
-        if not ok:
-            out[key]["verdict"] = "contradicted"
-        else:
-            out[key]["verdict"] = "supported" if out[key]["strict"] else "no change"
-    return out
-
-
-def comparison_table(df: pd.DataFrame, *, k: int = 50, n: int = 200) -> pd.DataFrame:
-    """Table 2 style: test NDCG@k and Recall@k of BPR (RNS) and of the best DNS / Softmax-v.
-
-    Each family's configuration (and RNS's weight decay) is chosen on validation NDCG@k.
-    The last columns give the relative gain over BPR.
-    """
-    rows = []
-    rns = df[df["sampler"] == "rns"]
-    base = None
-    if not rns.empty:
-        r = rns.loc[rns[f"valid_ndcg@{k}"].idxmax()]
-        base = r
-        rows.append(
-            {"method": "BPR (RNS)", "config": r["label"], "wd": r["weight_decay"], **_m(r, k)}
-        )
-    for sampler, (_, name) in FAMILIES.items():
-        sub = _family(df, sampler, n)
-        if sub.empty:
-            continue
-        r = sub.loc[sub[f"valid_ndcg@{k}"].idxmax()]
-        rows.append({"method": name, "config": r["label"], "wd": r["weight_decay"], **_m(r, k)})
-    table = pd.DataFrame(rows)
-    if base is not None and len(table):
-        for col in (f"ndcg@{k}", f"recall@{k}"):
-            table[f"{col} vs BPR"] = table[col] / base[f"test_{col}"] - 1.0
-    return table
-
-
-def _m(row, k) -> dict:
-    return {f"ndcg@{k}": row[f"test_ndcg@{k}"], f"recall@{k}": row[f"test_recall@{k}"]}
-
-
-def markdown(df: pd.DataFrame, *, ks=(5, 20, 50), n: int = 200) -> str:
-    """The README's tables: comparison at K = 50, and the best config per K."""
+def _paired_methods(df: pd.DataFrame, ks=(5, 20, 50)) -> list[str]:
+    """Each sampler's best (chosen at K = 50) against BPR's, then the samplers' bests
+    against each other, on NDCG@K, paired by seed."""
+    best = {}
+    for name in dict.fromkeys(df["sampler"]):
+        row, _ = S.select(df, str(name), k=50)
+        if row is not None:
+            best[str(name)] = row
+    base = samplers.BASELINE
+    others = [n for n in best if n != base]
+    pairs = [(n, base) for n in others if base in best]
+    pairs += [(a, b) for i, a in enumerate(others) for b in others[i + 1 :]]
     lines = []
-    table = comparison_table(df, k=50, n=n)
-    if len(table):
-        lines.append("| method | selected config | NDCG@50 | Recall@50 | vs BPR (NDCG / Recall) |")
-        lines.append("| --- | --- | --- | --- | --- |")
-        for d in table.to_dict("records"):
-            gain = (
-                f"{d['ndcg@50 vs BPR']:+.1%} / {d['recall@50 vs BPR']:+.1%}"
-                if "ndcg@50 vs BPR" in d
-                else ""
-            )
-            lines.append(
-                f"| {d['method']} | {d['config']}, wd {d['wd']:g} | {d['ndcg@50']:.4f} | "
-                f"{d['recall@50']:.4f} | {gain} |"
-            )
-        lines.append("")
-    lines.append("| K | best DNS M (test NDCG@K) | best Softmax-v rho (test NDCG@K) |")
-    lines.append("| --- | --- | --- |")
-    dns, soft = (best_per_k(df, s, ks=ks, n=n) for s in ("dns", "softmax"))
-    dns = dns.set_index("K") if len(dns) else dns
-    soft = soft.set_index("K") if len(soft) else soft
-    for k in ks:
-        a = (
-            f"M = {dns.loc[k, 'M']:g} ({dns.loc[k, f'test_ndcg@{k}']:.4f})"
-            if k in dns.index
-            else ""
-        )
-        b = (
-            f"rho = {soft.loc[k, 'rho']:g} ({soft.loc[k, f'test_ndcg@{k}']:.4f})"
-            if k in soft.index
-            else ""
-        )
-        lines.append(f"| {k} | {a} | {b} |")
-    return "\n".join(lines)
-
-
-def sweep_curve(
-    df: pd.DataFrame,
-    sampler: str,
-    param: str,
-    *,
-    fixed: dict | None = None,
-    ks: Sequence[int] = (5, 20, 50),
-) -> pd.DataFrame:
-    """Tidy data for a Fig. 8-10 style plot: test metric@K against ``param``.
-
-    For each value of ``param`` (M, N or rho) among ``sampler``'s rows matching ``fixed``
-    (e.g. ``{"N": 200}``), the weight decay is chosen on validation per K and metric;
-    ``relative`` is the test value divided by its maximum over ``param`` (per K and
-    metric), and ``selected`` marks the value chosen on validation.
-    """
-    sub = df[df["sampler"] == sampler]
-    for key, value in (fixed or {}).items():
-        sub = sub[sub[key] == value]
-    rows = []
-    for metric in ("ndcg", "recall"):
+    for a, b in pairs:
+        cells, n = [], 0
         for k in ks:
-            vcol, tcol = f"valid_{metric}@{k}", f"test_{metric}@{k}"
-            if sub.empty or vcol not in sub:
+            if f"test_ndcg@{k}" not in df:
                 continue
-            best = sub.loc[sub.groupby(param)[vcol].idxmax()]
-            part = pd.DataFrame(
-                {
-                    param: best[param].to_numpy(float),
-                    "metric": metric,
-                    "K": k,
-                    "valid": best[vcol].to_numpy(float),
-                    "test": best[tcol].to_numpy(float),
-                }
+            d = S.paired_difference(df, best[a], best[b], f"test_ndcg@{k}")
+            n = max(n, d["n"])
+            p = f" (p = {d['p']:.2g})" if not pd.isna(d["p"]) else " (one seed)"
+            cells.append(f"K = {k}: {d['mean']:+.4f}{p}")
+        if cells:
+            lines.append(
+                f"- {best[a]['label']} − {best[b]['label']}, NDCG@K paired over {n} seed(s): "
+                + "; ".join(cells)
+                + "."
             )
-            part["relative"] = part["test"] / part["test"].max()
-            part["selected"] = part["valid"] == part["valid"].max()
-            rows.append(part)
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return ["", *lines] if lines else []
 
 
-def plot_sweep(df: pd.DataFrame, sampler: str, param: str, *, fixed=None, title: str = ""):
-    """Two panels (NDCG@K, Recall@K), relative test value against ``param``, one line per K.
-
-    The value chosen on validation for each K is circled; the RNS (BPR) level, relative
-    to the same maximum, is the dotted line of the same colour when the sweep has it.
-    """
-    from opauc_sim._optional import require_matplotlib
-
-    matplotlib = require_matplotlib()
-    from matplotlib.figure import Figure
-
-    tidy = sweep_curve(df, sampler, param, fixed=fixed)
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
-    ks = sorted(set(tidy["K"])) if len(tidy) else []
-    colours = list(matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(ks))))
-    rns = df[df["sampler"] == "rns"]
-    for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
-        for colour, k in zip(colours, ks, strict=True):
-            part = tidy[(tidy["metric"] == metric) & (tidy["K"] == k)].sort_values(param)
-            ax.plot(part[param], part["relative"], "-o", color=colour, ms=3.5, label=f"K={k}")
-            sel = part[part["selected"]]
-            ax.plot(sel[param], sel["relative"], "o", ms=10, mfc="none", mec=colour, mew=1.6)
-            if len(rns):
-                r = rns.loc[rns[f"valid_{metric}@{k}"].idxmax(), f"test_{metric}@{k}"]
-                ax.axhline(r / part["test"].max(), color=colour, ls=":", lw=1)
-        ax.set_xscale("log")
-        values = sorted(set(tidy[param])) if len(tidy) else []
-        ax.set_xticks(values, [f"{v:g}" for v in values], minor=False)
-        ax.set_xticks([], minor=True)
-        ax.set_xlabel(param if param != "rho" else r"$\rho$")
-        ax.set_title(f"{metric.upper() if metric == 'ndcg' else 'Recall'}@K")
-        ax.grid(alpha=0.3, which="both", lw=0.4)
-    axes[0].set_ylabel("test value / best over the grid")
-    if ks:
-        axes[1].legend(fontsize=8, loc="best")
-    fig.suptitle(title, fontsize=10)
-    return fig
-
-
-def sweep_sources(results_dir: str = "results") -> list[str]:
-    """Cached sweeps a figure can use, GPU (paper setting) first."""
-    names = ("train_ml1m_gpu", "train_ml1m_cpu", "train_ml100k_cpu")
-    return [n for n in names if (Path(results_dir) / f"{n}.csv").exists()]
-
-
-def write_sweep_figures(
-    name: str, title: str, make_figure, results_dir: str = "results", out_dir: str = "figures"
-) -> list[Path]:
-    """Draw ``make_figure(df, title=...)`` for every cached sweep; the figure scripts' main.
-
-    One PNG per sweep found by :func:`sweep_sources`, named ``<name>_<dataset>_<device>.png``,
-    titled with the sweep's dataset, device, epochs and learning rate from its sidecar.
-    """
-    sources = sweep_sources(results_dir)
-    if not sources:
-        raise FileNotFoundError(
-            f"no training sweep in {results_dir!r}; run 'opauc-sim sweep' (see the README)"
+def _per_k(df: pd.DataFrame, ks) -> list[str]:
+    g = S.guideline_per_k(df, ks=ks)
+    if g.empty:
+        return []
+    lines = [
+        "| family | K | best | test NDCG@K | vs the best at the largest K (paired over seeds) |",
+        "| --- | ---: | --- | ---: | --- |",
+    ]
+    for r in g.to_dict("records"):
+        vs = ""
+        if not pd.isna(r.get("diff_mean", np.nan)):
+            vs = (
+                f"{r['diff_mean']:+.4f} (sd {r['diff_sd']:.4f}, {r['n_positive']}/"
+                f"{r['n_seeds']} seeds positive, p = {r['p']:.2g})"
+                if r["n_seeds"] > 1
+                else f"{r['diff_mean']:+.4f} (one seed)"
+            )
+        lines.append(
+            f"| {r['family']} | {r['K']} | {r['param']} = {S._fmt(r['best'])}, wd {r['wd']:g} "
+            f"| {r['test']:.4f} | {vs} |"
         )
-    written = []
-    for source in sources:
-        df, meta = load_result(source, results_dir)
-        tag = source.removeprefix("train_")
-        params = meta.get("params", {})
-        dataset, device = tag.split("_")
-        head = f"{params.get('dataset', dataset)}, {device.upper()}, {params.get('epochs', '?')} ep"
-        fig = make_figure(df, title=f"{head}, lr {params.get('lr', '?')}: {title}")
-        written.append(save_figure(fig, f"{name}_{tag}", out_dir, dpi=120))
-    return written
+    lines.append("")
+    for name, part in g.groupby("family", sort=False):
+        part = part.sort_values("K")
+        bests = ", ".join(
+            f"{S._fmt(b)} at K = {k}" for k, b in zip(part["K"], part["best"], strict=True)
+        )
+        first = part.iloc[0]
+        if not first["changes"]:
+            verdict = "the same at every K: the guideline's shift is not seen"
+        elif first["as_guideline"]:
+            verdict = "moves as the guideline says"
+            if first.get("n_seeds", 0) > 1 and not pd.isna(first.get("p", np.nan)):
+                verdict += (
+                    f"; at K = {first['K']} it beats the largest K's best by "
+                    f"{first['diff_mean']:+.4f} (paired over {first['n_seeds']:.0f} seeds, "
+                    f"p = {first['p']:.2g})"
+                )
+            else:
+                verdict += " (one seed: not tested against the seed spread)"
+        else:
+            verdict = "moves against the guideline"
+        lines.append(f"- {name}: best {bests}; {verdict}.")
+    return lines
+
+
+def _tilts(df: pd.DataFrame) -> list[str]:
+    lines = []
+    for fam in S.families(df):
+        tilt = S.tilt_table(df, fam)
+        if tilt.empty:
+            continue
+        param = fam[1]
+        small, large = (int(c.split("@")[1]) for c in tilt.columns if c.startswith("kept@"))
+        lines += [
+            "",
+            f"{fam.name}, K-tilt (descriptive: defined after the first study's seed-0 "
+            "results were seen):",
+            "",
+            f"| {param} | NDCG@{small} kept | NDCG@{large} kept | tilt (@{small} − @{large}) "
+            "| seeds | paired p |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in tilt.to_dict("records"):
+            sd = "" if pd.isna(r["sd"]) else f" ± {r['sd']:.4f}"
+            p = "" if pd.isna(r["p"]) else f"{r['p']:.2g}"
+            lines.append(
+                f"| {S._fmt(r[param])} | {r[f'kept@{small}']:.1%} | {r[f'kept@{large}']:.1%} "
+                f"| {r['mean']:+.4f}{sd} | {r['n']} | {p} |"
+            )
+    return lines
+
+
+def _diverged(df: pd.DataFrame) -> list[str]:
+    if "diverged_epoch" not in df or df["diverged_epoch"].isna().all():
+        return []
+    runs = df[df["diverged_epoch"].notna()]
+    items = [
+        f"{r['label']}, wd {r['weight_decay']:g}, seed {r['seed']}: at epoch "
+        f"{r['diverged_epoch']:.0f}"
+        for r in runs.to_dict("records")
+    ]
+    head = "Diverged (the mean loss stopped being finite, and training with it): "
+    return ["", head + "; ".join(items) + "."]
+
+
+def _ks(df: pd.DataFrame) -> tuple[int, ...]:
+    ks = sorted({int(c.split("@")[1]) for c in df.columns if c.startswith("test_ndcg@")})
+    return tuple(k for k in (5, 20, 50) if k in ks) or tuple(ks[:3])
+
+
+def report_markdown(
+    df: pd.DataFrame,
+    *,
+    dataset: str = "",
+    reference: dict[str, tuple[float, float]] | None = None,
+    planned_seeds: int | None = None,
+) -> str:
+    """The whole report of a sweep CSV (module docstring); ``reference`` is the paper's
+    Table 2 for the data set, ``planned_seeds`` marks a guideline verdict interim."""
+    from opauc_sim.train import guideline
+
+    lines = _size(df)
+    ks = _ks(df)
+    for arm, part in S.arms(df):
+        if arm == "oracle":
+            lines += ["", "**Oracle arm** (`--exclude-heldout`: held-out items are never "
+                      "negatives; a control, not a method):", ""]  # fmt: skip
+        lines += _table2(part, reference if arm == "main" else None)
+        lines += _per_k(part, ks)
+        lines += _tilts(part)
+        lines += _diverged(part)
+    if S.families(df, full_items=True) != S.families(df):
+        lines += ["", guideline.verdict_markdown(df, dataset=dataset, planned_seeds=planned_seeds)]
+    return "\n".join(lines).strip("\n")

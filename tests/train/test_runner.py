@@ -138,7 +138,7 @@ def test_in_a_stacked_group_only_the_diverged_configuration_stops(diverging):
 
 
 def test_a_sweep_records_the_diverged_run_and_goes_on(diverging, tmp_path):
-    from opauc_sim.train import study
+    from opauc_sim.train import report, summary
     from opauc_sim.train.sweep import merge_sweeps, run_sweep
 
     plan, made = diverging
@@ -163,9 +163,9 @@ def test_a_sweep_records_the_diverged_run_and_goes_on(diverging, tmp_path):
     # the report names it, and counts only the epochs it ran
     rows = df.assign(seed=0, split_seed=0, epochs=6)
     assert "Softmax-v(rho=1, N=8), wd 0.0001, seed 0: at epoch 2" in "\n".join(
-        study.diverged_markdown(rows)
+        report._diverged(rows)
     )
-    seconds = study.run_seconds(rows)
+    seconds = summary.run_seconds(rows)
     assert seconds.iloc[0] == pytest.approx(
         2 * rows["epoch_seconds_median"].iloc[0] + rows["eval_seconds_total"].iloc[0]
     )

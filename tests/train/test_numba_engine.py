@@ -1,4 +1,4 @@
-"""The fused CPU trainer (opauc_sim.train.fast) against the PyTorch reference.
+"""The fused CPU trainer (opauc_sim.train.numba_engine) against the PyTorch reference.
 
 Given the same embeddings and the same candidates, the two compute the same pair losses
 and the same gradients: to 1e-12 in float64 and to float32 round-off in float32, for
@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from opauc_sim.train import data as D
-from opauc_sim.train import fast
+from opauc_sim.train import numba_engine
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.runner import train, train_many
 
@@ -41,20 +41,11 @@ def _batch(seed, n_users=9, n_items=40, dim=5, b=16, n=12, dtype=np.float64, sca
 
 
 def _torch_reference(user_w, item_w, users, items, cand, config):
-    """Pair losses and gradients of the batch loss by torch autograd on loop._batch_loss."""
-    torch = pytest.importorskip("torch")
-    from opauc_sim.train import loop
+    """Pair losses and gradients of the batch loss by the torch engine's autograd."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import torch_engine
 
-    dtype = torch.float64 if user_w.dtype == np.float64 else torch.float32
-    uw = torch.tensor(user_w[None], requires_grad=True)
-    iw = torch.tensor(item_w[None], requires_grad=True)
-    group = loop._GroupConstants([config], "cpu", dtype=dtype)
-    pair = loop._batch_loss(
-        uw, iw, torch.as_tensor(users), torch.as_tensor(items), torch.as_tensor(cand), group
-    )[0]
-    loss = pair.sum() if config.authors_code else pair.mean()
-    loss.backward()
-    return pair.detach().numpy(), uw.grad[0].numpy(), iw.grad[0].numpy()
+    return torch_engine.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
 
 
 @pytest.mark.torch
@@ -63,7 +54,7 @@ def _torch_reference(user_w, item_w, users, items, cand, config):
 def test_losses_and_gradients_equal_torch_in_float64(name, seed):
     config = CONFIGS[name]
     user_w, item_w, users, items, cand = _batch(seed, n=config.N)
-    got = fast.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
+    got = numba_engine.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
     want = _torch_reference(user_w, item_w, users, items, cand, config)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
@@ -74,7 +65,7 @@ def test_losses_and_gradients_equal_torch_in_float64(name, seed):
 def test_losses_and_gradients_equal_torch_in_float32(name):
     config = CONFIGS[name]
     user_w, item_w, users, items, cand = _batch(7, dim=32, b=64, n=config.N, dtype=np.float32)
-    got = fast.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
+    got = numba_engine.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
     want = _torch_reference(user_w, item_w, users, items, cand, config)
     for g, w in zip(got, want, strict=True):
         # float32 round-off of sums of ~400 terms of size ~5.
@@ -85,13 +76,15 @@ def test_gradients_equal_finite_differences():
     """Independently of torch: the gradient of the batch loss by central differences."""
     config = TrainConfig(sampler="softmax", rho=0.7, N=6, weight_decay=0.05)
     user_w, item_w, users, items, cand = _batch(3, n_users=4, n_items=10, dim=3, b=5, n=6)
-    _, g_user, g_item = fast.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
+    _, g_user, g_item = numba_engine.pair_losses_and_grads(
+        user_w, item_w, users, items, cand, config
+    )
 
     def batch_loss(uw, iw):
         # Softmax-v's weights are constants in the gradient: freeze them at the point.
-        return fast.pair_losses_and_grads(uw, iw, users, items, cand, config)[0].mean()
+        return numba_engine.pair_losses_and_grads(uw, iw, users, items, cand, config)[0].mean()
 
-    t = fast.batch_terms(user_w, item_w, users, items, cand, config)
+    t = numba_engine.batch_terms(user_w, item_w, users, items, cand, config)
     frozen = t["weight"].copy()
 
     def frozen_loss(uw, iw):
@@ -123,7 +116,7 @@ def test_dns_selects_the_top_m_and_softmax_weights_match_dro():
     user_w, item_w, users, items, cand = _batch(11, n=12)
     scores = np.einsum("bd,bnd->bn", user_w[users], item_w[cand])
     pos = np.einsum("bd,bd->b", user_w[users], item_w[items])
-    t = fast.batch_terms(user_w, item_w, users, items, cand, CONFIGS["dns"])
+    t = numba_engine.batch_terms(user_w, item_w, users, items, cand, CONFIGS["dns"])
     for p in range(len(users)):
         top = np.sort(scores[p])[::-1][:3]
         got = np.sort(np.einsum("d,kd->k", user_w[users[p]], item_w[t["sel"][p]]))[::-1]
@@ -131,7 +124,7 @@ def test_dns_selects_the_top_m_and_softmax_weights_match_dro():
     np.testing.assert_array_equal(t["weight"], np.full((len(users), 3), 1 / 3))
     losses = np.logaddexp(0, scores - pos[:, None])
     for config, unbiased in ((CONFIGS["softmax"], False), (CONFIGS["authors_softmax"], True)):
-        t = fast.batch_terms(user_w, item_w, users, items, cand, config)
+        t = numba_engine.batch_terms(user_w, item_w, users, items, cand, config)
         if unbiased:  # dro's tau is the population one: rescale rho by (N-1)/N
             want = dro.softmax_v_weights(losses, config.rho * (config.N - 1) / config.N)
         else:
@@ -145,10 +138,10 @@ def test_softmax_zero_variance_gives_uniform_weights_or_nan_for_the_authors():
     users, items = np.array([0, 1]), np.array([0, 1])
     cand = np.array([[2, 3, 4, 2], [4, 4, 3, 2]])
     config = TrainConfig(sampler="softmax", rho=1.0, N=4)
-    t = fast.batch_terms(user_w, item_w, users, items, cand, config)
+    t = numba_engine.batch_terms(user_w, item_w, users, items, cand, config)
     np.testing.assert_array_equal(t["weight"], 0.25)
     authors = TrainConfig(sampler="softmax", rho=1.0, N=4, authors_code=True)
-    t = fast.batch_terms(user_w, item_w, users, items, cand, authors)
+    t = numba_engine.batch_terms(user_w, item_w, users, items, cand, authors)
     assert np.isnan(t["weight"]).all()  # as torch.softmax(L / 0) in the authors' code
 
 
@@ -168,7 +161,7 @@ def test_adam_step_equals_torch_adam(dtype, weight_decay):
         g[...] = grad
         ref.grad = torch.tensor(grad)
         opt.step()
-        fast.adam_step(param, g, m, v, step, 0.01, weight_decay)
+        numba_engine.adam_step(param, g, m, v, step, 0.01, weight_decay)
         assert not g.any()  # zeroed for the next batch
         tol = 1e-14 if dtype == np.float64 else 1e-6
         np.testing.assert_allclose(param, ref.detach().numpy(), rtol=tol, atol=tol)
@@ -178,12 +171,11 @@ def test_draws_are_uniform_over_non_positives_and_thread_independent():
     import numba
 
     matrix = sp.csr_matrix(np.array([[1, 1, 1, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 1]], bool))
-    indptr, indices = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64)
     users = np.array([0, 1] * 2000, dtype=np.int64)
     cand = np.empty((len(users), 5), dtype=np.int64)
-    bloom = np.empty((len(users), fast._BLOOM_WORDS), dtype=np.uint64)
+    bloom = np.empty((len(users), numba_engine._BLOOM_WORDS), dtype=np.uint64)
     key = np.uint64(123)
-    fast._draw(cand, users, key, 0, 8, indptr, indices, True, bloom)
+    numba_engine.draw_candidates(cand, users, key, 0, 8, matrix, bloom)
     counts0 = np.bincount(cand[users == 0].ravel(), minlength=8)
     assert counts0[[0, 1, 2, 6]].sum() == 0
     np.testing.assert_allclose(counts0[[3, 4, 5, 7]] / counts0.sum(), 0.25, atol=0.015)
@@ -192,12 +184,12 @@ def test_draws_are_uniform_over_non_positives_and_thread_independent():
     try:
         numba.set_num_threads(1)
         again = np.empty_like(cand)
-        fast._draw(again, users, key, 0, 8, indptr, indices, True, bloom)
+        numba_engine.draw_candidates(again, users, key, 0, 8, matrix, bloom)
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(again, cand)
     anything = np.empty_like(cand)
-    fast._draw(anything, users, key, 0, 8, indptr, indices, False, bloom)
+    numba_engine.draw_candidates(anything, users, key, 0, 8, None, bloom)
     assert np.isin(anything[users == 0], [0, 1, 2, 6]).any()  # authors: from all items
 
 
@@ -268,7 +260,8 @@ def test_authors_step_lr():
 
 @pytest.mark.torch
 def test_threads_hold_for_the_whole_run_in_every_pool(split):
-    """--threads 1 used to be undone by Numba's threading layer after the first evaluation."""
+    """--threads 1 used to be undone by Numba's threading layer after the first evaluation;
+    now the threads are set once, around the run, and restored after it."""
     import numba
     import torch
     from threadpoolctl import threadpool_info
@@ -278,19 +271,28 @@ def test_threads_hold_for_the_whole_run_in_every_pool(split):
     before = (torch.get_num_threads(), numba.get_num_threads())
     try:
         torch.set_num_threads(2)
+        from opauc_sim.train import runner
+
+        evaluate = runner.evaluate_ranking
         for backend in ("torch", "numba"):
-            train(split, _small(sampler="rns", epochs=3), device="cpu", backend=backend, threads=1)
-            assert torch.get_num_threads() == 1
-            assert numba.get_num_threads() == 1
-            assert all(p["num_threads"] == 1 for p in threadpool_info())
+            seen = []
+
+            def spy(*args, seen=seen, **kwargs):
+                pools = [p["num_threads"] for p in threadpool_info()]
+                seen.append((torch.get_num_threads(), numba.get_num_threads(), *pools))
+                return evaluate(*args, **kwargs)
+
+            runner.evaluate_ranking = spy
+            try:
+                config = _small(sampler="rns", epochs=3)
+                train(split, config, device="cpu", backend=backend, threads=1)
+            finally:
+                runner.evaluate_ranking = evaluate
+            assert seen and all(set(s) == {1} for s in seen)  # every evaluation, every pool
+            assert torch.get_num_threads() == 2  # restored after the run
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
-        from opauc_sim.train import runner
-
-        for limiter in runner._THREAD_LIMITS:
-            limiter.restore_original_limits()
-        runner._THREAD_LIMITS.clear()
 
 
 @pytest.mark.parametrize(

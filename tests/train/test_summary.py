@@ -1,4 +1,5 @@
-"""Study summaries with seeds (opauc_sim.train.study) on a synthetic sweep table."""
+"""The training summaries (opauc_sim.train.summary, opauc_sim.train.report) on a synthetic
+sweep table with seeds, where every selection is known by construction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from opauc_sim.train import study
+from opauc_sim.train import report as R
+from opauc_sim.train import summary as study
+
+PAPER = {"BPR": (0.1216, 0.2048), "DNS(M*, N)": (0.1811, 0.2989)}
+DNS_M = study.Family("dns", "M", {"N": 200})
 
 
 def _rows():
@@ -53,7 +58,7 @@ def _rows():
 
 def test_table2_uses_the_best_config_and_all_its_seeds():
     df = _rows()
-    t = study.table2(df).set_index("method")
+    t = study.table2(df, reference=PAPER).set_index("method")
     assert t.loc["BPR", "config"] == "RNS" and t.loc["BPR", "wd"] == 0.001
     assert t.loc["DNS(M*, N)", "config"] == "DNS(M=5, N=200)"
     assert t.loc["DNS(M*, N)", "n_seeds"] == 3 and t.loc["Softmax-v(rho*, N)", "n_seeds"] == 1
@@ -80,10 +85,10 @@ def test_paired_difference_is_scipys_paired_t_test():
 
 def test_guideline_and_markdown_render():
     df = _rows()
-    g = study.guideline_with_seeds(df)
+    g = study.guideline_per_k(df)
     dns = g[g.param == "M"]
     assert set(dns["K"]) == {5, 20, 50} and (dns["best"] == 5).all()
-    text = study.study_markdown(df)
+    text = R.report_markdown(df, reference=PAPER)
     assert "DNS(M=5, N=200), wd 0.01 | 3 |" in text and "0.1811 / 0.2989" in text
     (bpr,) = [line for line in text.splitlines() if line.startswith("| BPR |")]
     assert bpr.split("|")[6].strip() == ""  # no gain of BPR over itself
@@ -98,13 +103,13 @@ def test_report_command_prints_the_study_tables(tmp_path, capsys):
     )
     assert main(["report", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "| BPR | RNS, wd 0.001 | 3 |" in out and "DNS M (N=200)" in out
+    assert "| BPR | RNS, wd 0.001 | 3 |" in out and "DNS's M (N = 200)" in out
     assert main(["report", str(tmp_path / "missing.csv")]) == 2
 
 
 def test_param_curves_average_every_seed_of_each_value():
     df = _rows()
-    tidy = study.param_curves(df, "dns", "M", fixed={"N": 200})
+    tidy = study.param_curves(df, DNS_M)
     got = tidy[(tidy.metric == "ndcg") & (tidy.K == 5)].set_index("M")
     for m, n_seeds in ((1, 3), (5, 3), (20, 1)):
         runs = df[(df.sampler == "dns") & (df.M == m)]["test_ndcg@5"]
@@ -116,14 +121,15 @@ def test_param_curves_average_every_seed_of_each_value():
 def test_plot_param_marks_each_ks_best_on_the_relative_panel():
     pytest.importorskip("matplotlib")
     df = _rows()
-    from opauc_sim.plots.train_gowalla import make_figure
+    from opauc_sim.plots.train_sweep import make_figure
 
-    fig = make_figure(df, "dns", "M", fixed={"N": 200})
+    fig = make_figure(df, DNS_M)
     rel = fig.axes[2]
     stars = [line for line in rel.get_lines() if line.get_marker() == "*"]
-    assert len(stars) == 3  # one per K
-    for line in stars:
-        assert line.get_xdata()[0] == 5 and line.get_ydata()[0] == 1.0
+    assert len(stars) == 3  # one per K, each in its own row above 1
+    assert all(line.get_xdata()[0] == 5 for line in stars)
+    heights = [line.get_ydata()[0] for line in stars]
+    assert min(heights) > 1.0 and len(set(heights)) == 3
     curves = [line for line in rel.get_lines() if line.get_marker() == "o"]
     assert all(max(line.get_ydata()) == 1.0 for line in curves)
 
@@ -132,7 +138,7 @@ def test_study_size_line_sums_every_run():
     df = _rows().assign(epoch_seconds_median=2.0, eval_seconds_total=30.0)
     per_run = 200 * 2.0 + 30.0
     assert (study.run_seconds(df) == per_run).all()
-    first = study.study_markdown(df).splitlines()[0]
+    first = R.report_markdown(df).splitlines()[0]
     assert first == (
         f"{len(df)} runs, {len(df) * per_run / 3600:.1f} core-hours of training and "
         f"evaluation (median run {per_run / 60:.1f} min)."
@@ -140,32 +146,28 @@ def test_study_size_line_sums_every_run():
 
 
 def test_guideline_verdicts_say_whether_the_best_moves():
-    same = study.guideline_verdicts(study.guideline_with_seeds(_rows()))
-    assert same[0].startswith("- DNS's M (N = 200): best 5 at K = 5, 5 at K = 20, 5 at K = 50")
-    assert same[0].endswith("the guideline's shift is not seen.")
-    moving = pd.DataFrame(
-        {
-            "param": "M",
-            "K": [5, 20, 50],
-            "best": [1.0, 3.0, 5.0],
-            "changes": True,
-            "monotone_as_guideline": True,
-            "n_seeds": [3, 3, np.nan],
-            "diff_mean": [0.01, 0.005, np.nan],
-            "p": [0.02, 0.3, np.nan],
-        }
-    )
-    (line,) = study.guideline_verdicts(moving)
-    assert "moves as the guideline says; at K = 5 it beats" in line and "p = 0.02" in line
-    (line,) = study.guideline_verdicts(
-        moving.assign(best=[5.0, 3.0, 1.0], monotone_as_guideline=False)
-    )
+    text = R.report_markdown(_rows())
+    (same,) = [line for line in text.splitlines() if line.startswith("- DNS's M")]
+    assert same.startswith("- DNS's M (N = 200): best 5 at K = 5, 5 at K = 20, 5 at K = 50")
+    assert same.endswith("the guideline's shift is not seen.")
+    moving = _rows()
+    for k, m in ((5, 1), (20, 1), (50, 5)):  # the best M rises with K: the guideline
+        hit = (moving.sampler == "dns") & (moving.M == m)
+        moving.loc[hit, f"test_ndcg@{k}"] += 0.1
+    (line,) = [x for x in R.report_markdown(moving).splitlines() if x.startswith("- DNS's M")]
+    assert "best 1 at K = 5, 1 at K = 20, 5 at K = 50; moves as the guideline says" in line
+    assert "at K = 5 it beats the largest K's best by" in line  # M = 1 and 5: 3 seeds
+    falling = _rows()
+    for k, m in ((5, 20), (50, 1)):
+        hit = (falling.sampler == "dns") & (falling.M == m)
+        falling.loc[hit, f"test_ndcg@{k}"] += 0.1
+    (line,) = [x for x in R.report_markdown(falling).splitlines() if x.startswith("- DNS's M")]
     assert line.endswith("moves against the guideline.")
 
 
 def test_tilt_table_is_the_paired_kept_share_difference():
     df = _rows()
-    tilt = study.tilt_table(df, "dns", "M", fixed={"N": 200}).set_index("M")
+    tilt = study.tilt_table(df, DNS_M).set_index("M")
     assert list(tilt.index) == [1.0, 20.0]  # the best (M = 5) is the reference
     one = df[(df.sampler == "dns") & (df.M == 1)].sort_values("seed")
     best = df[(df.sampler == "dns") & (df.M == 5)].sort_values("seed")
@@ -176,23 +178,33 @@ def test_tilt_table_is_the_paired_kept_share_difference():
     assert tilt.loc[1.0, "mean"] == pytest.approx((r5 - r50).mean(), rel=1e-12)
     assert tilt.loc[1.0, "p"] == pytest.approx(stats.ttest_rel(r5, r50).pvalue, rel=1e-12)
     assert tilt.loc[20.0, "n"] == 1 and np.isnan(tilt.loc[20.0, "p"])
-    text = "\n".join(study.tilt_markdown(tilt.reset_index(), "M"))
+    text = R.report_markdown(df)
     assert "| 20 |" in text and "| M | NDCG@5 kept | NDCG@50 kept |" in text
 
 
 def test_paired_methods_compares_each_best_with_bpr_and_dns_with_softmax():
     df = _rows()
-    table = study.paired_methods(df)
-    assert list(dict.fromkeys(zip(table.a, table.b, strict=True))) == [
-        ("DNS(M=5, N=200)", "RNS"),
-        ("Softmax-v(rho=1, N=200)", "RNS"),
-        ("DNS(M=5, N=200)", "Softmax-v(rho=1, N=200)"),
+    lines = [x for x in R.report_markdown(df).splitlines() if " paired over " in x]
+    heads = [x.split(", NDCG@K")[0] for x in lines if "NDCG@K paired" in x]
+    assert heads == [
+        "- DNS(M=5, N=200) − RNS",
+        "- Softmax-v(rho=1, N=200) − RNS",
+        "- DNS(M=5, N=200) − Softmax-v(rho=1, N=200)",
     ]
-    row = table[(table.a == "DNS(M=5, N=200)") & (table.b == "RNS") & (table.K == 20)].iloc[0]
     dns = df[(df.sampler == "dns") & (df.M == 5)].sort_values("seed")["test_ndcg@20"]
     bpr = df[(df.sampler == "rns") & (df.weight_decay == 0.001)].sort_values("seed")
-    assert row["n"] == 3
-    assert row["mean"] == pytest.approx((dns.to_numpy() - bpr["test_ndcg@20"].to_numpy()).mean())
-    lines = study.paired_methods_markdown(df)
-    assert lines[1].startswith("- DNS(M=5, N=200) - RNS, NDCG@K paired over 3 seeds: K = 5:")
-    assert "(one seed)" in lines[3]  # Softmax-v has seed 0 only
+    want = (dns.to_numpy() - bpr["test_ndcg@20"].to_numpy()).mean()
+    assert f"K = 20: {want:+.4f}" in lines[0] and "paired over 3 seed(s)" in lines[0]
+    assert "(one seed)" in lines[1]  # Softmax-v has seed 0 only
+
+
+def test_arms_are_never_pooled():
+    main = _rows().assign(exclude_heldout=False)
+    oracle = _rows().assign(exclude_heldout=True)
+    oracle["test_ndcg@50"] += 0.05
+    both = pd.concat([main, oracle], ignore_index=True)
+    assert [name for name, _ in study.arms(both)] == ["main", "oracle"]
+    row = both[(both.sampler == "dns") & (both.M == 5) & ~both.exclude_heldout].iloc[0]
+    assert len(study.seeds_of(both, row)) == 3  # not 6
+    text = R.report_markdown(both)
+    assert text.count("| DNS(M*, N) |") == 2 and "Oracle arm" in text

@@ -1,20 +1,23 @@
-"""The Numba kernels of the fused CPU trainer (:mod:`opauc_sim.train.fast`).
+"""The Numba kernels of the fused CPU trainer (:mod:`opauc_sim.train.numba_engine`).
 
-Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.loop`), without ever
+Same mathematics as the PyTorch reference (:mod:`opauc_sim.train.torch_engine`), without ever
 building a ``(batch, N, dim)`` tensor. One Adam step on a batch of B pairs runs four
 kernels:
 
-1. :func:`_draw` draws the N candidates of every pair (uniform, with replacement; in the
-   project's recipe a user's training positives are redrawn, found by binary search in
-   the user's sorted CSR row);
+1. :func:`opauc_sim.train.numba_draws._draw` draws the N candidates of every pair
+   (uniform or by popularity, with replacement; the user's excluded items redrawn);
 2. :func:`_pair_terms` scores each pair's positive and its N candidates (N dot products
    against the item table, nothing materialised but N scores), selects DNS's top M or
    weighs all N by Softmax-v, and writes per pair: the pair loss, the selected items
    with their loss weights and their score gradients, and the gradient of the user row;
 3. :func:`_scatter` adds every pair's contributions into the dense gradient tables, pair
    by pair in batch order;
-4. :func:`_adam` updates both tables (every row, every step) as ``torch.optim.Adam``'s
-   single-tensor code does, and zeroes the gradients.
+4. :func:`opauc_sim.train.numba_adam._adam` updates both tables (every row, every step)
+   as ``torch.optim.Adam``'s single-tensor code does, and zeroes the gradients.
+
+DNS over all items (``N="all"``) replaces steps 1-3 by :func:`_full_terms` (each user's
+top M of all non-excluded items from a GEMM row, shared by all its pairs in the batch;
+the negatives' gradients summed per user) and :func:`_full_scatter`.
 
 Gradients, for a pair (u, i) with selected candidates j_r, loss weights w_r and
 ``x_r = s_uj_r - s_ui``::
@@ -37,7 +40,7 @@ Every kernel that calls another lives in this one file, with its callees: Numba'
 cache (``cache=True``) keys a compiled function by its own file only, so a caller cached
 in one file would keep running the old code of a callee edited in another. The Python
 side (buffers, argument lists, Adam's constants, the engine) is in
-:mod:`opauc_sim.train.fast`.
+:mod:`opauc_sim.train.numba_engine`.
 """
 
 from __future__ import annotations
@@ -49,75 +52,6 @@ from numba.extending import overload
 __all__ = ["KIND_DNS", "KIND_RNS", "KIND_SOFTMAX"]
 
 KIND_RNS, KIND_DNS, KIND_SOFTMAX = 0, 1, 2
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(cache=True)
-def _mix(z):
-    """SplitMix64's finaliser: a bijection of uint64 with good avalanche."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True)
-def _contains(indices, lo, hi, j):
-    """Whether the sorted ``indices[lo:hi]`` holds ``j`` (binary search)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        v = indices[mid]
-        if v < j:
-            lo = mid + 1
-        elif v > j:
-            hi = mid
-        else:
-            return True
-    return False
-
-
-_BLOOM_WORDS = 64  # 4096-bit per-pair filter of the user's positives (512 bytes)
-
-
-@njit(cache=True, parallel=True)
-def _draw(cand, users, key, offset, n_items, indptr, indices, reject, bloom):
-    """Fill ``cand`` (B, N) with uniform items; with ``reject``, redraw user positives.
-
-    Pair ``p`` uses the SplitMix64 stream started at ``mix(key ^ mix(offset + p))``, so a
-    draw depends on the seed and the pair's position in the epoch only. An item is
-    ``z mod n_items`` of a 64-bit output (bias below n_items / 2^64). The positive test
-    first asks a 4096-bit filter of the user's items (``bloom``, scratch of shape
-    (B, 64)), and only on a hit the binary search: the answer is exact either way.
-    """
-    n_pairs, n = cand.shape
-    n_u = np.uint64(n_items)
-    one = np.uint64(1)
-    for p in prange(n_pairs):
-        state = _mix(key ^ _mix(np.uint64(offset + p)))
-        u = users[p]
-        lo = indptr[u]
-        hi = indptr[u + 1]
-        filt = bloom[p]
-        if reject:
-            for w in range(_BLOOM_WORDS):
-                filt[w] = 0
-            for q in range(lo, hi):
-                b = indices[q] & 4095
-                filt[b >> 6] |= one << np.uint64(b & 63)
-        for k in range(n):
-            while True:
-                state = state + _GOLDEN
-                j = np.int64(_mix(state) % n_u)
-                if not reject:
-                    break
-                b = j & 4095
-                if (filt[b >> 6] >> np.uint64(b & 63)) & one == 0:
-                    break
-                if not _contains(indices, lo, hi, j):
-                    break
-            cand[p, k] = j
 
 
 def _like(value, ref):
@@ -379,32 +313,250 @@ def _scatter(
                     g_item[j, t] += c * user_w[u, t]
 
 
-@njit(cache=True, parallel=True)
-def _adam(param, grad, exp_avg, exp_avg_sq, consts, use_wd):
-    """One Adam step on flat float arrays, in torch's single-tensor order; zeroes ``grad``.
+@njit(**_inline)
+def _worse(s_a, j_a, s_b, j_b):
+    """Whether candidate (s_a, j_a) ranks below (s_b, j_b): lower score, or an equal
+    score and a larger item id (ties go to the smaller id)."""
+    return s_a < s_b or (s_a == s_b and j_a > j_b)
 
-    ``grad += weight_decay * param`` (coupled); ``m.lerp_(grad, 1 - beta1)``;
-    ``v = v * beta2 + (1 - beta2) * grad * grad``; ``param -= step_size * m /
-    (sqrt(v) / bc2_sqrt + eps)``, with ``step_size = lr / (1 - beta1^t)`` and
-    ``bc2_sqrt = sqrt(1 - beta2^t)``. Arithmetic in the arrays' dtype, as torch does:
-    ``consts`` holds (1 - beta1, beta2, 1 - beta2, eps, -step_size, bc2_sqrt,
-    weight_decay) in that dtype.
+
+@njit(**_inline)
+def _sift_down(hs, hj, size, r):
+    """Restore the min-heap (worst on top, by :func:`_worse`) below position ``r``."""
+    while True:
+        c = 2 * r + 1
+        if c >= size:
+            return
+        if c + 1 < size and _worse(hs[c + 1], hj[c + 1], hs[c], hj[c]):
+            c += 1
+        if _worse(hs[c], hj[c], hs[r], hj[r]):
+            hs[r], hs[c] = hs[c], hs[r]
+            hj[r], hj[c] = hj[c], hj[r]
+            r = c
+        else:
+            return
+
+
+_BLOCK = 16  # scores compared with the heap's worst a block at a time, by the block's max
+
+
+@njit(**_inline)
+def _offer(row, j, hs, hj, m):
+    """Offer item ``j`` to the full heap: it replaces the worst if its score is higher (a
+    later id never wins a tie, ids being offered in increasing order)."""
+    v = row[j]
+    if v > hs[0]:
+        hs[0] = v
+        hj[0] = j
+        _sift_down(hs, hj, m, 0)
+
+
+@njit(**_inline)
+def _top_m_of_row(row, m, indices, lo, hi, hs, hj):
+    """The best ``m`` items of the score row ``row`` that are not in the sorted
+    ``indices[lo:hi]``, best first, into ``hj[:count]`` (scores ``hs``); returns count
+    (``min(m, candidates)``). Ties go to the smaller item id.
+
+    The items between two excluded ones form a run; once the heap is full, a run is read
+    in blocks of :data:`_BLOCK` scores, and only a block whose maximum beats the heap's
+    worst is offered item by item, so most scores cost one vectorised comparison.
     """
-    one_m_b1 = consts[0]
-    b2 = consts[1]
-    one_m_b2 = consts[2]
-    eps = consts[3]
-    neg_step = consts[4]
-    bc2 = consts[5]
-    # Adding 0 * param when there is no weight decay keeps the loop branch-free, which
-    # lets it vectorise; it changes nothing but the sign of a zero gradient.
-    wd = consts[6] if use_wd else consts[6] * 0
-    for q in prange(param.shape[0]):
-        g = grad[q] + wd * param[q]
-        m = exp_avg[q]
-        m = m + one_m_b1 * (g - m)
-        v = exp_avg_sq[q] * b2 + one_m_b2 * g * g
-        exp_avg[q] = m
-        exp_avg_sq[q] = v
-        param[q] = param[q] + neg_step * (m / (np.sqrt(v) / bc2 + eps))
-        grad[q] = 0
+    n = row.shape[0]
+    size = 0
+    start = 0
+    for q in range(lo, hi + 1):
+        stop = indices[q] if q < hi else n
+        j = start
+        while j < stop and size < m:  # filling the heap
+            hs[size] = row[j]
+            hj[size] = j
+            size += 1
+            j += 1
+            if size == m:
+                for r in range(m // 2 - 1, -1, -1):
+                    _sift_down(hs, hj, m, r)
+        while j + _BLOCK <= stop:
+            top = row[j]
+            for t in range(1, _BLOCK):
+                top = max(top, row[j + t])
+            if top > hs[0]:
+                for t in range(_BLOCK):
+                    _offer(row, j + t, hs, hj, m)
+            j += _BLOCK
+        while j < stop:
+            _offer(row, j, hs, hj, m)
+            j += 1
+        start = stop + 1
+    if size < m:  # fewer candidates than m: order what there is
+        for r in range(size // 2 - 1, -1, -1):
+            _sift_down(hs, hj, size, r)
+    # Heap sort, worst to the back: best first in the end.
+    for end in range(size - 1, 0, -1):
+        hs[0], hs[end] = hs[end], hs[0]
+        hj[0], hj[end] = hj[end], hj[0]
+        _sift_down(hs, hj, end, 0)
+    return size
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _full_terms(
+    scores,
+    group_users,
+    group_start,
+    items,
+    user_w,
+    item_w,
+    rej_indptr,
+    rej_indices,
+    m,
+    summed,
+    wd_loss,
+    sel,
+    count,
+    csum,
+    gpos,
+    gu,
+    loss,
+    heap_s,
+):
+    """Per user of a group: the top M of all non-excluded items, and its pairs' terms.
+
+    ``scores`` (G, n_items) holds ``U_u V^T`` of the G users ``group_users``, whose pairs
+    are ``group_start[g]:group_start[g + 1]`` of ``items`` (their positives). Writes per
+    user ``g``: ``sel[g, :count[g]]`` (the selected negatives, best first), ``csum[g, r]``
+    (``sum over the user's pairs of c_pr``, the score gradient of negative r) and
+    ``gu[g]`` (dU_u summed over the user's pairs); per pair ``p``: ``gpos[p]`` (the
+    positive's score gradient) and ``loss[p]`` (float64). The weights are ``1/count``
+    (``summed``: 1). Same formulas as :func:`_pair_terms` with the candidates given by
+    the selection; ``wd_loss`` > 0 adds the L2 term per pair.
+    """
+    n_groups = group_users.shape[0]
+    dim = user_w.shape[1]
+    zero = _like(0.0, user_w)
+    wd = _like(wd_loss, user_w)
+    for g in prange(n_groups):
+        u = group_users[g]
+        hj = sel[g]
+        hs = heap_s[g]
+        c_u = _top_m_of_row(scores[g], m, rej_indices, rej_indptr[u], rej_indptr[u + 1], hs, hj)
+        count[g] = c_u
+        w = _like(1.0, user_w) if summed else _like(1.0 / max(c_u, 1), user_w)
+        neg_sq = 0.0
+        u_sq = zero
+        if wd_loss > 0.0:
+            for r in range(c_u):
+                sq = zero
+                for t in range(dim):
+                    sq += item_w[hj[r], t] * item_w[hj[r], t]
+                neg_sq += np.float64(w) * sq
+            for t in range(dim):
+                u_sq += user_w[u, t] * user_w[u, t]
+        for r in range(c_u):
+            csum[g, r] = zero
+        for t in range(dim):
+            gu[g, t] = zero
+        n_p = group_start[g + 1] - group_start[g]
+        for p in range(group_start[g], group_start[g + 1]):
+            i = items[p]
+            s_pos = scores[g, i]
+            total = 0.0
+            g_pos = zero
+            for r in range(c_u):
+                sp, sg = _softplus_sigmoid(hs[r] - s_pos)
+                c = w * sg
+                csum[g, r] += c
+                g_pos -= c
+                total += np.float64(w) * np.float64(sp)
+            gpos[p] = g_pos
+            for t in range(dim):
+                gu[g, t] += g_pos * item_w[i, t]
+            if wd_loss > 0.0:
+                i_sq = zero
+                for t in range(dim):
+                    i_sq += item_w[i, t] * item_w[i, t]
+                total += 0.5 * wd_loss * (np.float64(u_sq) + np.float64(i_sq) + neg_sq)
+            loss[p] = total
+        for r in range(c_u):
+            c = csum[g, r]
+            j = hj[r]
+            for t in range(dim):
+                gu[g, t] += c * item_w[j, t]
+        if wd_loss > 0.0:
+            scale = wd * _like(n_p, user_w)
+            for t in range(dim):
+                gu[g, t] += scale * user_w[u, t]
+
+
+@njit(cache=True)
+def _full_scatter(
+    user_w,
+    item_w,
+    group_users,
+    group_start,
+    items,
+    sel,
+    count,
+    csum,
+    gpos,
+    gu,
+    summed,
+    wd_loss,
+    scale,
+    g_user,
+    g_item,
+):
+    """Add the terms of :func:`_full_terms` into the dense gradient tables, user by user
+    in group order and pair by pair (one thread: the result does not depend on threads).
+    Each term is scaled by ``scale`` (1/B for the batch mean)."""
+    dim = user_w.shape[1]
+    sc = _like(scale, user_w)
+    wd = _like(wd_loss, user_w)
+    for g in range(group_users.shape[0]):
+        u = group_users[g]
+        for t in range(dim):
+            g_user[u, t] += sc * gu[g, t]
+        for p in range(group_start[g], group_start[g + 1]):
+            i = items[p]
+            gp = sc * gpos[p]
+            if wd_loss > 0.0:
+                wi = sc * wd
+                for t in range(dim):
+                    g_item[i, t] += gp * user_w[u, t] + wi * item_w[i, t]
+            else:
+                for t in range(dim):
+                    g_item[i, t] += gp * user_w[u, t]
+        c_u = count[g]
+        n_p = group_start[g + 1] - group_start[g]
+        w = _like(1.0, user_w) if summed else _like(1.0 / max(c_u, 1), user_w)
+        wr = sc * wd * w * _like(n_p, user_w)
+        for r in range(c_u):
+            j = sel[g, r]
+            c = sc * csum[g, r]
+            if wd_loss > 0.0:
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t] + wr * item_w[j, t]
+            else:
+                for t in range(dim):
+                    g_item[j, t] += c * user_w[u, t]
+
+
+@njit(cache=True, parallel=True)
+def _top_m_hits(scores, group_users, m, rej_indptr, rej_indices, hit_indptr, hit_indices, out):
+    """``out[g]``: the share of user ``group_users[g]``'s top ``m`` non-excluded items
+    (by ``scores[g]``, ties to the smaller id, as :func:`_full_terms` selects them) that
+    are in the sorted CSR row ``hit_indices[hit_indptr[u]:hit_indptr[u + 1]]``; NaN for a
+    user with no candidate."""
+    for g in prange(group_users.shape[0]):
+        u = group_users[g]
+        hs = np.empty(m, dtype=scores.dtype)
+        hj = np.empty(m, dtype=np.int64)
+        c_u = _top_m_of_row(scores[g], m, rej_indices, rej_indptr[u], rej_indptr[u + 1], hs, hj)
+        hj[:c_u].sort()  # ids ascending, merged with the sorted row of hits
+        hits = 0
+        q = hit_indptr[u]
+        for r in range(c_u):
+            while q < hit_indptr[u + 1] and hit_indices[q] < hj[r]:
+                q += 1
+            if q < hit_indptr[u + 1] and hit_indices[q] == hj[r]:
+                hits += 1
+        out[g] = hits / c_u if c_u > 0 else np.nan

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from opauc_sim import dro
 from opauc_sim.train import data as D
-from opauc_sim.train import fast
+from opauc_sim.train import numba_engine
 from opauc_sim.train.false_negatives import false_negative_shares
 
 
@@ -35,9 +35,9 @@ def test_shares_equal_a_brute_force_recount():
     pick = np.random.default_rng(3).integers(0, len(users), n_pairs)
     u, i = users[pick], items[pick]
     cand = np.empty((n_pairs, n), dtype=np.int64)
-    bloom = np.empty((n_pairs, fast._BLOOM_WORDS), dtype=np.uint64)
-    key = np.uint64(fast._stream_key(3, 3))
-    fast._draw(cand, u, key, 0, 60, train.indptr.astype(np.int64), items, True, bloom)
+    bloom = np.empty((n_pairs, numba_engine._BLOOM_WORDS), dtype=np.uint64)
+    key = np.uint64(numba_engine._stream_key(3, 3))
+    numba_engine.draw_candidates(cand, u, key, 0, 60, numba_engine._csr64(train), bloom)
     assert not train.toarray()[u[:, None], cand].any()  # candidates are non-training items
     is_held = held[u[:, None], cand]
     scores = np.einsum("bd,bnd->bn", user_w[u], item_w[cand])

@@ -10,11 +10,19 @@ import numpy as np
 import pytest
 
 from opauc_sim.cli import build_parser
+from opauc_sim.train import samplers
 from opauc_sim.train.config import TrainConfig, TrainResult
 from opauc_sim.train.sweep import _NOT_IN_ROW, result_row
 
 #: Fields that are not an option of their own, or whose CLI default depends on the recipe.
-_NOT_PLAIN_OPTIONS = {"sampler", "M", "N", "rho", "init_std", "eval_every", "authors_code"}
+_NOT_PLAIN_OPTIONS = {
+    "sampler",
+    *samplers.PARAMS,
+    "init_std",
+    "eval_every",
+    "authors_code",
+    "exclude_heldout",
+}
 
 
 def _parse(command: str, *extra: str):
@@ -60,8 +68,8 @@ def test_a_row_holds_every_setting_of_to_dict():
     )
     row = result_row(result, "ml-100k", 1, valid_frac=0.0)
     settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_ROW}
-    assert {k: row[k] for k in settings if k != "rho"} == {
-        k: v for k, v in settings.items() if k != "rho"
+    assert {k: row[k] for k in settings if k not in ("rho", "alpha")} == {
+        k: v for k, v in settings.items() if k not in ("rho", "alpha")
     }
-    assert np.isnan(row["rho"])  # DNS has no rho
+    assert np.isnan(row["rho"]) and np.isnan(row["alpha"])  # DNS has no rho, no alpha
     assert row["test_ndcg@20"] == 0.5 and row["final_loss"] == 0.25

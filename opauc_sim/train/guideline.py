@@ -1,0 +1,318 @@
+"""The pre-registered guideline test (docs/guideline-test.md): M*(K), its slope, the verdict.
+
+Input: the rows of a guideline study (``results/guideline_<dataset>.csv``): DNS(M, all) for
+a grid of M and RNS, in a main arm and possibly an oracle arm (``exclude_heldout``), with
+one selected epoch per K (``select_metric="ndcg@K"``) and several seeds. For each arm and
+metric this module computes, exactly as pre-registered:
+
+1. the weight decay of each configuration: at seed 0, the one with the higher mean over
+   the K of the validation NDCG@K (a tie: the larger); the oracle arm uses the main arm's;
+2. the discrete best M at each K, ``M*(K) = argmax_M mean_seeds metric@K`` (a tie: the
+   smaller M);
+3. a continuous ``log M*(K)``: the vertex of the parabola through the best grid point and
+   its two neighbours in ``log M`` (the grid point itself at the grid's ends: censored);
+4. the slope of ``log M*(K)`` on ``log K`` (least squares), with a 95% percentile
+   bootstrap interval (seeds resampled with replacement within each M);
+5. the decision: the guideline holds when M*(K) is non-decreasing and the interval lies
+   above 0, is refuted when the interval lies below 0 (or contains 0 while M*(K)
+   decreases), and is not shown otherwise; the theory's proportionality holds when the
+   interval contains 1; the level holds when every ``M*(K) / K`` is within the peak law's
+   factor (:data:`LEVEL_BOUNDS`).
+
+References
+----------
+W. Shi et al., "On the Theories Behind Hard Negative Sampling for Recommendation",
+WWW 2023: Theorem 1 (DNS(M, N) and OPAUC(M/N)), Theorem 3 (Top-K and OPAUC(K/n-)).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from opauc_sim.train import samplers
+
+__all__ = [
+    "LEVEL_BOUNDS",
+    "Verdict",
+    "arm_rows",
+    "chosen_weight_decays",
+    "continuous_log_m",
+    "verdict",
+    "verdict_markdown",
+    "verdicts",
+]
+
+#: Bounds on M*(K)/K for "the level holds": a factor 2 around the random-ranking peak law's
+#: beta_peak ~ 1.15 K/n (NDCG) and ~ 1.5 K/n (Recall) (docs/simulation.md).
+LEVEL_BOUNDS = {"ndcg": (1.15 / 2, 1.15 * 2), "recall": (1.5 / 2, 1.5 * 2)}
+N_BOOT = 2000
+
+
+def _is_full(df: pd.DataFrame) -> pd.Series:
+    return (df["sampler"] != samplers.BASELINE) & (df["N"].astype(str) == samplers.ALL)
+
+
+def _oracle(df: pd.DataFrame) -> pd.Series:
+    if "exclude_heldout" not in df:
+        return pd.Series(False, index=df.index)
+    return df["exclude_heldout"].astype(str).str.lower().isin(("true", "1", "1.0"))
+
+
+def study_ks(df: pd.DataFrame) -> list[int]:
+    """The cut-offs K with a per-K selection (``best_epoch_ndcg@K`` columns)."""
+    ks = [int(c.split("@")[1]) for c in df.columns if c.startswith("best_epoch_ndcg@")]
+    return sorted(ks)
+
+
+def chosen_weight_decays(df: pd.DataFrame) -> dict[tuple[str, int], float]:
+    """``{(sampler, M): weight decay}`` chosen on the main arm's seed-0 rows."""
+    ks = study_ks(df)
+    main = df[~_oracle(df) & (df["seed"] == 0)]
+    out = {}
+    for (sampler, m), part in main.groupby(["sampler", "M"]):
+        score = part[[f"valid_ndcg@{k}" for k in ks]].mean(axis=1)
+        order = sorted(zip(score, part["weight_decay"], strict=True), reverse=True)
+        out[(str(sampler), int(m))] = float(order[0][1])
+    return out
+
+
+def arm_rows(df: pd.DataFrame, oracle: bool) -> pd.DataFrame:
+    """The rows of one arm at the chosen weight decays (DNS over all items and RNS)."""
+    wds = chosen_weight_decays(df)
+    part = df[(_oracle(df) == oracle) & (_is_full(df) | (df["sampler"] == samplers.BASELINE))]
+    keep = [wds.get((str(r.sampler), int(r.M))) == float(r.weight_decay) for r in part.itertuples()]
+    return part[np.asarray(keep, dtype=bool)] if len(part) else part
+
+
+def continuous_log_m(ms: np.ndarray, means: np.ndarray) -> tuple[float, int, bool]:
+    """``(log M*, index of the best grid point, censored)`` from the seed means.
+
+    ``ms`` ascending. The best point is the first maximum (a tie: the smaller M); inside
+    the grid, the vertex of the parabola through it and its neighbours in ``log M``.
+    """
+    x = np.log(np.asarray(ms, dtype=float))
+    y = np.asarray(means, dtype=float)
+    b = int(np.nanargmax(y))
+    if b == 0 or b == len(x) - 1:
+        return float(x[b]), b, True
+    x0, x1, x2 = x[b - 1 : b + 2]
+    y0, y1, y2 = y[b - 1 : b + 2]
+    # Vertex of the interpolating parabola (Lagrange form).
+    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+    den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+    if den == 0:  # flat: the grid point
+        return float(x1), b, False
+    return float(np.clip(x1 - 0.5 * num / den, x0, x2)), b, False
+
+
+def _slope(log_m: np.ndarray, ks: Sequence[int]) -> float:
+    """Least-squares slope of ``log_m`` on ``log K``; exactly 0 for a constant ``log_m``
+    (a fit's round-off must not read as a positive slope)."""
+    log_m = np.asarray(log_m, dtype=float)
+    if np.ptp(log_m) == 0:
+        return 0.0
+    lk = np.log(np.asarray(ks, dtype=float))
+    return float(np.polyfit(lk, log_m, 1)[0])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guideline test of one arm and metric (see the module docstring).
+
+    ``m_star`` maps K to the discrete best M; ``m_cont`` to the continuous one, and
+    ``m_ci`` to its 95% bootstrap interval; ``censored`` to whether K's best lies at
+    the grid's end; ``seeds`` maps M to its seed count; ``heldout`` maps M to the
+    seed-mean held-out share among the top M.
+    """
+
+    arm: str
+    metric: str
+    ks: tuple[int, ...]
+    m_star: dict[int, int]
+    m_cont: dict[int, float]
+    m_ci: dict[int, tuple[float, float]]
+    censored: dict[int, bool]
+    slope: float
+    ci: tuple[float, float]
+    guideline: str
+    proportional: bool
+    level: bool
+    seeds: dict[int, int]
+    heldout: dict[int, float]
+    interim: bool
+
+
+def _means(table: dict[int, np.ndarray], ms: list[int], k_index: int) -> np.ndarray:
+    return np.array([table[m][:, k_index].mean() for m in ms])
+
+
+def verdict(
+    df: pd.DataFrame,
+    *,
+    oracle: bool = False,
+    metric: str = "ndcg",
+    planned_seeds: int | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> Verdict | None:
+    """The pre-registered verdict of one arm on ``metric``; None without two M."""
+    rows = arm_rows(df, oracle)
+    dns = rows[_is_full(rows)]
+    ks = study_ks(df)
+    ms = sorted(int(m) for m in dns["M"].unique())
+    if len(ms) < 2 or not ks:
+        return None
+    cols = [f"test_{metric}@{k}" for k in ks]
+    table = {m: dns[dns["M"] == m][cols].to_numpy(float) for m in ms}
+    log_m, censored, m_star = [], {}, {}
+    for j, k in enumerate(ks):
+        lm, b, cens = continuous_log_m(np.array(ms), _means(table, ms, j))
+        log_m.append(lm)
+        censored[k] = cens
+        m_star[k] = ms[b]
+    slope = _slope(np.array(log_m), ks)
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    boot_m = np.empty((n_boot, len(ks)))
+    for r in range(n_boot):
+        sample = {m: v[rng.integers(0, len(v), len(v))] for m, v in table.items()}
+        lms = [continuous_log_m(np.array(ms), _means(sample, ms, j))[0] for j in range(len(ks))]
+        boot_m[r] = lms
+        boot[r] = _slope(np.array(lms), ks)
+    lo, hi = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+    m_ci = {
+        k: tuple(float(np.exp(q)) for q in np.quantile(boot_m[:, j], [0.025, 0.975]))
+        for j, k in enumerate(ks)
+    }
+    stars = [m_star[k] for k in ks]
+    rising = all(b >= a for a, b in itertools.pairwise(stars))
+    falling = any(b < a for a, b in itertools.pairwise(stars))
+    if rising and lo > 0:
+        guideline = "holds"
+    elif hi < 0 or (lo <= 0 <= hi and falling):
+        guideline = "refuted"
+    else:
+        guideline = "not shown"
+    low, high = LEVEL_BOUNDS[metric]
+    m_cont = {k: float(np.exp(v)) for k, v in zip(ks, log_m, strict=True)}
+    seeds = {m: len(v) for m, v in table.items()}
+    heldout = {}
+    if "heldout_share" in dns:
+        heldout = {m: float(dns[dns["M"] == m]["heldout_share"].mean()) for m in ms}
+    return Verdict(
+        arm="oracle" if oracle else "main",
+        metric=metric,
+        ks=tuple(ks),
+        m_star=m_star,
+        m_cont=m_cont,
+        m_ci=m_ci,
+        censored=censored,
+        slope=slope,
+        ci=(lo, hi),
+        guideline=guideline,
+        proportional=lo <= 1.0 <= hi,
+        level=all(low <= m_cont[k] / k <= high for k in ks),
+        seeds=seeds,
+        heldout=heldout,
+        interim=planned_seeds is not None and min(seeds.values()) < planned_seeds,
+    )
+
+
+def verdicts(df: pd.DataFrame, **kwargs) -> list[Verdict]:
+    """:func:`verdict` for every arm present and both metrics."""
+    out = []
+    for oracle in (False, True):
+        for metric in ("ndcg", "recall"):
+            v = verdict(df, oracle=oracle, metric=metric, **kwargs)
+            if v is not None:
+                out.append(v)
+    return out
+
+
+def _fmt_m(v: Verdict, k: int) -> str:
+    mark = "≥" if v.censored[k] and v.m_star[k] == max(v.seeds) else ""
+    mark = "≤" if v.censored[k] and v.m_star[k] == min(v.seeds) else mark
+    return f"{v.m_star[k]} ({mark}{v.m_cont[k]:.3g})"
+
+
+def verdict_markdown(df: pd.DataFrame, *, dataset: str = "", **kwargs) -> str:
+    """The verdict table: per arm and metric, M*(K) (discrete, continuous), the slope
+    with its CI, the decisions, the seed counts and the held-out shares."""
+    vs = verdicts(df, **kwargs)
+    if not vs:
+        return "No guideline rows (DNS over all items at two or more M) in this table."
+    ks = vs[0].ks
+    head = " | ".join(f"M*({k})" for k in ks)
+    lines = [
+        f"Guideline test{f' on {dataset}' if dataset else ''} (docs/guideline-test.md): "
+        "M*(K) = argmax of the seed mean (continuous vertex in brackets; ≤/≥: at the "
+        "grid's end), slope of log M* on log K with a 95% bootstrap CI.",
+        "",
+        f"| arm | metric | {head} | slope [95% CI] | guideline | slope 1 | level | seeds |",
+        "| --- | --- |" + " ---: |" * len(ks) + " --- | --- | --- | --- | --- |",
+    ]
+    for v in vs:
+        cells = " | ".join(_fmt_m(v, k) for k in ks)
+        seeds = f"{min(v.seeds.values())}–{max(v.seeds.values())}"
+        verdict_word = f"{v.guideline}{' (interim)' if v.interim else ''}"
+        lines.append(
+            f"| {v.arm} | {v.metric.upper() if v.metric == 'ndcg' else 'Recall'} | {cells} "
+            f"| {v.slope:+.2f} [{v.ci[0]:+.2f}, {v.ci[1]:+.2f}] | {verdict_word} "
+            f"| {'yes' if v.proportional else 'no'} | {'yes' if v.level else 'no'} | {seeds} |"
+        )
+    shares = [v for v in vs if v.metric == "ndcg" and v.heldout]
+    if shares:
+        ms = sorted(shares[0].heldout)
+        lines += [
+            "",
+            "Held-out share among the top M of the non-training items at the last epoch "
+            "(oracle arm: what it would have taken):",
+            "",
+            "| arm | " + " | ".join(f"M={m}" for m in ms) + " |",
+            "| --- |" + " ---: |" * len(ms),
+        ]
+        for v in shares:
+            lines.append(
+                f"| {v.arm} | "
+                + " | ".join(f"{100 * v.heldout.get(m, np.nan):.1f}%" for m in ms)
+                + " |"
+            )
+    return "\n".join(lines)
+
+
+def batching_control(user: pd.DataFrame, pair: pd.DataFrame, *, k: int = 50) -> pd.DataFrame:
+    """The pre-registered batching control: user-batched runs against pair-batched ones.
+
+    ``user`` holds runs with ``batching="user"``, ``pair`` the committed pair-batched runs
+    of the same configurations (sampler, M, N, weight decay, recipe); rows pair by seed.
+    Returns one row per configuration: ``label``, ``n`` (paired seeds), and for NDCG@k and
+    Recall@k the pair-batched mean, the mean paired difference user − pair, its paired
+    t-test p-value (:mod:`opauc_sim.stats`) and ``immaterial`` (|difference| below 2% of
+    the pair-batched mean, the pre-registered rule).
+    """
+    from opauc_sim.train import summary as S
+
+    rows = []
+    keys = ["sampler", "M", "N", "weight_decay", "authors_code"]
+    for _, mine in user.groupby(keys, sort=False):
+        first = mine.iloc[0]
+        theirs = pair
+        for key in keys:
+            theirs = theirs[S._same(theirs[key], first[key])]
+        both = pd.merge(mine, theirs, on="seed", how="inner", suffixes=("_user", "_pair"))
+        row = {"label": first["label"], "n": len(both)}  # pairs by (training and split) seed
+        for metric in ("ndcg", "recall"):
+            col = f"test_{metric}@{k}"
+            d = (both[f"{col}_user"] - both[f"{col}_pair"]).to_numpy(float)
+            base = float(both[f"{col}_pair"].mean()) if len(both) else np.nan
+            row[f"{metric}_pair"] = base
+            row[f"{metric}_diff"] = float(d.mean()) if len(d) else np.nan
+            row[f"{metric}_p"] = S._paired_p(d) if len(d) > 1 else np.nan
+            row[f"{metric}_immaterial"] = bool(abs(row[f"{metric}_diff"]) < 0.02 * base)
+        rows.append(row)
+    return pd.DataFrame(rows)

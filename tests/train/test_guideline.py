@@ -1,0 +1,127 @@
+"""The pre-registered guideline statistic (opauc_sim.train.guideline) on hand-built tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opauc_sim.train import guideline as G
+
+KS = (5, 10, 20, 50, 100)
+MS = (1, 2, 5, 10, 20, 50, 100, 200)
+
+
+def _rows(peak_of_k, *, seeds=3, oracle=False, noise=0.0, wds=(0.01,), seed=0):
+    """Rows whose test NDCG@K is a parabola in log M peaking at ``peak_of_k(K)``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in (None, *MS):
+        for s in range(seeds):
+            for wd in wds:
+                row = {
+                    "id": f"{m}-{s}-{wd}-{oracle}",
+                    "sampler": "rns" if m is None else "dns",
+                    "M": 1 if m is None else m,
+                    "N": 1 if m is None else "all",
+                    "weight_decay": wd,
+                    "seed": s,
+                    "exclude_heldout": oracle,
+                    "heldout_share": np.nan if m is None else 0.01 * m**0.5,
+                }
+                for k in KS:
+                    x = 0.0 if m is None else np.log(m) - np.log(peak_of_k(k))
+                    value = 0.3 - 0.01 * x**2 + noise * rng.normal() + (0.001 if wd == 0.01 else 0)
+                    for metric in ("ndcg", "recall"):
+                        row[f"test_{metric}@{k}"] = value
+                        row[f"valid_{metric}@{k}"] = value
+                    row[f"best_epoch_ndcg@{k}"] = 10
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_parabola_vertex_is_exact_for_a_parabola():
+    ms = np.array(MS)
+    x = np.log(ms)
+    for peak in (3.0, 7.0, 33.0):
+        y = -((x - np.log(peak)) ** 2)
+        got, b, censored = G.continuous_log_m(ms, y)
+        assert not censored
+        assert got == pytest.approx(np.log(peak), abs=1e-12)
+        assert ms[b - 1] <= peak <= ms[b + 1]
+
+
+def test_edges_are_censored_and_ties_go_to_the_smaller_m():
+    ms = np.array(MS)
+    y = np.linspace(0, 1, len(ms))
+    assert G.continuous_log_m(ms, y) == (pytest.approx(np.log(200)), 7, True)
+    flat = np.ones(len(ms))
+    assert G.continuous_log_m(ms, flat)[1:] == (0, True)
+
+
+def test_m_star_proportional_to_k_gives_slope_one_and_the_guideline():
+    df = _rows(lambda k: 1.2 * k, noise=0.0005)
+    v = G.verdict(df, metric="ndcg", n_boot=300)
+    assert [v.m_star[k] for k in KS] == sorted(v.m_star[k] for k in KS)
+    assert v.slope == pytest.approx(1.0, abs=0.05)
+    assert v.guideline == "holds" and v.proportional and v.level
+    assert v.seeds == dict.fromkeys(MS, 3)
+    assert v.heldout[100] == pytest.approx(0.1)
+
+
+def test_a_fixed_peak_is_not_the_guideline_and_a_falling_one_refutes_it():
+    flat = G.verdict(_rows(lambda k: 10.0, noise=0.002), n_boot=300)
+    assert flat.guideline in ("not shown", "refuted") and not flat.proportional
+    assert abs(flat.slope) < 0.3
+    falling = G.verdict(_rows(lambda k: 1000.0 / k, noise=0.0005), n_boot=300)
+    assert falling.slope < 0 and falling.guideline == "refuted"
+
+
+def test_weight_decay_is_chosen_on_seed_0_validation_and_shared_with_the_oracle():
+    main = _rows(lambda k: k, wds=(0.01, 0.001))
+    oracle = _rows(lambda k: k, oracle=True, wds=(0.01,))
+    df = pd.concat([main, oracle], ignore_index=True)
+    assert set(G.chosen_weight_decays(df).values()) == {0.01}
+    assert (G.arm_rows(df, oracle=False)["weight_decay"] == 0.01).all()
+    arms = {v.arm for v in G.verdicts(df, n_boot=50)}
+    assert arms == {"main", "oracle"}
+
+
+def test_interim_when_seeds_are_missing_and_markdown_names_every_k():
+    df = _rows(lambda k: k, seeds=2)
+    v = G.verdict(df, planned_seeds=5, n_boot=50)
+    assert v.interim
+    text = G.verdict_markdown(df, dataset="toy", n_boot=50)
+    assert all(f"M*({k})" in text for k in KS) and "toy" in text
+    assert "No guideline rows" in G.verdict_markdown(df[df["sampler"] == "rns"])
+
+
+def test_a_peak_at_the_grid_end_for_every_k_has_slope_zero_not_the_guideline():
+    edge = G.verdict(_rows(lambda k: 1000.0), n_boot=100)
+    assert all(edge.censored.values()) and set(edge.m_star.values()) == {200}
+    assert edge.slope == 0.0 and edge.ci == (0.0, 0.0)
+    assert edge.guideline == "not shown"
+
+
+def test_batching_control_pairs_by_seed_and_applies_the_two_percent_rule():
+    def runs(batching, shift):
+        return pd.DataFrame(
+            {
+                "label": "RNS",
+                "sampler": "rns",
+                "M": 1,
+                "N": 1,
+                "weight_decay": 0.001,
+                "authors_code": True,
+                "batching": batching,
+                "seed": [0, 1, 2],
+                "test_ndcg@50": np.array([0.140, 0.142, 0.144]) + shift,
+                "test_recall@50": np.array([0.230, 0.238, 0.240]) + 3 * shift,
+            }
+        )
+
+    t = G.batching_control(runs("user", 0.001), runs("pair", 0.0)).iloc[0]
+    assert t["n"] == 3 and t["ndcg_diff"] == pytest.approx(0.001)
+    assert t["ndcg_immaterial"] and t["recall_immaterial"]  # 0.001 < 2% of 0.142
+    t = G.batching_control(runs("user", 0.005), runs("pair", 0.0)).iloc[0]
+    assert not t["ndcg_immaterial"]  # 0.005 > 2% of 0.142
