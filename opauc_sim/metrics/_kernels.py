@@ -81,18 +81,16 @@ def _scratch(n, n_k, n_b, dtype):
     In the scores' dtype: the positives' and the excluded items' scores and the slots of
     the counting sort (``n + 1`` each). float64: the accumulators (a row of statistics
     without its head) and the OPAUC cuts ``m``. int64: the group sizes, the histogram
-    over the groups (``2 n + 3``: its last cell collects the items :func:`_place` defers),
-    the bucket table (``first``: ``nb + 4``, ``lut``: ``nb + 3`` for ``nb`` buckets) and
-    the deferred items (``n``). int32: the items' buckets (``n``: int32, so that the loop
-    computing them vectorises, where a float-to-int64 conversion has no AVX2 instruction).
+    over the groups (``2 n + 2``), the bucket table (``first``: ``nb + 4``, ``lut``:
+    ``nb + 3`` for ``nb`` buckets, see :func:`_place`) and the items' buckets (``n``).
     """
     vals = np.empty(3 * (n + 1), dtype=dtype)
     acc_len = _block_starts(n_k, n_b)[-1]
     fbuf = np.empty(acc_len + n_b, dtype=np.float64)
     nb = _n_buckets(max(n, 1))
-    ibuf = np.empty((n + 1) + (2 * n + 3) + (nb + 4) + (nb + 3) + n, dtype=np.int64)
+    ibuf = np.empty((n + 1) + (2 * n + 2) + (nb + 4) + (nb + 3) + n, dtype=np.int64)
     i1 = n + 1
-    i2 = i1 + 2 * n + 3
+    i2 = i1 + 2 * n + 2
     i3 = i2 + nb + 4
     i4 = i3 + nb + 3
     return (
@@ -106,7 +104,6 @@ def _scratch(n, n_k, n_b, dtype):
         ibuf[i2:i3],
         ibuf[i3:i4],
         ibuf[i4:],
-        np.empty(n, dtype=np.int32),
     )
 
 
@@ -197,20 +194,6 @@ def _count_above(row, v):
 
 
 @njit(cache=True, inline="always")
-def _count_above_nan(row, v):
-    """:func:`_count_above` and the number of NaN scores, in the same pass."""
-    n_gt = 0
-    n_ge = 0
-    nan = 0
-    for j in range(row.shape[0]):
-        s = row[j]
-        n_gt += s > v
-        n_ge += s >= v
-        nan += s != s
-    return n_gt, n_ge, nan
-
-
-@njit(cache=True, inline="always")
 def _count_list(vals, n, v):
     """``(#{s > v}, #{s >= v})`` over the first ``n`` scores of ``vals``."""
     n_gt = 0
@@ -235,14 +218,13 @@ def _count_nan(row):
 def _bucket(s, lo, hi, scale, nb):
     """The bucket of score ``s``: 0 below ``lo``, ``nb + 2`` above ``hi`` (and for NaN),
     else ``min(floor((s - lo) * scale), nb) + 1``: non-decreasing in ``s``, as every step
-    (a subtraction, a product by a positive number, a floor) is monotone in floating point.
-    An int32 (``nb <= _MAX_BUCKETS``), so that the loop over a row vectorises."""
+    (a subtraction, a product by a positive number, a floor) is monotone in floating point."""
     x = (float(s) - lo) * scale
     x = x if x < nb else float(nb)  # NaN: nb
     x = x if x > 0.0 else 0.0
-    b = np.int32(x) + np.int32(1)
-    b = np.int32(0) if s < lo else b
-    return np.int32(nb + 2) if not s <= hi else b  # branch-free
+    b = int(x) + 1
+    b = 0 if s < lo else b
+    return nb + 2 if not s <= hi else b  # branch-free: the loop over a row vectorises
 
 
 @njit(cache=True, inline="always")
@@ -278,19 +260,16 @@ def _cell(u, lo_q, hi_q, s):
 
 
 @njit(cache=True, inline="always")
-def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, idx, bid):
+def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid):
     """Histogram of a row's negatives over its ``n_g`` positive groups ``u`` (ascending).
 
     ``cnt[2r]`` counts the negatives strictly between groups ``r - 1`` and ``r`` (``r =
     n_g``: above all), ``cnt[2r + 1]`` those tied with group ``r - 1``. Every item of the
     row is placed, then the positives (``gpos`` per group) and the ``n_ex`` excluded items
     are taken out again. ``r = #{u <= s}`` comes from a bucket table over the finite groups
-    (:func:`_bucket`): a bucket holding no group gives the cell at once; an item of a bucket
-    holding groups (about one in eight) is deferred, branch-free (counted in the spare cell
-    ``cnt[2 n_g + 2]`` and its index kept in ``idx``), and placed by comparing it with those
-    groups afterwards: the loop over every item then has no data-dependent branch to
-    mispredict. Returns False, placing nothing, when the table cannot be built (fewer than
-    two finite groups, or a range that overflows): the caller counts instead.
+    (:func:`_bucket`): a bucket holding no group gives ``r`` at once, else the groups in it
+    are compared. Returns False, placing nothing, when the table cannot be built (fewer
+    than two finite groups, or a range that overflows): the caller counts instead.
     """
     q_lo = 0
     while q_lo < n_g and not np.isfinite(u[q_lo]):
@@ -313,26 +292,21 @@ def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, idx, bid):
     for b in range(nb + 3):
         first[b + 1] += first[b]
     # first[b]: the groups in the buckets below b (first[nb + 3] = n_g). A bucket holding
-    # no group is "clean": its items all fall into one cell of the histogram; the items of
-    # the others go to the spare cell, to be placed one by one.
-    spare = 2 * n_g + 2
+    # no group is "clean": its items all fall into one cell of the histogram.
     for b in range(nb + 3):
-        lut[b] = 2 * first[b] if first[b + 1] == first[b] else spare
-    for r in range(2 * n_g + 3):
+        lut[b] = 2 * first[b] if first[b + 1] == first[b] else -1
+    for r in range(2 * n_g + 2):
         cnt[r] = 0
     n = row.shape[0]
     for j in range(n):  # vectorised
         bid[j] = _bucket(row[j], lo, hi, scale, nb)
-    n_def = 0
-    for j in range(n):  # branch-free
-        t = lut[bid[j]]
-        cnt[t] += 1
-        idx[n_def] = j
-        n_def += t == spare
-    for i in range(n_def):
-        j = idx[i]
+    for j in range(n):
         b = bid[j]
-        cnt[_cell(u, first[b], first[b + 1], row[j])] += 1
+        t = lut[b]
+        if t >= 0:
+            cnt[t] += 1
+        else:
+            cnt[_cell(u, first[b], first[b + 1], row[j])] += 1
     for q in range(n_g):
         cnt[2 * (q + 1) + 1] -= gpos[q]
     for j in range(n_ex):
@@ -410,33 +384,28 @@ def _add_topk(ks, disc, want_rank, above, size, g_pos, y, hits, dcg, rr, ap, hit
 
 
 @njit(cache=True, inline="always")
-def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc, count_nan, nan_ex):
+def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc):
     """Fill ``out``, one row of statistics, from a row's scores and its two lists.
 
     ``row`` holds every item's score; ``pos[:n_pos]`` the scores of the positives (the
     ``n_miss`` that can never be hits among them, all below every other item), and
     ``ex[:n_ex]`` those of the excluded items; ``options`` is ``(ks, m_scale, m_const,
-    want_auc, want_rank, disc)`` as given to the batch kernels. ``out`` receives ``n_neg``
-    and the blocks of :func:`_block_starts` after its head (whose counts and flags the
-    caller fills): the areas in (positive, negative) pairs, not yet divided by ``n_pos *
-    n_neg``, and the AP sums not yet divided by ``n_pos``. The cut of OPAUC column ``b``,
-    in negatives, is ``m = min(m_scale[b] * n_neg + m_const[b], n_neg)`` for this row's
-    ``n_neg``: a fixed beta is ``(beta, 0)``, a per-row beta = K / n_neg is ``(0, K)``.
+    want_auc, want_rank, disc)`` as given to the batch kernels. ``out`` receives
+    ``n_neg`` and the blocks of :func:`_block_starts` after its head (whose counts and
+    flags the caller fills): the
+    areas in (positive, negative) pairs, not yet divided by ``n_pos * n_neg``, and the AP
+    sums not yet divided by ``n_pos``. The cut of OPAUC column ``b``, in negatives, is
+    ``m = min(m_scale[b] * n_neg + m_const[b], n_neg)`` for this row's ``n_neg``: a fixed
+    beta is ``(beta, 0)``, a per-row beta = K / n_neg is ``(0, K)``.
 
     The groups are walked from the top. The negatives above each are counted over the whole
     row, minus the positives and excluded items above it, one vectorised pass per group;
     after ``_LINEAR_MAX`` passes (or at once, when AUC needs every group of a row with more)
     the remaining negatives are placed in one go (:func:`_place`). The walk stops as soon
     as every K and cut is complete, unless AUC needs every group.
-
-    With ``count_nan`` the NaN scores of ``row`` are counted in the first pass over it (on
-    a long row often its only one) and returned; if there are more than the ``nan_ex`` of
-    the excluded items, the row stops there, before a NaN can reach the statistics (whose
-    counts it would make negative), and ``out`` is void: the caller reports the row.
-    Without ``count_nan`` (the caller has counted them) returns 0.
     """
     ks, m_scale, m_const, want_auc, want_rank, disc = options
-    slot, acc, m, gpos, cnt, first, lut, idx, bid = sc
+    slot, acc, m, gpos, cnt, first, lut, bid = sc
     n_k, n_b = ks.shape[0], m_scale.shape[0]
     n_neg = row.shape[0] - n_ex - n_pos
     out[_N_NEG] = n_neg
@@ -463,29 +432,16 @@ def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc, count_nan, na
     at_or_above_prev = 0  # negatives at or above the group before (counting only)
     passes = _LINEAR_MAX if want_auc and n_g > _LINEAR_MAX else 0
     placed = False
-    nan = 0
-    counted = not count_nan
-    if not counted and (n_g == 0 or passes == _LINEAR_MAX):  # no count pass comes first
-        nan = _count_nan(row)
-        counted = True
-        if nan > nan_ex:
-            return nan
     for q in range(n_g - 1, -1, -1):
         if passes == _LINEAR_MAX:  # place the rest at once (tried once per row)
-            placed = _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, idx, bid)
+            placed = _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid)
             passes += 1
         if placed:
             w_gap = cnt[2 * (q + 1)]
             g_neg = cnt[2 * (q + 1) + 1]
         else:
             v = u[q]
-            if counted:
-                n_gt, n_ge = _count_above(row, v)
-            else:
-                n_gt, n_ge, nan = _count_above_nan(row, v)
-                counted = True
-                if nan > nan_ex:
-                    return nan
+            n_gt, n_ge = _count_above(row, v)
             x_gt, x_ge = _count_list(ex, n_ex, v)
             n_gt -= x_gt + y_int
             n_ge -= x_ge + y_int + gpos[q]
@@ -517,7 +473,6 @@ def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc, count_nan, na
     out[_AUC] = auc_pairs
     for t in range(acc.shape[0]):
         out[_N_FIXED + t] = acc[t]
-    return nan
 
 
 @njit(cache=True, parallel=True)
@@ -550,7 +505,7 @@ def _batch_stats(
             o[_NAN_SCORE] = nan
             if bad > 0 or nan > 0:
                 continue
-            _row_core(scores[i], pos, n_pos, n_miss, ex, n_ex, options, o, sc[2:], False, 0)
+            _row_core(scores[i], pos, n_pos, n_miss, ex, n_ex, options, o, sc[2:])
 
 
 @njit(cache=True, parallel=True)
@@ -604,11 +559,12 @@ def _batch_stats_csr(
                     ex[n_ex] = s
                     nan_ex += s != s
                     n_ex += 1
+            nan = _count_nan(row) - nan_ex
             o = out[i]
             o[_N_POS] = n_pos
             o[_N_NEG] = n - n_ex - n_pos
             o[_BAD_LABEL] = 0
-            # NaN scores are counted in the core's first pass over the row (on a long row
-            # often its only one), not in a pass of their own; a row with NaN is void.
-            nan = _row_core(row, pos, n_pos, 0, ex, n_ex, options, o, sc[2:], True, nan_ex)
-            o[_NAN_SCORE] = nan - nan_ex
+            o[_NAN_SCORE] = nan
+            if nan > 0:
+                continue
+            _row_core(row, pos, n_pos, 0, ex, n_ex, options, o, sc[2:])
