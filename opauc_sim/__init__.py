@@ -9,11 +9,13 @@ Modules
 -------
 metrics
     Score-level ranking metrics (Recall/Precision/NDCG/HitRate/MRR/MAP@K, AUC, OPAUC) with
-    exact tie rules, for arrays, sparse matrices, DataFrames, tensors and long tables.
+    exact tie rules, for arrays, sparse matrices, DataFrames, tensors and long tables;
+    ``metrics.ranks``: rank-level kernels for tie-free rankings in compact form (sorted
+    positive ranks).
 stats
     Means with confidence intervals and paired tests between two models' per-user rows.
-rank_metrics, rankings
-    Rank-level kernels for tie-free rankings in compact form, and their random generators.
+rankings
+    Random ranking generators (compact form), reproducible for any chunk size.
 correlation
     The beta-peak correlation study (paper Fig. 6/7), Monte Carlo and exact.
 bounds, dro

@@ -1,7 +1,7 @@
 r"""Definitions shared by every metric module: discounts, OPAUC normalisations, column names.
 
 Each is written once, here, and imported by :mod:`opauc_sim.metrics` (scores),
-:mod:`opauc_sim.rank_metrics` (tie-free rankings, whose discounts
+:mod:`opauc_sim.metrics.ranks` (tie-free rankings, whose discounts
 :mod:`opauc_sim.correlation` uses) and the training evaluation
 (:mod:`opauc_sim.train.evaluation`, :mod:`opauc_sim.train.config`), so that they cannot
 drift apart. NumPy only: no Numba, pandas or torch.
@@ -32,9 +32,7 @@ __all__ = [
     "DEFAULT_KS",
     "DEFAULT_TOPK",
     "NORMALIZATIONS",
-    "TOPK_METRICS",
     "beta_column",
-    "check_beta_columns",
     "discounts",
     "ideal_dcg",
     "mcclish",
@@ -48,10 +46,9 @@ __all__ = [
 
 #: The OPAUC normalisations, the values of every ``normalize=`` argument.
 NORMALIZATIONS = (None, "max", "mcclish")
-#: The Top-K metrics of :func:`opauc_sim.metrics.evaluate`, in the order of its columns.
-TOPK_METRICS = ("recall", "precision", "ndcg", "hit_rate", "mrr", "map")
 #: The defaults of every ``evaluate``: cut-offs, OPAUC levels and Top-K metrics (the latter
-#: also the Top-K metrics of the training evaluation and of ``rank_metrics.evaluate``).
+#: also the Top-K metrics of the training evaluation and of ``metrics.ranks.evaluate``; the
+#: Top-K metrics themselves are listed once, in ``opauc_sim.metrics._registry``).
 DEFAULT_KS = (5, 10, 20, 50)
 DEFAULT_BETAS = (0.01, 0.05, 0.1)
 DEFAULT_TOPK = ("recall", "precision", "ndcg")
@@ -123,16 +120,6 @@ def opauc_k_column(k: int) -> str:
 def opauc_norm_column(k: int) -> str:
     """Column of OPAUC(K / n_neg) divided by its level ``min(K / n_neg, 1)``, in ``[0, 1]``."""
     return f"opauc_norm@{k}/n_neg"
-
-
-def check_beta_columns(betas: Sequence[float]) -> None:
-    """Raise ``ValueError`` if two levels of ``betas`` would name the same column."""
-    names = [beta_column(b) for b in betas]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"betas must be distinct at 6 significant digits (they name the columns), "
-            f"got {tuple(float(b) for b in betas)!r}"
-        )
 
 
 def metric_columns(

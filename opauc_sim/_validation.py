@@ -83,6 +83,58 @@ def check_sequence(name: str, values: object, item_check) -> tuple:
     return tuple(item_check(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
+#: The largest cut-off any function accepts: a K beyond ``n_items`` ranks every item (and
+#: Precision@K still divides by K); this bound only keeps K inside int64.
+K_MAX = 2**62
+
+
+def _empty(values: object) -> bool:
+    return isinstance(values, list | tuple | np.ndarray) and len(values) == 0
+
+
+def check_ks(
+    name: str,
+    ks: object,
+    *,
+    high: int | None = None,
+    distinct: bool = True,
+    allow_empty: bool = False,
+) -> tuple[int, ...]:
+    """Cut-offs: one integer or a sequence of them, each in ``[1, high]`` (default
+    :data:`K_MAX`); distinct unless ``distinct=False``; empty only with ``allow_empty``.
+
+    The one check of every ``ks`` (and ``opauc_ks``) argument of the package: the
+    score-level metrics (:mod:`opauc_sim.metrics`, ``high`` unset) and the rank-level ones
+    (:mod:`opauc_sim.metrics.ranks`, ``high = n_pos + n_neg``, repeats allowed in a grid).
+    """
+    if allow_empty and _empty(ks):
+        return ()
+    top = K_MAX if high is None else high
+    ks = check_sequence(name, ks, lambda n, v: check_int(n, v, low=1, high=top))
+    if distinct and len(set(ks)) != len(ks):
+        raise ValueError(f"{name} must not repeat a value, got {ks!r}")
+    return ks
+
+
+def check_betas(
+    name: str, betas: object, *, distinct: bool = True, allow_empty: bool = False
+) -> tuple[float, ...]:
+    """OPAUC levels: one number or a sequence of them, each in ``(0, 1]``; with
+    ``distinct``, distinct at 6 significant digits (each names a column ``opauc@<beta:g>``);
+    empty only with ``allow_empty``. The one check of every ``betas`` argument."""
+    if allow_empty and _empty(betas):
+        return ()
+    betas = check_sequence(name, betas, check_beta)
+    if distinct:
+        labels = [f"{b:g}" for b in betas]
+        if len(set(labels)) != len(labels):
+            raise ValueError(
+                f"{name} must be distinct at 6 significant digits (they name the columns), "
+                f"got {betas!r}"
+            )
+    return betas
+
+
 def check_choice(name: str, value: object, choices: Iterable[object]) -> object:
     choices = tuple(choices)
     if value not in choices:

@@ -13,6 +13,22 @@ their mean. This module adds what a reviewer asks for next:
 Rows where a metric is NaN (users with no positives, say) are left out of that metric, and,
 in :func:`compare`, users are paired by the index of the two tables.
 
+Degenerate differences
+----------------------
+One rule, :func:`degenerate`, decides every paired test here (:func:`paired_ttest`,
+:func:`paired_wilcoxon`, :func:`paired_randomization`, and so :func:`compare`) when the
+differences ``d = b - a`` have **zero variance** (all equal, up to the rounding of the
+subtraction: ``max(d) - min(d) <= 8 eps max|d|``):
+
+* every difference is 0: there is no difference to test; every test gives statistic 0 and
+  ``p = 1``;
+* every difference equals one nonzero value ``c``: the t statistic ``mean / (sd / sqrt(n))``
+  is undefined (0 in the denominator; scipy's ``ttest_rel`` gives ``t = inf, p = 0``, or a
+  huge t from the rounding, and so declares any two models different); the t-test gives
+  ``t = p = NaN`` and a :class:`DegenerateTestWarning` naming the cause. The Wilcoxon and
+  randomisation tests need no variance and keep their exact values (all ``n`` signs agree:
+  the sign-flip test's ``p = 2^(1 - n)``, 0.5 for two users).
+
 References
 ----------
 1. M. D. Smucker, J. Allan and B. Carterette, "A Comparison of Statistical Significance
@@ -27,15 +43,31 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from opauc_sim._validation import as_generator, check_choice, check_int, check_real
+from opauc_sim._validation import (
+    as_generator,
+    check_choice,
+    check_int,
+    check_real,
+    find_stack_level,
+)
 
-__all__ = ["Comparison", "compare", "summarize"]
+__all__ = [
+    "Comparison",
+    "DegenerateTestWarning",
+    "compare",
+    "degenerate",
+    "paired_randomization",
+    "paired_ttest",
+    "paired_wilcoxon",
+    "summarize",
+]
 
 # Columns of evaluate's output that are counts, not metrics.
 _NOT_METRICS = ("n_pos", "n_neg", "user")
@@ -140,37 +172,120 @@ def _bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np
     return out
 
 
-def _paired_t(d: np.ndarray) -> tuple[float, float]:
-    """Paired t statistic and two-sided p-value from the differences (scipy's ttest_rel)."""
+class DegenerateTestWarning(UserWarning):
+    """A paired test met differences with zero variance and a nonzero mean: undefined."""
+
+
+def _differences(diffs) -> np.ndarray:
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.ndim != 1:
+        raise ValueError(f"diffs must be 1-D, got shape {d.shape}")
+    if np.isnan(d).any():
+        raise ValueError("diffs must not hold NaN (leave those pairs out)")
+    return d
+
+
+def degenerate(diffs) -> str | None:
+    """The rule for degenerate paired differences (see the module docstring).
+
+    Returns ``"zero"`` when every difference is 0, ``"constant"`` when they all equal one
+    nonzero value up to the rounding of a subtraction (``max - min <= 8 eps max|d|``), and
+    None otherwise (also for fewer than 2 differences, where no test is defined).
+
+    Examples
+    --------
+    >>> degenerate([0.2 - 0.1, 0.3 - 0.2])  # +0.1 twice, up to rounding
+    'constant'
+    >>> degenerate([0.0, 0.0]), degenerate([0.1, 0.2])
+    ('zero', None)
+    """
+    d = _differences(diffs)
+    if len(d) < 2:
+        return None
+    scale = float(np.abs(d).max())
+    if scale == 0.0:
+        return "zero"
+    if float(d.max() - d.min()) <= 8 * np.finfo(np.float64).eps * scale:
+        return "constant"
+    return None
+
+
+def _warn_constant(d: np.ndarray, what: str) -> None:
+    warnings.warn(
+        f"{what}: all {len(d)} paired differences equal {float(d.mean()):.6g} (zero "
+        "variance), so the t statistic is undefined; t and p are NaN (the Wilcoxon and "
+        "randomisation tests stay defined)",
+        DegenerateTestWarning,
+        stacklevel=find_stack_level(),
+    )
+
+
+def paired_ttest(diffs, *, what: str = "paired t-test") -> tuple[float, float]:
+    """The paired Student t-test of differences ``d = b - a``: ``(t, p)``, two-sided.
+
+    ``t = mean(d) / (sd(d) / sqrt(n))`` (``ddof = 1``) and ``p = 2 P(T_{n-1} > |t|)``,
+    scipy's ``ttest_rel(b, a)``, except on degenerate differences (:func:`degenerate`):
+    all 0 gives ``(0.0, 1.0)``; all equal to ``c != 0`` gives ``(nan, nan)`` and a
+    :class:`DegenerateTestWarning` (its text begins with ``what``). Fewer than 2
+    differences give ``(nan, nan)``.
+
+    Examples
+    --------
+    >>> paired_ttest([0.1, 0.3, 0.2])[1] < 0.1
+    True
+    >>> paired_ttest([0.0, 0.0])
+    (0.0, 1.0)
+    """
+    d = _differences(diffs)
     n = len(d)
     if n < 2:
         return math.nan, math.nan
-    sd = d.std(ddof=1)
-    mean = d.mean()
-    if sd == 0:
-        return (math.nan, math.nan) if mean == 0 else (math.copysign(math.inf, mean), 0.0)
-    t = mean / (sd / math.sqrt(n))
+    kind = degenerate(d)
+    if kind == "zero":
+        return 0.0, 1.0
+    if kind == "constant":
+        _warn_constant(d, what)
+        return math.nan, math.nan
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(n))
     return float(t), float(2 * sps.t.sf(abs(t), n - 1))
 
 
-def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
-    """scipy.stats.wilcoxon (zero differences dropped, as its default 'wilcox' rule)."""
-    if len(d) == 0 or not np.any(d != 0):
+def paired_wilcoxon(diffs) -> tuple[float, float]:
+    """The Wilcoxon signed-rank test of differences ``d``: ``(statistic, p)``.
+
+    ``scipy.stats.wilcoxon(d)`` (zero differences dropped, its default ``"wilcox"`` rule);
+    degenerate differences (:func:`degenerate`): all 0 gives ``(0.0, 1.0)``, a constant
+    stays defined. No differences give ``(nan, nan)``.
+    """
+    d = _differences(diffs)
+    if len(d) == 0:
         return math.nan, math.nan
+    if not np.any(d != 0):
+        return 0.0, 1.0
     res = sps.wilcoxon(d)
     return float(res.statistic), float(res.pvalue)
 
 
-def _randomization(d: np.ndarray, n_permutations: int, rng: np.random.Generator):
+def paired_randomization(diffs, n_permutations: int = 10_000, seed=0) -> tuple[float, float]:
     """Fisher's paired randomisation test of ``|mean(d)|`` under random sign flips.
 
-    Exact (every sign pattern) up to ``_EXACT_MAX`` pairs; else Monte Carlo, with
+    Exact (every sign pattern) up to 16 pairs; else Monte Carlo, with
     ``p = (1 + #{|mean(d*)| >= |mean(d)|}) / (1 + n_permutations)``, which is never 0 and is
-    a valid p-value (Phipson & Smyth 2010).
+    a valid p-value (Phipson & Smyth 2010). Degenerate differences (:func:`degenerate`):
+    all 0 gives ``(0.0, 1.0)``; a constant stays defined (``p = 2^(1-n)`` when exact).
+    Returns ``(|mean(d)|, p)``; no differences give ``(nan, nan)``.
     """
+    d = _differences(diffs)
+    n_permutations = check_int("n_permutations", n_permutations, low=1)
+    return _randomization(d, n_permutations, as_generator(seed))
+
+
+def _randomization(d: np.ndarray, n_permutations: int, rng: np.random.Generator):
     n = len(d)
     if n == 0:
         return math.nan, math.nan
+    if degenerate(d) == "zero" or (n == 1 and d[0] == 0):
+        return 0.0, 1.0
     observed = abs(d.sum())
     tol = 1e-9 * max(float(np.abs(d).sum()), 1e-300)
     if n <= _EXACT_MAX:
@@ -329,7 +444,8 @@ def compare(
         Columns to compare; default every metric column common to both (counts skipped).
     tests : sequence of {"t", "wilcoxon", "randomization"}, default all three
         ``"t"``: the paired Student t-test, ``t = mean(d) / (sd(d) / sqrt(n))`` with
-        ``d = b - a``, two-sided (``scipy.stats.ttest_rel``'s p-value). ``"wilcoxon"``: the
+        ``d = b - a``, two-sided (``scipy.stats.ttest_rel``'s p-value; on differences with
+        zero variance the module's one rule, :func:`degenerate`). ``"wilcoxon"``: the
         signed-rank test, as ``scipy.stats.wilcoxon(b - a)`` (zero differences dropped).
         ``"randomization"``: Fisher's test of ``|mean(d)|`` under random sign flips of the
         pairs (Smucker et al. 2007; ranx's ``fisher``): exact up to 16 pairs, else with
@@ -384,7 +500,7 @@ def compare(
     fa, fb = _paired_frames(a, b)
     metrics = _metrics_to_compare(fa, fb, metrics)
     rows = {
-        m: _compare_metric(fa[m].to_numpy(), fb[m].to_numpy(), names, tests, n_permutations, rng)
+        m: _compare_metric(m, fa[m].to_numpy(), fb[m].to_numpy(), names, tests, n_permutations, rng)
         for m in metrics
     }
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -427,6 +543,7 @@ def _metrics_to_compare(fa: pd.DataFrame, fb: pd.DataFrame, metrics) -> list[str
 
 
 def _compare_metric(
+    metric: str,
     x: np.ndarray,
     y: np.ndarray,
     names: tuple[str, str],
@@ -448,13 +565,13 @@ def _compare_metric(
         "diff": float(d.mean()) if n else math.nan,
     }
     row["rel_diff"] = row["diff"] / row[f"mean_{names[0]}"] if n and x.mean() else math.nan
-    row["d_z"] = float(d.mean() / sd) if n > 1 and sd > 0 else math.nan
+    row["d_z"] = float(d.mean() / sd) if n > 1 and sd > 0 and not degenerate(d) else math.nan
     row["rank_biserial"] = _rank_biserial(d)
     for t in tests:
         if t == "t":
-            stat, p = _paired_t(d)
+            stat, p = paired_ttest(d, what=f"metric {metric!r}, t-test")
         elif t == "wilcoxon":
-            stat, p = _wilcoxon(d)
+            stat, p = paired_wilcoxon(d)
         else:
             stat, p = _randomization(d, n_permutations, rng)
         row[f"{t}_stat"], row[f"{t}_p"] = stat, p

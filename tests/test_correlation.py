@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from opauc_sim import correlation as corr
-from opauc_sim import rank_metrics as rm
 from opauc_sim import rankings
+from opauc_sim.metrics import ranks as rm
 from tests import reference_sim as ref
 
 
@@ -517,3 +517,22 @@ def test_figure_scripts_are_pure():
         fig = _load_figure_script(name).make_figure(df)
         assert len(fig.axes) >= 2
     assert plt.get_fignums() == before
+
+
+def test_simulate_curve_draws_the_defined_curves_and_names_the_rest(tmp_path, capsys):
+    """K = n makes Recall@K and Precision@K constant: their correlation is NaN at every
+    beta. The command draws NDCG@K and names the two instead of failing on an all-NaN
+    slice; with no curve defined the figure says so."""
+    from opauc_sim.cli import main
+    from opauc_sim.plots import beta_curves
+
+    common = ["--quiet", "--results-dir", str(tmp_path), "--out-dir", str(tmp_path), "--exact"]
+    argv = ["simulate", "curve", "--n-pos", "10", "--n-neg", "10", "--ks", "20", "--save", "k_is_n"]
+    assert main([*argv, *common]) == 0
+    out = capsys.readouterr().out
+    assert "undefined (the metric is constant over the rankings" in out
+    assert "Precision@20, Recall@20" in out
+    assert (tmp_path / "k_is_n.png").stat().st_size > 10_000
+    curve = corr.beta_curve(10, 10, ks=[20], betas=[0.5, 1.0], metrics=["recall"], exact=True)
+    with pytest.raises(ValueError, match=r"no curve is defined .*: Recall@20"):
+        beta_curves.make_figure(curve.assign(source="exact"))

@@ -64,7 +64,7 @@ def test_binormal_matches_direct_score_simulation():
 
 def test_binormal_mean_auc():
     """Mean AUC over binormal rankings is Phi(mu / sqrt(2)) within 5 standard errors."""
-    from opauc_sim.rank_metrics import auc
+    from opauc_sim.metrics.ranks import auc
 
     mu = 1.0
     values = auc(rankings.binormal(20, 30, 20_000, mu=mu, seed=3), 30)

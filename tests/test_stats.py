@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -137,3 +138,55 @@ def test_bad_input():
         stats.compare(x, x, metrics=["auc"])
     with pytest.raises(ValueError, match="confidence must be < 1"):
         stats.summarize(x, confidence=1.0)
+
+
+# ------------------------------------------------------------ degenerate differences
+
+
+def test_constant_differences_are_not_significant_and_warn():
+    """The issue's case: 2 users, both +0.1. scipy's ttest_rel says t huge, p ~ 0; the one
+    rule says the t statistic is undefined (NaN, a warning naming the metric), and the
+    model is not marked better."""
+    a = pd.DataFrame({"recall@5": [0.2, 0.3]}, index=["u1", "u2"])
+    b = a + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy: "catastrophic cancellation"
+        assert sps.ttest_rel(b["recall@5"], a["recall@5"]).pvalue < 1e-10  # what scipy says
+    with pytest.warns(
+        stats.DegenerateTestWarning,
+        match=r"metric 'recall@5', t-test: all 2 paired differences equal 0.1",
+    ):
+        res = stats.compare(a, b)
+    row = res.table.loc["recall@5"]
+    assert math.isnan(row["t_stat"]) and math.isnan(row["t_p"]) and math.isnan(row["t_p_adj"])
+    assert row["randomization_p"] == 0.5 and row["wilcoxon_p"] == 0.5  # exact, defined
+    assert not res.significant()["recall@5"]
+    assert "^" not in str(res)
+    assert math.isnan(row["d_z"])
+
+
+def test_zero_differences_give_p_one_in_every_test():
+    a = np.array([0.2, 0.4, 0.6])
+    res = stats.compare(a, a.copy())
+    row = res.table.loc["value"]
+    assert (row["t_stat"], row["t_p"]) == (0.0, 1.0)
+    assert (row["wilcoxon_stat"], row["wilcoxon_p"]) == (0.0, 1.0)
+    assert (row["randomization_stat"], row["randomization_p"]) == (0.0, 1.0)
+
+
+def test_the_rule_and_the_public_tests():
+    assert stats.degenerate([0.0, 0.0]) == "zero"
+    assert stats.degenerate(np.array([0.3, 0.4]) - np.array([0.2, 0.3])) == "constant"
+    assert stats.degenerate([0.1, 0.1 + 1e-9]) is None and stats.degenerate([0.1]) is None
+    d = np.random.default_rng(0).normal(0.1, 0.2, 30)
+    t, p = stats.paired_ttest(d)
+    expected = sps.ttest_1samp(d, 0.0)
+    assert abs(t - expected.statistic) < 1e-9 and abs(p - expected.pvalue) < TOL
+    assert stats.paired_wilcoxon(d) == pytest.approx(tuple(sps.wilcoxon(d)), abs=TOL)
+    assert stats.paired_randomization(d[:10])[1] == stats._randomization(d[:10], 10, None)[1]
+    with pytest.warns(stats.DegenerateTestWarning, match="zero variance"):
+        assert all(math.isnan(v) for v in stats.paired_ttest([0.5, 0.5, 0.5]))
+    assert stats.paired_randomization([0.5] * 3)[1] == 0.25  # 2 of 2**3 sign patterns
+    assert stats.paired_ttest([0.1]) == (pytest.approx(math.nan, nan_ok=True),) * 2
+    with pytest.raises(ValueError, match="diffs must not hold NaN"):
+        stats.paired_ttest([0.1, np.nan])

@@ -113,7 +113,7 @@ def run_curve(args: argparse.Namespace) -> int:
 
     from opauc_sim import correlation as corr
     from opauc_sim.correlation.report import format_frame
-    from opauc_sim.plots.beta_curves import draw_curve
+    from opauc_sim.plots.beta_curves import draw_curve, undefined_curves
     from opauc_sim.results_cache import check_name, save_result
 
     check_name(args.save, "--save")
@@ -147,7 +147,15 @@ def run_curve(args: argparse.Namespace) -> int:
         curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
     )
     print(f"wrote {path}")
-    if not args.no_figure:
+    missing = undefined_curves(curve)
+    if missing:
+        print(
+            f"undefined (the metric is constant over the rankings, e.g. K >= n_pos + n_neg): "
+            f"{', '.join(missing)}"
+        )
+    if not args.no_figure and len(missing) == curve.groupby(["metric", "k"]).ngroups:
+        print("no figure: no curve is defined")
+    elif not args.no_figure:
         what = "exact" if args.exact else f"{args.n_rankings:,} {args.generator} rankings"
         title = f"n_pos={args.n_pos}, n_neg={args.n_neg}, {args.method}, {what}" + (
             f", mu={args.mu:g}" if args.generator == "binormal" else ""

@@ -9,7 +9,7 @@ over the beta grid (the package docstring says why that loses nothing).
   is bit-identical for any chunk size, number of threads, or executor.
 * The exact engine runs the DP of :func:`.kernels._dp_one` per x variable.
 
-This module is the correlation study's one door into :mod:`opauc_sim.rank_metrics`' kernels
+This module is the correlation study's one door into :mod:`opauc_sim.metrics.ranks`' kernels
 (``_topk_batch``, ``_pairs_batch``, documented there as shared with this
 study); the rest of the package reaches them through :func:`xy_values` and :func:`hits_dcg`.
 """
@@ -32,7 +32,7 @@ from opauc_sim.correlation.kernels import (
     _merge_blocks,
     _moment_sums_batch,
 )
-from opauc_sim.rank_metrics import _pairs_batch, _topk_batch
+from opauc_sim.metrics.ranks import _pairs_batch, _topk_batch
 
 #: Rankings per logical block (the unit of deterministic merging); chunks are multiples.
 BLOCK = 64
@@ -117,7 +117,7 @@ def progress_bar(progress: bool, total: int, desc: str = "rankings", unit: str =
 
 
 # ---------------------------------------------------------------------------------------
-# Per-ranking values (the door into rank_metrics' kernels)
+# Per-ranking values (the door into metrics.ranks' kernels)
 # ---------------------------------------------------------------------------------------
 
 

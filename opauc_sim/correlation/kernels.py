@@ -9,7 +9,7 @@ only the caller's source file to decide whether that entry is stale. A caller in
 and its callee in another would keep running the old callee after an edit. So every kernel
 here calls only kernels of this file (``_dp_batch`` -> ``_dp_one``, ``_moment_sums_batch``
 -> ``_row_pairs_table``), and none of them calls a kernel of another module: the hits@K and
-DCG@K of each ranking come from :func:`opauc_sim.rank_metrics._topk_batch`, called from
+DCG@K of each ranking come from :func:`opauc_sim.metrics.ranks._topk_batch`, called from
 Python by :mod:`.engines` before :func:`_moment_sums_batch` (a Python-level call checks each
 kernel's cache against its own file).
 """
@@ -113,7 +113,7 @@ def _row_pairs_table(p, ms, first, cnt, tot, out):
 
     ``first[a]`` = number of ``ms`` that are <= a. A positive with ``a_i`` negatives above
     contributes ``m - a_i`` to every ``m > a_i``, i.e. to the thresholds ``j >= first[a_i]``:
-    histogram, then one prefix pass. Equal to :func:`opauc_sim.rank_metrics._row_pairs`
+    histogram, then one prefix pass. Equal to :func:`opauc_sim.metrics.ranks._row_pairs`
     (integer partial sums, exact below 2**53).
     """
     n_y = ms.shape[0]

@@ -53,28 +53,35 @@ defined (0) for a row with no positives.
 
 Implementation
 --------------
-Nothing is sorted in full. Per row, the positive scores are sorted and collapsed into
-distinct-score groups, and the negatives are counted against those groups: with few groups
-(at most 96), group by group from the top, one vectorised count of the negatives above and
-tied per group, stopping as soon as every requested K and β is complete (so OPAUC at a
-small β and Top-K at a small K touch only the top groups; AUC needs them all); with many
-groups, each negative is placed once into a histogram over the groups by a bucket table.
-One walk over the groups then yields hits and DCG at every K, AUC and OPAUC at every β.
-The cost per row is ``O(n_+ log n_+ + n_- min(G, 96))`` for ``G`` distinct positive scores
-when spread out (``O(n_- (G/16 + 16))`` at worst), far less with the early stop, and
-:func:`evaluate` shares the work across all metrics. Rows run in parallel (Numba
-``prange``). NaN scores and labels outside {0, 1} are detected inside the same pass and
-turned into ``ValueError`` by the public functions. Sparse ``y_true``/``exclude`` are
-densified once (one byte per entry for boolean input), so a call needs
-``n_rows * n_items`` bytes per sparse argument on top of the scores; evaluate very large
-matrices in chunks of rows.
+Nothing is sorted in full. Per row, the positive scores are gathered and collapsed into
+distinct-score groups (ranked by counting up to 128 positives, else sorted), and the
+negatives are counted against those groups over the **whole row of scores**: the count of
+every item above a group, minus the positives and excluded items above it (few), so the
+inner loop is a vectorised comparison of the scores alone. Group by group from the top,
+one such pass per group, stopping as soon as every requested K and beta is complete (so
+OPAUC at a small beta and Top-K at a small K touch only the top groups; AUC needs them
+all); after 24 passes, or at once when AUC needs every group of a row with more, the rest
+of the row is placed once into a histogram over the groups by a bucket table. One walk
+over the groups then yields hits and DCG at every K, AUC and OPAUC at every beta. The cost
+per row is ``O(n_+ log n_+ + n min(G, 24))`` for ``G`` distinct positive scores, far less
+with the early stop, and :func:`evaluate` shares the work across all metrics. Rows run in
+parallel (Numba ``prange``). NaN scores and labels outside {0, 1} are detected inside the
+same pass and turned into ``ValueError`` by the public functions. scipy.sparse ``y_true``
+(with a sparse or no ``exclude``) is not densified: the kernel reads each row's positives
+and excluded items from the CSR index lists (the fast path of full-ranking evaluation,
+:func:`evaluate_scorer`); other sparse input is densified once (one byte per entry).
 
 Layout: ``_kernels`` (the Numba kernels, which call each other and so share one file),
-``_inputs`` (every input type to the canonical form), ``_stats`` (one kernel call per
-public call, its statistics read back by name), ``_single`` (the one-metric functions),
-``_evaluate``, ``_long`` and ``_scorer`` (the three ``evaluate`` functions), ``_docs``
-(shared docstring parts). Definitions shared with :mod:`opauc_sim.rank_metrics` (discounts,
-normalisations, column names) live in :mod:`opauc_sim._definitions`.
+``_inputs`` (every array-like input to the canonical form), ``_tables`` (long tables and
+ranx/TREC dicts, pivoted), ``_options`` (the checks of ``ks``, ``betas``, ``topk``, ...),
+``_registry`` (one row per Top-K metric: name, column, title, whether it needs the rank
+block, how its value is read), ``_driver`` (one kernel call per public call, its
+statistics read back by name), ``_single`` (the one-metric functions), ``_evaluate``,
+``_long`` and ``_scorer`` (the three ``evaluate`` functions), ``_docs`` (shared docstring
+parts and the one templating helper) and :mod:`.ranks` (the rank-level functions for
+tie-free rankings in compact form, a namespace of their own). Definitions shared with the
+rest of the package (discounts, normalisations, column names) live in
+:mod:`opauc_sim._definitions`.
 
 References
 ----------
@@ -87,11 +94,12 @@ References
 
 from __future__ import annotations
 
-from opauc_sim._definitions import NORMALIZATIONS, TOPK_METRICS
+from opauc_sim._definitions import NORMALIZATIONS
 from opauc_sim._validation import UndefinedMetricWarning
+from opauc_sim.metrics import ranks
 from opauc_sim.metrics._evaluate import evaluate
-from opauc_sim.metrics._inputs import UNSCORED
 from opauc_sim.metrics._long import evaluate_long
+from opauc_sim.metrics._registry import TOPK_METRICS
 from opauc_sim.metrics._scorer import evaluate_scorer
 from opauc_sim.metrics._single import (
     auc,
@@ -104,6 +112,7 @@ from opauc_sim.metrics._single import (
     precision_at_k,
     recall_at_k,
 )
+from opauc_sim.metrics._tables import UNSCORED
 
 __all__ = [
     "NORMALIZATIONS",
@@ -121,5 +130,6 @@ __all__ = [
     "normalize_opauc",
     "opauc",
     "precision_at_k",
+    "ranks",
     "recall_at_k",
 ]

@@ -1,29 +1,49 @@
-"""The parts of the public docstrings of :mod:`opauc_sim.metrics` written once.
+"""The docstring parts of :mod:`opauc_sim.metrics` written once, and the one helper that
+fills them in.
 
-``{arrays}`` (the three array arguments), ``{returns}`` (a value per row) and
-``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
-``evaluate_scorer``) in a docstring are filled by :func:`_fill_docs`; a literal brace is
-written ``{{`` or ``}}``.
+A docstring names a part as ``{name}``; :func:`template` makes the decorator that fills
+them (a literal brace is written ``{{`` or ``}}``). :func:`fill_docs` fills the parts of the
+score-level functions: ``{arrays}`` (the three array arguments), ``{returns}`` (a value per
+row) and ``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
+``evaluate_scorer``). :mod:`opauc_sim.metrics.ranks` fills its own parts with the same
+helper.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+
+def template(parts: Mapping[str, str]) -> Callable:
+    """A decorator that fills ``{name}`` in a function's docstring from ``parts``."""
+
+    def fill(func):
+        func.__doc__ = func.__doc__.format(**parts)
+        return func
+
+    return fill
+
+
 _ARRAY_DOC = """y_true : array-like of shape (n_items,) or (n_rows, n_items)
-        Binary relevance, 0/1 or bool. In 2-D a scipy.sparse matrix or a pandas DataFrame
-        is accepted; a torch tensor on any device (with grad or in bfloat16) too; and a
-        ranx/TREC qrels dict ``{query: {doc: relevance}}`` together with a run dict as
-        ``y_score`` (see :func:`evaluate_long` for how unscored documents are ranked).
+        Binary relevance, 0/1 or bool. In 2-D a scipy.sparse matrix of any format (with a
+        sparse or no ``exclude`` it is read as index lists, never densified) or a pandas
+        DataFrame (nullable dtypes too) is accepted; a torch tensor on any device (with
+        grad, half precision, float8 or quantized) too; and a ranx/TREC qrels dict
+        ``{query: {doc: relevance}}`` together with a run dict as ``y_score``: a relevant
+        document the run did not retrieve counts in ``n_pos`` and is never a hit at any
+        K, as in ranx and trec_eval (see :func:`evaluate_long`, ``unscored="miss"``).
     y_score : array-like of the same shape
         Real scores, higher ranks first. ``inf`` and ``-inf`` are valid and ordered; NaN
         is an error. Any real dtype: each is converted to float64 exactly in order
-        (integers beyond 2**53 and ``longdouble`` by their exact ranks). When ``y_score``
-        (or ``y_true``) is a DataFrame, its index labels the output rows, and DataFrame
-        inputs are aligned on their row and column labels.
+        (integers beyond 2**53, ``longdouble`` and object arrays of Python integers by their
+        exact ranks). When ``y_score`` (or ``y_true``) is a DataFrame, its index labels the
+        output rows, and DataFrame inputs are aligned on their row and column labels.
     exclude : array-like of bool, same shape as ``y_score``, optional
-        Items removed from the ranking before anything is computed (dense, scipy.sparse or
-        a DataFrame): an excluded item is neither a positive, nor a negative, nor a rank.
-        This is how training interactions are masked in full-ranking evaluation (masking
-        with ``-inf`` instead would keep them as tied negatives and change AUC/OPAUC)."""
+        Items removed from the ranking before anything is computed (dense, scipy.sparse,
+        a DataFrame, or with dict input a dict ``{query: docs}``): an excluded item is
+        neither a positive, nor a negative, nor a rank. This is how training interactions
+        are masked in full-ranking evaluation (masking with ``-inf`` instead would keep them
+        as tied negatives and change AUC/OPAUC)."""
 
 _RETURNS_ROWS = """float, ndarray of shape (n_rows,) or pandas.Series
         A float for 1-D input; a Series on the input DataFrame's index (user ids) when
@@ -53,9 +73,5 @@ _OPTIONS_DOC = """ks : sequence of int, default (5, 10, 20, 50)
         every other metric takes the items with a gain above 0 as the positives."""
 
 
-def _fill_docs(func):
-    """Fill the templates in ``func``'s docstring; returns ``func``."""
-    func.__doc__ = func.__doc__.format(
-        arrays=_ARRAY_DOC, returns=_RETURNS_ROWS, options=_OPTIONS_DOC
-    )
-    return func
+#: Fills ``{arrays}``, ``{returns}`` and ``{options}`` in a score-level docstring.
+fill_docs = template({"arrays": _ARRAY_DOC, "returns": _RETURNS_ROWS, "options": _OPTIONS_DOC})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pandas as pd
 
@@ -12,45 +10,18 @@ from opauc_sim._definitions import (
     DEFAULT_BETAS,
     DEFAULT_KS,
     DEFAULT_TOPK,
-    NORMALIZATIONS,
     beta_column,
     normalize_area,
     opauc_k_column,
     topk_column,
 )
-from opauc_sim._validation import check_choice
-from opauc_sim.metrics._docs import _fill_docs
-from opauc_sim.metrics._inputs import _prepare
-from opauc_sim.metrics._stats import (
-    Stats,
-    _check_betas,
-    _check_ks,
-    _check_opauc_ks,
-    _check_topk,
-    _graded_ndcg,
-    _run,
-    _warn_undefined_rows,
-)
+from opauc_sim.metrics._docs import fill_docs
+from opauc_sim.metrics._driver import Stats, graded_ndcg, run, warn_undefined_rows
+from opauc_sim.metrics._inputs import _Input, _prepare
+from opauc_sim.metrics._options import Options, check_options
 
 
-class _Options(NamedTuple):
-    """The metric options of every ``evaluate``, checked (see :func:`_check_options`)."""
-
-    ks: tuple[int, ...]
-    betas: tuple[float, ...]
-    opauc_ks: tuple[int, ...]
-    normalize: str | None
-    topk: tuple[str, ...]
-
-
-def _check_options(ks, betas, opauc_ks, normalize, topk) -> _Options:
-    """Check the options shared by :func:`evaluate`, ``evaluate_long`` and ``evaluate_scorer``."""
-    ks, betas, opauc_ks = _check_ks(ks), _check_betas(betas), _check_opauc_ks(opauc_ks)
-    check_choice("normalize", normalize, NORMALIZATIONS)
-    return _Options(ks, betas, opauc_ks, normalize, _check_topk(topk))
-
-
-@_fill_docs
+@fill_docs
 def evaluate(
     y_true,
     y_score,
@@ -117,32 +88,37 @@ def evaluate(
     ...          ks=(1,), betas=(), topk=("mrr",))["mrr@1"].to_dict()
     {{'ann': 1.0, 'bob': 0.0}}
     """
-    opts = _check_options(ks, betas, opauc_ks, normalize, topk)
+    opts = check_options(ks, betas, opauc_ks, normalize, topk)
     inp = _prepare(y_true, y_score, exclude, graded=graded, keep_float32=keep_float32)
-    want_rank = any(name in ("hit_rate", "mrr", "map") for name in opts.topk)
-    stats = _run(inp, opts.ks, opts.betas, opts.opauc_ks, want_auc=bool(auc), want_rank=want_rank)
-    graded_ndcg = _graded_ndcg(inp, opts.ks) if graded and "ndcg" in opts.topk else None
-    columns = _topk_columns(stats, opts, graded_ndcg)
+    df = evaluate_input(inp, opts, graded=graded, auc=auc)
+    warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
+    return df
+
+
+def evaluate_input(inp: _Input, opts: Options, *, graded: bool, auc: bool) -> pd.DataFrame:
+    """:func:`evaluate` on an input already in the canonical form, without the warning."""
+    stats = run(inp, opts.ks, opts.betas, opts.opauc_ks, want_auc=bool(auc), topk=opts.topk)
+    graded_values = graded_ndcg(inp, opts.ks) if graded and "ndcg" in opts.topk else None
+    columns = _topk_columns(stats, opts, graded_values)
     if auc:
         columns[AUC_COLUMN] = stats.per_pair(stats.auc_pairs)
     columns.update(_opauc_columns(stats, opts))
     columns["n_pos"] = stats.n_pos.astype(np.int64)
     columns["n_neg"] = stats.n_neg.astype(np.int64)
-    _warn_undefined_rows(stats.n_pos, stats.n_neg)
     return pd.DataFrame(columns, index=inp.index)
 
 
-def _topk_columns(stats: Stats, opts: _Options, graded_ndcg) -> dict[str, np.ndarray]:
+def _topk_columns(stats: Stats, opts: Options, graded_values) -> dict[str, np.ndarray]:
     """``<metric>@K`` for every K and every metric of ``opts.topk``, in that order."""
     columns = {}
     for t, k in enumerate(opts.ks):
         for name in opts.topk:
-            graded = graded_ndcg[t] if graded_ndcg is not None and name == "ndcg" else None
+            graded = graded_values[t] if graded_values is not None and name == "ndcg" else None
             columns[topk_column(name, k)] = stats.topk(name, t, k, graded)
     return columns
 
 
-def _opauc_columns(stats: Stats, opts: _Options) -> dict[str, np.ndarray]:
+def _opauc_columns(stats: Stats, opts: Options) -> dict[str, np.ndarray]:
     """``opauc@<beta>`` for every fixed beta, then ``opauc@K/n_neg`` for every K."""
     columns = {}
     for b, beta in enumerate(opts.betas):

@@ -1,14 +1,36 @@
 """The Numba kernels of :mod:`opauc_sim.metrics`: one pass per row yields every metric.
 
-They trust their input: contiguous arrays, labels in {0, 1} or flagged, ``disc`` with at
-least ``min(max(ks), n_items)`` entries; ``ks`` need not be sorted.
+They trust their input: contiguous arrays, labels coded as below, CSR indices sorted and
+unique, ``disc`` with at least ``min(max(ks), n_items)`` entries; ``ks`` need not be
+sorted.
 
-Every kernel that calls another lives in this file, and nowhere else: Numba's on-disk cache
-(``cache=True``) keys a compiled function on its own file only, so a caller cached in one
-file would keep running the old version of a callee edited in another.
+Two front ends bring a row to one form, and one core computes its statistics:
+
+* :func:`_batch_stats` (dense labels and exclusion mask, one byte per item) gathers the
+  scores of the positives and of the excluded items of each row in one branch-free pass;
+* :func:`_batch_stats_csr` (labels and exclusion as CSR index lists, the form of
+  full-ranking evaluation, where a user has a few dozen held-out and training items among
+  tens of thousands) reads the same two lists straight from the indices, without touching
+  the rest of the row;
+* :func:`_row_core` then counts over the **whole row of scores** (no copy of the
+  negatives: a count over all items, minus the positives and the excluded items, which
+  are few), so its inner loops are pure vectorised comparisons of the scores.
+
+Label codes of the dense canonical form: ``0`` negative, ``1`` positive, ``2`` a label
+outside {0, 1} (reported), ``3`` a positive that can never be a hit (a relevant document
+the run did not retrieve, ranked below every scored item: it counts in ``n_pos`` and in
+AUC/OPAUC, never in hits@K).
+
+Every helper is compiled with ``inline="always"``: at Numba's IR level its body is part of
+its caller. A helper that is a call instead (as from 58adbc9 to 5092b85) pays, per tie
+group, the passing of a dozen array structures (seven words each) and their reference
+counts, which doubled the kernel's time. Every kernel that calls another lives in this
+file: Numba's on-disk cache (``cache=True``) keys a compiled function on its own file only,
+so a caller cached in one file would keep running the old version of a callee edited in
+another.
 
 The layouts are named once, here: :func:`_block_starts` (a row of statistics, read back by
-``_stats.Stats``) and :func:`_scratch_bounds` (the per-chunk scratch buffers).
+``_driver.Stats``) and :func:`_scratch` (the per-chunk scratch buffers).
 """
 
 from __future__ import annotations
@@ -19,17 +41,22 @@ from numba import njit, prange
 # The fixed head of a row of statistics; the blocks of _block_starts follow it.
 _N_POS, _N_NEG, _BAD_LABEL, _NAN_SCORE, _AUC = 0, 1, 2, 3, 4
 _N_FIXED = 5
-# Placing negatives among n_g positive groups: one linear count up to _LINEAR_MAX groups,
-# else a bucket table with a window of _WINDOW, falling back to a two-level count with
-# blocks of _BLOCK (see _place_negatives).
-_LINEAR_MAX = 96
-_BLOCK = 16
+# Label codes of the canonical form (see the module docstring).
+NEG, POS, BAD, MISS = 0, 1, 2, 3
+# Count-down passes over a row (one per positive group, from the top) before the rest of
+# the row's negatives are placed at once into a histogram over the groups: a pass costs
+# about 1/25 of a placement (benchmarks/bench_placement.py).
+_LINEAR_MAX = 24
+# Buckets of the placement table per positive group, and at most.
+_BUCKETS_PER_GROUP = 8
+_MAX_BUCKETS = 1 << 14
+# A bucket holding more positive groups than this is searched by bisection.
 _WINDOW = 8
 # Up to this many positives in a row, their scores are ranked by counting, not sorted.
 _RANK_SORT_MAX = 128
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _block_starts(n_k, n_b):
     """Where each block of a row's statistics starts, counted after its ``_N_FIXED`` head.
 
@@ -42,66 +69,84 @@ def _block_starts(n_k, n_b):
     return 0, n_k, area, rr, rr + n_k, rr + 2 * n_k, rr + 3 * n_k
 
 
-@njit(cache=True)
-def _scratch_bounds(n, n_k, n_b):
-    """End offsets of the scratch views of a row of ``n`` items (see :func:`_scratch`).
+@njit(cache=True, inline="always")
+def _n_buckets(n_g):
+    return min(_BUCKETS_PER_GROUP * n_g, _MAX_BUCKETS)
 
-    float64 ``buf``: positives ``[0, n)``, negatives, working space (``2 n + 3 _BLOCK``:
-    the rank slots, then :func:`_place_negatives`' padded groups), the accumulators (one
-    row of statistics without its head), the OPAUC cuts ``m`` (``n_b``). int64 ``ibuf``:
-    group sizes ``[0, n)``, the histogram (``2 n + 2``), the bucket table (``2 n + 2``).
-    Returns ``(neg, work, acc, m, end)`` for ``buf`` and ``(cnt, table, end)`` for ``ibuf``.
+
+@njit(cache=True, inline="always")
+def _scratch(n, n_k, n_b, dtype):
+    """One chunk's scratch space for rows of ``n`` items, as named views.
+
+    In the scores' dtype: the positives' and the excluded items' scores and the slots of
+    the counting sort (``n + 1`` each). float64: the accumulators (a row of statistics
+    without its head) and the OPAUC cuts ``m``. int64: the group sizes, the histogram
+    over the groups (``2 n + 2``), the bucket table (``first``: ``nb + 4``, ``lut``:
+    ``nb + 3`` for ``nb`` buckets, see :func:`_place`) and the items' buckets (``n``).
     """
-    acc = 4 * n + 3 * _BLOCK
-    m = acc + _block_starts(n_k, n_b)[-1]
-    return n, 2 * n, acc, m, m + n_b, n, 3 * n + 2, 5 * n + 4
-
-
-@njit(cache=True)
-def _scratch(buf, ibuf, n, n_k, n_b):
-    """The named views of the scratch buffers: the one place that slices them."""
-    f_neg, f_work, f_acc, f_m, f_end, i_cnt, i_table, i_end = _scratch_bounds(n, n_k, n_b)
+    vals = np.empty(3 * (n + 1), dtype=dtype)
+    acc_len = _block_starts(n_k, n_b)[-1]
+    fbuf = np.empty(acc_len + n_b, dtype=np.float64)
+    nb = _n_buckets(max(n, 1))
+    ibuf = np.empty((n + 1) + (2 * n + 2) + (nb + 4) + (nb + 3) + n, dtype=np.int64)
+    i1 = n + 1
+    i2 = i1 + 2 * n + 2
+    i3 = i2 + nb + 4
+    i4 = i3 + nb + 3
     return (
-        buf[:f_neg],
-        buf[f_neg:f_work],
-        buf[f_work:f_acc],
-        buf[f_acc:f_m],
-        buf[f_m:f_end],
-        ibuf[:i_cnt],
-        ibuf[i_cnt:i_table],
-        ibuf[i_table:i_end],
+        vals[: n + 1],
+        vals[n + 1 : 2 * n + 2],
+        vals[2 * n + 2 :],
+        fbuf[:acc_len],
+        fbuf[acc_len:],
+        ibuf[:i1],
+        ibuf[i1:i2],
+        ibuf[i2:i3],
+        ibuf[i3:i4],
+        ibuf[i4:],
     )
 
 
-@njit(cache=True)
-def _split_row(scores, labels, excl, use_excl, pos, neg):
-    """Copy the row's positive and negative scores into ``pos`` and ``neg`` (compact).
+@njit(cache=True, inline="always")
+def _gather_dense(scores, labels, excl, use_excl, pos, ex):
+    """The scores of a row's positives and excluded items, into ``pos`` and ``ex``.
 
-    Returns ``(n_pos, n_neg, bad, nan)``: the counts, labels outside {0, 1}, NaN scores.
+    One branch-free pass: every score is written to both buffers and the counts advance by
+    the labels. Returns ``(n_pos, n_ex, n_miss, bad, nan)``: positives (misses included),
+    excluded items, misses, labels outside the codes and NaN scores (excluded items not
+    counted in the last three).
     """
     n_pos = 0
-    n_neg = 0
+    n_ex = 0
+    n_miss = 0
     bad = 0
     nan = 0
-    for j in range(scores.shape[0]):
-        if use_excl and excl[j]:
-            continue
-        s = scores[j]
-        if s != s:
-            nan += 1
-        lab = labels[j]
-        if lab == 1:
+    if use_excl:
+        for j in range(scores.shape[0]):
+            s = scores[j]
+            lab = labels[j]
+            out = excl[j] != 0
+            keep = ~out
             pos[n_pos] = s
-            n_pos += 1
-        elif lab == 0:
-            neg[n_neg] = s
-            n_neg += 1
-        else:
-            bad += 1
-    return n_pos, n_neg, bad, nan
+            ex[n_ex] = s
+            n_ex += out
+            n_pos += keep & ((lab == POS) | (lab == MISS))
+            n_miss += keep & (lab == MISS)
+            bad += keep & ((lab == BAD) | (lab > MISS))
+            nan += keep & (s != s)
+    else:
+        for j in range(scores.shape[0]):
+            s = scores[j]
+            lab = labels[j]
+            pos[n_pos] = s
+            n_pos += (lab == POS) | (lab == MISS)
+            n_miss += lab == MISS
+            bad += (lab == BAD) | (lab > MISS)
+            nan += s != s
+    return n_pos, n_ex, n_miss, bad, nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _group_positives(pos, n_pos, gpos, slot):
     """Distinct positive scores ``pos[0] < ... < pos[n_g - 1]``, their counts in ``gpos``.
 
@@ -136,19 +181,142 @@ def _group_positives(pos, n_pos, gpos, slot):
     return n_g
 
 
-@njit(cache=True)
-def _count_above(neg, n_neg, v):
-    """``(#{s > v}, #{s >= v})`` over the negatives, in one vectorised pass."""
+@njit(cache=True, inline="always")
+def _count_above(row, v):
+    """``(#{s > v}, #{s >= v})`` over a whole row of scores, in one vectorised pass."""
     n_gt = 0
     n_ge = 0
-    for j in range(n_neg):
-        s = neg[j]
+    for j in range(row.shape[0]):
+        s = row[j]
         n_gt += s > v
         n_ge += s >= v
     return n_gt, n_ge
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _count_list(vals, n, v):
+    """``(#{s > v}, #{s >= v})`` over the first ``n`` scores of ``vals``."""
+    n_gt = 0
+    n_ge = 0
+    for j in range(n):
+        s = vals[j]
+        n_gt += s > v
+        n_ge += s >= v
+    return n_gt, n_ge
+
+
+@njit(cache=True, inline="always")
+def _count_nan(row):
+    n = 0
+    for j in range(row.shape[0]):
+        s = row[j]
+        n += s != s
+    return n
+
+
+@njit(cache=True, inline="always")
+def _bucket(s, lo, hi, scale, nb):
+    """The bucket of score ``s``: 0 below ``lo``, ``nb + 2`` above ``hi`` (and for NaN),
+    else ``min(floor((s - lo) * scale), nb) + 1``: non-decreasing in ``s``, as every step
+    (a subtraction, a product by a positive number, a floor) is monotone in floating point."""
+    x = (float(s) - lo) * scale
+    x = x if x < nb else float(nb)  # NaN: nb
+    x = x if x > 0.0 else 0.0
+    b = int(x) + 1
+    b = 0 if s < lo else b
+    return nb + 2 if not s <= hi else b  # branch-free: the loop over a row vectorises
+
+
+@njit(cache=True, inline="always")
+def _rank_in(u, lo_q, hi_q, s):
+    """``#{u[q] <= s}`` for the groups ``q`` in ``[lo_q, hi_q)``, plus ``lo_q``: a count
+    for a few groups, a bisection for many (a crowded bucket)."""
+    if hi_q - lo_q <= _WINDOW:
+        r = lo_q
+        for q in range(lo_q, hi_q):
+            r += u[q] <= s
+        return r
+    a = lo_q
+    b = hi_q
+    while a < b:
+        mid = (a + b) >> 1
+        if u[mid] <= s:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@njit(cache=True, inline="always")
+def _cell(u, lo_q, hi_q, s):
+    """The histogram cell ``2 r + tie`` of score ``s`` whose bucket holds the groups
+    ``[lo_q, hi_q)`` (``r = #{u <= s}``, ``tie = u[r - 1] == s``): branch-free for the
+    usual bucket holding one group, else by :func:`_rank_in`."""
+    if hi_q - lo_q == 1:
+        v = u[lo_q]
+        return 2 * lo_q + 2 * (v <= s) + (v == s)
+    r = _rank_in(u, lo_q, hi_q, s)
+    return 2 * r + (1 if r > 0 and u[r - 1] == s else 0)
+
+
+@njit(cache=True, inline="always")
+def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid):
+    """Histogram of a row's negatives over its ``n_g`` positive groups ``u`` (ascending).
+
+    ``cnt[2r]`` counts the negatives strictly between groups ``r - 1`` and ``r`` (``r =
+    n_g``: above all), ``cnt[2r + 1]`` those tied with group ``r - 1``. Every item of the
+    row is placed, then the positives (``gpos`` per group) and the ``n_ex`` excluded items
+    are taken out again. ``r = #{u <= s}`` comes from a bucket table over the finite groups
+    (:func:`_bucket`): a bucket holding no group gives ``r`` at once, else the groups in it
+    are compared. Returns False, placing nothing, when the table cannot be built (fewer
+    than two finite groups, or a range that overflows): the caller counts instead.
+    """
+    q_lo = 0
+    while q_lo < n_g and not np.isfinite(u[q_lo]):
+        q_lo += 1
+    q_hi = n_g - 1
+    while q_hi >= 0 and not np.isfinite(u[q_hi]):
+        q_hi -= 1
+    if q_hi <= q_lo:
+        return False
+    lo = float(u[q_lo])
+    hi = float(u[q_hi])
+    nb = _n_buckets(n_g)
+    scale = nb / (hi - lo)
+    if not (0.0 < scale < np.inf):
+        return False
+    for b in range(nb + 4):
+        first[b] = 0
+    for q in range(n_g):
+        first[_bucket(u[q], lo, hi, scale, nb) + 1] += 1
+    for b in range(nb + 3):
+        first[b + 1] += first[b]
+    # first[b]: the groups in the buckets below b (first[nb + 3] = n_g). A bucket holding
+    # no group is "clean": its items all fall into one cell of the histogram.
+    for b in range(nb + 3):
+        lut[b] = 2 * first[b] if first[b + 1] == first[b] else -1
+    for r in range(2 * n_g + 2):
+        cnt[r] = 0
+    n = row.shape[0]
+    for j in range(n):  # vectorised
+        bid[j] = _bucket(row[j], lo, hi, scale, nb)
+    for j in range(n):
+        b = bid[j]
+        t = lut[b]
+        if t >= 0:
+            cnt[t] += 1
+        else:
+            cnt[_cell(u, first[b], first[b + 1], row[j])] += 1
+    for q in range(n_g):
+        cnt[2 * (q + 1) + 1] -= gpos[q]
+    for j in range(n_ex):
+        s = ex[j]
+        b = _bucket(s, lo, hi, scale, nb)
+        cnt[_cell(u, first[b], first[b + 1], s)] -= 1
+    return True
+
+
+@njit(cache=True, inline="always")
 def _add_roc_area(area, m, x, y, dx, dy):
     """Add to ``area[b]`` the part left of the cut ``m[b]`` of the ROC segment from
     ``(x, y)`` to ``(x + dx, y + dy)`` (in negatives and positives, ``dx > 0``): a
@@ -162,20 +330,22 @@ def _add_roc_area(area, m, x, y, dx, dy):
                 area[b] += y * w + dy * w * w / (2.0 * dx)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add_topk(ks, disc, want_rank, above, size, g_pos, y, hits, dcg, rr, ap, hit):
     """Add one tie group's expected share of the Top-K statistics at every K.
 
-    The group (``size`` items, ``g_pos`` positives) occupies ranks ``[above, above + size)``
-    with ``y`` positives certainly above it. In expectation over a uniformly random order
-    inside the group, a slot at offset ``j`` holds a positive with probability
-    ``p = g_pos / size``, and a pair of slots both do with probability
+    The group (``size`` items, ``g_pos`` of them positives that can be hits) occupies
+    ranks ``[above, above + size)`` with ``y`` positives certainly above it. In expectation
+    over a uniformly random order inside the group, a slot at offset ``j`` holds a positive
+    with probability ``p = g_pos / size``, and a pair of slots both do with probability
     ``p2 = g_pos (g_pos - 1) / (size (size - 1))``; so
     ``E[rel(r) * hits in ranks <= r] = p (1 + y) + j p2`` (groups are independent). The
     first positive lies in the first group walked (``y == 0``), at offset ``j`` with
     probability ``prod_{i<j} (size - g_pos - i) / (size - i) * g_pos / (size - j)``.
     ``rr``, ``ap`` and ``hit`` are only filled with ``want_rank``.
     """
+    if g_pos == 0:
+        return
     for t in range(ks.shape[0]):
         k = ks[t]
         if above >= k:
@@ -213,40 +383,34 @@ def _add_topk(ks, disc, want_rank, above, size, g_pos, y, hits, dcg, rr, ap, hit
                 hit[t] = 1.0 - surv
 
 
-@njit(cache=True)
-def _row_stats(
-    scores, labels, excl, use_excl, ks, m_scale, m_const, want_auc, want_rank, disc, out, buf, ibuf
-):
-    """Fill ``out``, one row of statistics, for one row of scores (scratch: ``buf``, ``ibuf``).
+@njit(cache=True, inline="always")
+def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc):
+    """Fill ``out``, one row of statistics, from a row's scores and its two lists.
 
-    ``out`` holds ``[n_pos, n_neg, bad_label, nan_score, auc_pairs]`` then the blocks of
-    :func:`_block_starts`; the areas are in units of (positive, negative) pairs, not yet
-    divided by ``n_pos * n_neg``, and the AP sums not yet divided by ``n_pos``. The cut of
-    OPAUC column ``b``, in negatives, is ``m = min(m_scale[b] * n_neg + m_const[b], n_neg)``
-    for this row's ``n_neg``: a fixed beta is ``(beta, 0)``, a per-row beta = K / n_neg is
-    ``(0, K)``. ``buf`` and ``ibuf`` are sized by :func:`_scratch_bounds`.
+    ``row`` holds every item's score; ``pos[:n_pos]`` the scores of the positives (the
+    ``n_miss`` that can never be hits among them, all below every other item), and
+    ``ex[:n_ex]`` those of the excluded items; ``options`` is ``(ks, m_scale, m_const,
+    want_auc, want_rank, disc)`` as given to the batch kernels. ``out`` receives
+    ``n_neg`` and the blocks of :func:`_block_starts` after its head (whose counts and
+    flags the caller fills): the
+    areas in (positive, negative) pairs, not yet divided by ``n_pos * n_neg``, and the AP
+    sums not yet divided by ``n_pos``. The cut of OPAUC column ``b``, in negatives, is
+    ``m = min(m_scale[b] * n_neg + m_const[b], n_neg)`` for this row's ``n_neg``: a fixed
+    beta is ``(beta, 0)``, a per-row beta = K / n_neg is ``(0, K)``.
 
-    Negatives are counted against the positive groups, exactly and free of data-dependent
-    branches in the inner loops (a binary search per negative pays a mispredicted branch
-    per level; benchmarks/bench_placement.py): with few groups (``n_g <= _LINEAR_MAX``),
-    group by group from the top, one vectorised count of the negatives above each (the walk
-    stops once every K and cut is passed, unless AUC needs every group); with many, every
-    negative is placed once into a histogram over the groups (:func:`_place_negatives`).
+    The groups are walked from the top. The negatives above each are counted over the whole
+    row, minus the positives and excluded items above it, one vectorised pass per group;
+    after ``_LINEAR_MAX`` passes (or at once, when AUC needs every group of a row with more)
+    the remaining negatives are placed in one go (:func:`_place`). The walk stops as soon
+    as every K and cut is complete, unless AUC needs every group.
     """
+    ks, m_scale, m_const, want_auc, want_rank, disc = options
+    slot, acc, m, gpos, cnt, first, lut, bid = sc
     n_k, n_b = ks.shape[0], m_scale.shape[0]
-    pos, neg, work, acc, m, gpos, cnt, table = _scratch(buf, ibuf, scores.shape[0], n_k, n_b)
-    n_pos, n_neg, bad, nan = _split_row(scores, labels, excl, use_excl, pos, neg)
-    out[_N_POS] = n_pos
+    n_neg = row.shape[0] - n_ex - n_pos
     out[_N_NEG] = n_neg
-    out[_BAD_LABEL] = bad
-    out[_NAN_SCORE] = nan
-    if bad > 0 or nan > 0:
-        return
     u = pos  # the distinct positive scores, ascending
-    n_g = _group_positives(pos, n_pos, gpos, work)
-    count_down = n_g <= _LINEAR_MAX
-    if not count_down:
-        _place_negatives(u, n_g, neg, n_neg, cnt, work, table)
+    n_g = _group_positives(pos, n_pos, gpos, slot)
     i_hits, i_dcg, i_area, i_rr, i_ap, i_hit, i_end = _block_starts(n_k, n_b)
     acc[:] = 0.0
     hits, dcg, area = acc[i_hits:i_dcg], acc[i_dcg:i_area], acc[i_area:i_rr]
@@ -258,22 +422,33 @@ def _row_stats(
     k_max = 0
     for t in range(n_k):
         k_max = max(k_max, ks[t])
-    # Walk the groups from the top. x: negatives passed (ROC abscissa, in negatives);
-    # y: positives passed; above: items strictly above the current group.
+    # x: negatives passed (ROC abscissa, in negatives); y: positives passed (y_int as an
+    # integer); above: items strictly above the current group.
     x = 0.0
     y = 0.0
+    y_int = 0
     above = 0
     auc_pairs = 0.0
-    at_or_above_prev = 0  # negatives at or above the group before (count_down only)
+    at_or_above_prev = 0  # negatives at or above the group before (counting only)
+    passes = _LINEAR_MAX if want_auc and n_g > _LINEAR_MAX else 0
+    placed = False
     for q in range(n_g - 1, -1, -1):
-        if count_down:
-            n_gt, n_ge = _count_above(neg, n_neg, u[q])
+        if passes == _LINEAR_MAX:  # place the rest at once (tried once per row)
+            placed = _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid)
+            passes += 1
+        if placed:
+            w_gap = cnt[2 * (q + 1)]
+            g_neg = cnt[2 * (q + 1) + 1]
+        else:
+            v = u[q]
+            n_gt, n_ge = _count_above(row, v)
+            x_gt, x_ge = _count_list(ex, n_ex, v)
+            n_gt -= x_gt + y_int
+            n_ge -= x_ge + y_int + gpos[q]
             w_gap = n_gt - at_or_above_prev
             g_neg = n_ge - n_gt
             at_or_above_prev = n_ge
-        else:
-            w_gap = cnt[2 * (q + 1)]
-            g_neg = cnt[2 * (q + 1) + 1]
+            passes += 1
         if w_gap > 0:  # the negatives strictly between this group and the one above
             _add_roc_area(area, m, x, y, float(w_gap), 0.0)
             auc_pairs += y * w_gap
@@ -281,12 +456,14 @@ def _row_stats(
             above += w_gap
         g_pos = gpos[q]
         size = g_pos + g_neg
-        _add_topk(ks, disc, want_rank, above, size, g_pos, y, hits, dcg, rr, ap, hit)
+        g_hit = g_pos - n_miss if q == 0 else g_pos  # the misses are the lowest group
+        _add_topk(ks, disc, want_rank, above, size, g_hit, y, hits, dcg, rr, ap, hit)
         if g_neg > 0:  # vertical (no tied negatives) or diagonal through the tie group
             _add_roc_area(area, m, x, y, float(g_neg), float(g_pos))
             auc_pairs += g_neg * (y + 0.5 * g_pos)
         x += g_neg
         y += g_pos
+        y_int += g_pos
         above += size
         if not want_auc and above >= k_max and x >= m_max:
             break  # every requested metric is complete; the lower groups change nothing
@@ -298,94 +475,96 @@ def _row_stats(
         out[_N_FIXED + t] = acc[t]
 
 
-@njit(cache=True)
-def _place_negatives(u, n_g, neg, n_neg, cnt, fbuf, ibuf):
-    """Histogram of the negatives over the ``n_g`` positive groups ``u`` (ascending).
-
-    ``cnt[2r]`` counts the negatives strictly between groups ``r - 1`` and ``r`` (``r =
-    n_g``: above all), ``cnt[2r + 1]`` those tied with group ``r - 1``, where ``r = #{u <=
-    s}`` comes from a monotone bucket table plus a fixed window of ``_WINDOW`` comparisons,
-    or, for a crowded bucket or infinite scores, from a two-level count (every
-    ``_BLOCK``-th value, then one block). ``fbuf`` needs ``2 n + 3 _BLOCK`` float64
-    entries, ``ibuf`` ``2 n + 2`` int64.
-    """
-    for r in range(2 * n_g + 2):
-        cnt[r] = 0
-    n_blocks = (n_g + _BLOCK - 1) // _BLOCK
-    n_pad = max(n_blocks * _BLOCK, n_g + _WINDOW)
-    pad = fbuf[:n_pad]
-    fence = fbuf[n_pad : n_pad + n_blocks]
-    for i in range(n_pad):
-        pad[i] = u[i] if i < n_g else np.nan
-    for b in range(n_blocks):
-        fence[b] = pad[b * _BLOCK + _BLOCK - 1]
-    n_buckets = 2 * n_g
-    scale = n_buckets / (u[n_g - 1] - u[0])
-    use_table = 0.0 < scale < np.inf
-    start = ibuf[: n_buckets + 2]
-    if use_table:
-        for b in range(n_buckets + 2):
-            start[b] = 0
-        for i in range(n_g):
-            start[int(min((u[i] - u[0]) * scale, float(n_buckets))) + 1] += 1
-        for b in range(n_buckets + 1):
-            start[b + 1] += start[b]
-    for j in range(n_neg):
-        s = neg[j]
-        r = -1
-        if use_table:
-            b = int(min(max((s - u[0]) * scale, 0.0), float(n_buckets)))
-            lo = start[b]
-            if start[b + 1] - lo <= _WINDOW:
-                r = lo
-                for q in range(lo, lo + _WINDOW):
-                    r += pad[q] <= s
-        if r < 0:
-            r = 0
-            for b in range(n_blocks):
-                r += fence[b] <= s
-            if r < n_blocks:
-                lo = r * _BLOCK
-                r = lo
-                for q in range(lo, lo + _BLOCK):
-                    r += pad[q] <= s
-            else:
-                r = n_g
-        tie = 1 if r > 0 and pad[r - 1] == s else 0
-        cnt[2 * r + tie] += 1
-
-
 @njit(cache=True, parallel=True)
 def _batch_stats(
     scores, labels, excl, use_excl, ks, m_scale, m_const, want_auc, want_rank, disc, out, n_chunks
 ):
-    """Rows in ``n_chunks`` contiguous chunks, run in parallel, one scratch space per chunk.
+    """Dense labels (and mask): rows in ``n_chunks`` contiguous chunks, run in parallel.
 
-    Each row's result depends on that row alone, so the output is the same for any
-    ``n_chunks`` and any number of threads.
+    ``out`` holds, per row, ``[n_pos, n_neg, bad_label, nan_score, auc_pairs]`` then the
+    blocks of :func:`_block_starts` (see :func:`_row_core`). Each row's result depends on
+    that row alone, so the output is the same for any ``n_chunks`` and number of threads.
     """
     n_rows, n = scores.shape
-    sizes = _scratch_bounds(n, ks.shape[0], m_scale.shape[0])
+    options = (ks, m_scale, m_const, want_auc, want_rank, disc)
     for c in prange(n_chunks):
         lo = c * n_rows // n_chunks
         hi = (c + 1) * n_rows // n_chunks
-        buf = np.empty(sizes[4], dtype=np.float64)
-        ibuf = np.empty(sizes[7], dtype=np.int64)
+        sc = _scratch(n, ks.shape[0], m_scale.shape[0], scores.dtype)
+        pos, ex = sc[0], sc[1]
         for i in range(lo, hi):
             # excl[0] is a placeholder row when there is nothing to exclude.
             row_excl = excl[i] if use_excl else excl[0]
-            _row_stats(
-                scores[i],
-                labels[i],
-                row_excl,
-                use_excl,
-                ks,
-                m_scale,
-                m_const,
-                want_auc,
-                want_rank,
-                disc,
-                out[i],
-                buf,
-                ibuf,
+            n_pos, n_ex, n_miss, bad, nan = _gather_dense(
+                scores[i], labels[i], row_excl, use_excl, pos, ex
             )
+            o = out[i]
+            o[_N_POS] = n_pos
+            o[_N_NEG] = n - n_ex - n_pos
+            o[_BAD_LABEL] = bad
+            o[_NAN_SCORE] = nan
+            if bad > 0 or nan > 0:
+                continue
+            _row_core(scores[i], pos, n_pos, n_miss, ex, n_ex, options, o, sc[2:])
+
+
+@njit(cache=True, parallel=True)
+def _batch_stats_csr(
+    scores,
+    pos_ptr,
+    pos_idx,
+    ex_ptr,
+    ex_idx,
+    use_excl,
+    ks,
+    m_scale,
+    m_const,
+    want_auc,
+    want_rank,
+    disc,
+    out,
+    n_chunks,
+):
+    """Labels and exclusion as CSR index lists (sorted, unique; every stored label is a 1).
+
+    Row ``i``'s positives are ``pos_idx[pos_ptr[i]:pos_ptr[i + 1]]`` less its excluded
+    items ``ex_idx[ex_ptr[i]:ex_ptr[i + 1]]``. ``out`` as in :func:`_batch_stats`; NaN
+    scores of excluded items are allowed, as there.
+    """
+    n_rows, n = scores.shape
+    options = (ks, m_scale, m_const, want_auc, want_rank, disc)
+    for c in prange(n_chunks):
+        lo = c * n_rows // n_chunks
+        hi = (c + 1) * n_rows // n_chunks
+        sc = _scratch(n, ks.shape[0], m_scale.shape[0], scores.dtype)
+        pos, ex = sc[0], sc[1]
+        for i in range(lo, hi):
+            row = scores[i]
+            n_pos = 0
+            n_ex = 0
+            nan_ex = 0
+            e = ex_ptr[i] if use_excl else 0
+            e_end = ex_ptr[i + 1] if use_excl else 0
+            for p in range(pos_ptr[i], pos_ptr[i + 1]):
+                j = pos_idx[p]
+                while e < e_end and ex_idx[e] < j:
+                    e += 1
+                if e < e_end and ex_idx[e] == j:
+                    continue
+                pos[n_pos] = row[j]
+                n_pos += 1
+            if use_excl:
+                for p in range(ex_ptr[i], ex_ptr[i + 1]):
+                    s = row[ex_idx[p]]
+                    ex[n_ex] = s
+                    nan_ex += s != s
+                    n_ex += 1
+            nan = _count_nan(row) - nan_ex
+            o = out[i]
+            o[_N_POS] = n_pos
+            o[_N_NEG] = n - n_ex - n_pos
+            o[_BAD_LABEL] = 0
+            o[_NAN_SCORE] = nan
+            if nan > 0:
+                continue
+            _row_core(row, pos, n_pos, 0, ex, n_ex, options, o, sc[2:])

@@ -7,12 +7,15 @@ import pandas as pd
 
 from opauc_sim._definitions import DEFAULT_BETAS, DEFAULT_KS, DEFAULT_TOPK
 from opauc_sim._validation import check_choice
-from opauc_sim.metrics._docs import _fill_docs
-from opauc_sim.metrics._evaluate import evaluate
-from opauc_sim.metrics._inputs import UNSCORED, _long_columns, _pivot
+from opauc_sim.metrics._docs import fill_docs
+from opauc_sim.metrics._driver import warn_undefined_rows
+from opauc_sim.metrics._evaluate import evaluate_input
+from opauc_sim.metrics._inputs import _from_matrices
+from opauc_sim.metrics._options import check_options
+from opauc_sim.metrics._tables import UNSCORED, long_columns, pivot
 
 
-@_fill_docs
+@fill_docs
 def evaluate_long(
     scores: pd.DataFrame,
     truth: pd.DataFrame,
@@ -30,6 +33,7 @@ def evaluate_long(
     normalize: str | None = None,
     topk=DEFAULT_TOPK,
     graded: bool = False,
+    auc: bool = True,
 ) -> pd.DataFrame:
     """:func:`evaluate` on long tables: ``(user, item, score)`` rows and ``(user, item)`` truth.
 
@@ -48,9 +52,11 @@ def evaluate_long(
     items : sequence, optional
         The item catalogue each user is ranked over. Default: every item that appears in
         ``scores`` or ``truth``. Must contain every item of both tables.
-    unscored : {{"bottom", "drop"}}, default "bottom"
+    unscored : {{"bottom", "drop", "miss"}}, default "bottom"
         What happens to an item of the catalogue that has no score for a user (see Notes).
     {options}
+    auc : bool, default True
+        Compute the ``auc`` column (see :func:`evaluate`).
 
     Returns
     -------
@@ -65,27 +71,34 @@ def evaluate_long(
 
     * ``unscored="bottom"``: unscored items are ranked **below every scored item of the
       user, tied with each other**; each is a positive if it is in ``truth``, else a
-      negative. So an unscored positive counts in Recall's ``n_pos`` and is never a hit
-      (as ranx and trec_eval count relevant documents that were not retrieved) unless K
-      reaches into the tied bottom group, where it gets its expected share; and every
-      unscored negative counts in AUC/OPAUC as a negative that every scored positive beats
-      (a pair of an unscored positive and an unscored negative counts 1/2, as a tie).
-      This is the full-ranking evaluation of a model that scored only some items.
-      Filling with ``-inf`` gives the same except where a scored item itself is ``-inf``
-      (here it still ranks above the unscored ones).
+      negative. This is the full-ranking evaluation of a model that scored only some
+      items, with the tie rule of every other tie: an unscored positive counts in
+      Recall's ``n_pos``, and once K reaches into the tied bottom group it gets its
+      expected share of the hits there; every unscored negative counts in AUC/OPAUC as a
+      negative that every scored positive beats (a pair of an unscored positive and an
+      unscored negative counts 1/2, as a tie). Filling with ``-inf`` gives the same except
+      where a scored item itself is ``-inf`` (here it still ranks above the unscored ones).
+    * ``unscored="miss"``: as ``"bottom"``, except that an unscored positive is **never a
+      hit, at any K**: the rule of ranx and trec_eval for a relevant document the run did
+      not retrieve (it stays in Recall's and MAP's denominators and in NDCG's ideal DCG).
+      This is what ranx/TREC dicts of dicts get (see :func:`evaluate`).
     * ``unscored="drop"``: unscored items are **removed**, as if excluded: neither positive
       nor negative nor rank. An unscored positive is lost from ``n_pos``. This is the
       sampled-candidates evaluation, where each user is ranked over their own candidates
       only; AUC and OPAUC then count only pairs of scored items.
 
+    Ids are checked: a missing id (NaN, None) and ids of one kind in one table and of
+    another in the other (numbers against strings, which could never match) are errors.
+    Scores of any real type are compared exactly (Python integers of any size included).
     The tables are pivoted into dense ``n_users x n_items`` matrices (about 10 bytes per
     cell); evaluate very large catalogues in chunks of users.
 
     Raises
     ------
     ValueError
-        A missing column, a repeated (user, item) pair in ``scores``, NaN scores, an item
-        outside ``items``, a bad ``unscored``, and as :func:`evaluate`.
+        A missing column, a missing id, ids of different kinds in the tables, a repeated
+        (user, item) pair in ``scores`` (or in ``truth`` with ``relevance=``), NaN scores or
+        relevance, an item outside ``items``, a bad ``unscored``, and as :func:`evaluate`.
     TypeError
         ``scores``, ``truth`` or ``exclude`` not a DataFrame.
 
@@ -102,24 +115,27 @@ def evaluate_long(
     {{1: 0.5, 2: 0.0}}
     """
     check_choice("unscored", unscored, UNSCORED)
+    opts = check_options(ks, betas, opauc_ks, normalize, topk)
     rows = _long_rows(scores, truth, exclude, user, item, score, relevance)
-    gains, mat, excl, users = _pivot(*rows, unscored=unscored, items=items)
-    options = dict(ks=ks, betas=betas, opauc_ks=opauc_ks, normalize=normalize, topk=topk)
-    df = evaluate(gains if graded else gains > 0, mat, exclude=excl, graded=graded, **options)
-    df.index = users.rename(user)
+    gains, mat, excl, miss, users = pivot(
+        *rows, unscored=unscored, items=items, relevance=relevance is not None
+    )
+    inp = _from_matrices(gains, mat, excl, miss, users.rename(user), graded=graded)
+    df = evaluate_input(inp, opts, graded=graded, auc=auc)
+    warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
     return df
 
 
 def _long_rows(scores, truth, exclude, user, item, score, relevance):
     """The ``(users, items, values)`` of ``scores`` and ``truth`` (relevance 1 without a
     ``relevance`` column) and the ``(users, items)`` of ``exclude`` (or None)."""
-    s_rows = _long_columns(scores, "scores", {"user": user, "item": item, "score": score})
+    s_rows = long_columns(scores, "scores", {"user": user, "item": item, "score": score})
     cols = {"user": user, "item": item}
     if relevance is not None:
         cols["relevance"] = relevance
-    t_cols = _long_columns(truth, "truth", cols)
+    t_cols = long_columns(truth, "truth", cols)
     t_rows = (*t_cols[:2], t_cols[2] if relevance is not None else np.ones(len(truth)))
     x_rows = None
     if exclude is not None:
-        x_rows = _long_columns(exclude, "exclude", {"user": user, "item": item})
+        x_rows = long_columns(exclude, "exclude", {"user": user, "item": item})
     return s_rows, t_rows, x_rows

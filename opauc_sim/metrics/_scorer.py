@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from opauc_sim._definitions import DEFAULT_BETAS, DEFAULT_KS, DEFAULT_TOPK
-from opauc_sim._validation import UndefinedMetricWarning, check_int
-from opauc_sim.metrics._docs import _fill_docs
-from opauc_sim.metrics._evaluate import _check_options, evaluate
-from opauc_sim.metrics._inputs import _as_array
-from opauc_sim.metrics._stats import _warn_undefined_rows
+from opauc_sim._validation import check_int
+from opauc_sim.metrics._docs import fill_docs
+from opauc_sim.metrics._driver import warn_undefined_rows
+from opauc_sim.metrics._evaluate import evaluate_input
+from opauc_sim.metrics._inputs import _align_to, _as_array, _prepare
+from opauc_sim.metrics._options import check_options
+
+#: Scores per chunk when ``chunk`` is not given (about 32 MB of float64): a chunk the
+#: kernel reads while it is still in the cache the scorer wrote it to.
+_CHUNK_SCORES = 1 << 22
 
 
-@_fill_docs
+@fill_docs
 def evaluate_scorer(
     score_fn,
     users,
@@ -29,26 +32,35 @@ def evaluate_scorer(
     normalize: str | None = None,
     topk=DEFAULT_TOPK,
     graded: bool = False,
-    chunk: int = 1024,
+    auc: bool = True,
+    chunk: int | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` for a model too large to score at once: users in chunks.
 
     Parameters
     ----------
     score_fn : callable
-        ``score_fn(rows) -> scores``: for an int64 array of user rows, their scores over all
-        items, shape ``(len(rows), n_items)`` (a NumPy array, or a torch tensor on any
-        device, e.g. ``lambda u: user_emb[u] @ item_emb.T``).
+        ``score_fn(rows) -> scores``: for an int64 array of user rows (a copy: the function
+        may modify it), their scores over all items, shape ``(len(rows), n_items)`` (a
+        NumPy array, or a torch tensor on any device, e.g.
+        ``lambda u: user_emb[u] @ item_emb.T``). float32 scores are ranked as float32.
     users : sequence of int
-        The rows of ``y_true`` to evaluate, in the order of the output.
-    y_true : array-like or scipy.sparse matrix, shape (n_users, n_items)
-        Relevance of every user (row) and item, as in :func:`evaluate`.
-    exclude : array-like or scipy.sparse matrix, optional
-        Items removed per user (training interactions), shape of ``y_true``.
+        The rows of ``y_true`` to evaluate (positions), in the order of the output.
+    y_true : array-like, scipy.sparse matrix or DataFrame, shape (n_users, n_items)
+        Relevance of every user (row) and item, as in :func:`evaluate`. Columns are the
+        items in the order of the scores' columns.
+    exclude : array-like, scipy.sparse matrix or DataFrame, optional
+        Items removed per user (training interactions), shape of ``y_true``. A DataFrame
+        ``exclude`` with a DataFrame ``y_true`` is lined up on its row and column labels
+        (the same sets in any order); otherwise rows and columns are positions.
     {options}
-    chunk : int, default 1024
+    auc : bool, default True
+        Compute the ``auc`` column (see :func:`evaluate`; without it each row's pass stops
+        as soon as every K and beta is complete).
+    chunk : int, optional
         Users scored per call of ``score_fn``. Memory is bounded by the chunk: about
         ``chunk * n_items * 10`` bytes beyond ``y_true`` and ``exclude`` themselves.
+        Default: about 4 million scores per chunk.
 
     Returns
     -------
@@ -56,11 +68,18 @@ def evaluate_scorer(
         :func:`evaluate`'s columns, indexed by ``users`` (index name ``user``). The values
         do not depend on ``chunk``. Undefined rows give one UndefinedMetricWarning in all.
 
+    Notes
+    -----
+    The fast path of full-ranking evaluation is a scipy.sparse ``y_true`` and ``exclude``
+    (held-out and training items): the kernel then reads each user's few positives and
+    excluded items from their index lists and counts over the row of scores, nothing
+    densified.
+
     Raises
     ------
     ValueError
         A user outside ``[0, n_users)``, a ``score_fn`` result of the wrong shape, a bad
-        ``chunk``, and as :func:`evaluate`.
+        ``chunk``, DataFrames whose labels differ, and as :func:`evaluate`.
     TypeError
         ``score_fn`` not callable.
 
@@ -75,26 +94,61 @@ def evaluate_scorer(
     """
     if not callable(score_fn):
         raise TypeError(f"score_fn must be callable, got {type(score_fn).__name__}")
+    opts = check_options(ks, betas, opauc_ks, normalize, topk)
+    y_true, exclude = _matrices(y_true, exclude)
+    n_users, n_items = y_true.shape
+    if chunk is None:
+        chunk = max(1, _CHUNK_SCORES // max(n_items, 1))
     chunk = check_int("chunk", chunk, low=1)
-    opts = _check_options(ks, betas, opauc_ks, normalize, topk)._asdict()
-    shape = y_true.shape if hasattr(y_true, "shape") else np.shape(y_true)
-    if len(shape) != 2:
-        raise ValueError(f"y_true must be 2-D (n_users, n_items), got shape {tuple(shape)}")
-    users = _check_users(users, shape[0])
-    with warnings.catch_warnings():  # one warning for all chunks, below
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        parts = [
-            evaluate(y, scores, exclude=excl, graded=graded, **opts)
-            for y, scores, excl in _chunks(score_fn, users, y_true, exclude, shape[1], chunk)
-        ]
+    users = _check_users(users, n_users)
+    parts = []
+    for start in range(0, len(users), chunk):
+        rows = users[start : start + chunk]
+        scores = _as_array("score_fn(rows)", score_fn(rows.copy()))
+        if scores.shape != (len(rows), n_items):
+            raise ValueError(
+                f"score_fn must return shape (len(rows), n_items) = "
+                f"{(len(rows), n_items)}, got {scores.shape}"
+            )
+        inp = _prepare(
+            y_true[rows],
+            scores,
+            None if exclude is None else exclude[rows],
+            graded=graded,
+            keep_float32=True,
+        )
+        parts.append(evaluate_input(inp, opts, graded=graded, auc=auc))
     if parts:
         df = pd.concat(parts, ignore_index=True)
     else:
-        empty = np.zeros((0, shape[1]))
-        df = evaluate(empty, empty, **opts)
+        empty = np.zeros((0, n_items))
+        df = evaluate_input(_prepare(empty, empty), opts, graded=False, auc=auc)
     df.index = pd.Index(users, name="user")
-    _warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
+    warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
     return df
+
+
+def _matrices(y_true, exclude):
+    """``y_true`` and ``exclude`` as row-sliceable matrices: CSR for sparse input, NumPy
+    arrays otherwise, DataFrames lined up on their labels first."""
+    if isinstance(y_true, pd.DataFrame) and isinstance(exclude, pd.DataFrame):
+        exclude = _align_to("exclude", exclude, "y_true", y_true)
+    out = []
+    for name, matrix in (("y_true", y_true), ("exclude", exclude)):
+        if matrix is None:
+            out.append(None)
+        elif sp.issparse(matrix):
+            out.append(sp.csr_array(matrix))
+        else:
+            out.append(_as_array(name, matrix))
+    y_true, exclude = out
+    if y_true.ndim != 2:
+        raise ValueError(f"y_true must be 2-D (n_users, n_items), got shape {y_true.shape}")
+    if exclude is not None and exclude.shape != y_true.shape:
+        raise ValueError(
+            f"exclude must have the shape of y_true {y_true.shape}, got {exclude.shape}"
+        )
+    return y_true, exclude
 
 
 def _check_users(users, n_users: int) -> np.ndarray:
@@ -107,26 +161,3 @@ def _check_users(users, n_users: int) -> np.ndarray:
         bad = users[(users < 0) | (users >= n_users)][0]
         raise ValueError(f"users must be rows of y_true in [0, {n_users}), got {bad}")
     return users
-
-
-def _chunks(score_fn, users, y_true, exclude, n_items: int, chunk: int):
-    """``(y_true, scores, exclude)`` of each chunk of ``chunk`` users, scored on demand."""
-    for start in range(0, len(users), chunk):
-        rows = users[start : start + chunk]
-        scores = _as_array("score_fn(rows)", score_fn(rows))
-        if scores.shape != (len(rows), n_items):
-            raise ValueError(
-                f"score_fn must return shape (len(rows), n_items) = "
-                f"{(len(rows), n_items)}, got {scores.shape}"
-            )
-        yield _take_rows("y_true", y_true, rows), scores, _take_rows("exclude", exclude, rows)
-
-
-def _take_rows(name: str, matrix, rows: np.ndarray):
-    if matrix is None:
-        return None
-    if sp.issparse(matrix):
-        return sp.csr_matrix(matrix)[rows]
-    if isinstance(matrix, pd.DataFrame):
-        return matrix.iloc[rows].to_numpy()
-    return _as_array(name, matrix)[rows]

@@ -11,30 +11,24 @@ import pandas as pd
 
 from opauc_sim._definitions import NORMALIZATIONS, beta_column, normalize_area, topk_column
 from opauc_sim._validation import check_beta, check_choice, warn_undefined
-from opauc_sim.metrics._docs import _fill_docs
+from opauc_sim.metrics._docs import fill_docs
+from opauc_sim.metrics._driver import finish, graded_ndcg, run
 from opauc_sim.metrics._inputs import _prepare
-from opauc_sim.metrics._stats import _check_k, _finish, _graded_ndcg, _run
-
-#: The name of each Top-K metric in the warning about rows without positives.
-_TITLES = {
-    "recall": "Recall",
-    "ndcg": "NDCG",
-    "hit_rate": "HitRate",
-    "mrr": "MRR",
-    "map": "MAP",
-}
+from opauc_sim.metrics._options import check_k
+from opauc_sim.metrics._registry import AUC_TITLE, OPAUC_TITLE, TOPK
 
 
 def _topk(y_true, y_score, k, which: str, exclude, graded: bool = False):
     """Top-K metric ``which`` at one cut-off: the body of every ``<metric>_at_k``."""
+    k = check_k("k", k)
     inp = _prepare(y_true, y_score, exclude, graded=graded)
-    k = _check_k("k", k)
-    stats = _run(inp, (k,), (), want_auc=False, want_rank=which in ("hit_rate", "mrr", "map"))
-    if which != "precision":
+    stats = run(inp, (k,), (), want_auc=False, topk=(which,))
+    metric = TOPK[which]
+    if not metric.defined_without_positives:
         empty = int((stats.n_pos == 0).sum())
-        warn_undefined(empty, len(stats.n_pos), f"no positives ({_TITLES[which]} undefined)")
-    graded_ndcg = _graded_ndcg(inp, (k,))[0] if graded and which == "ndcg" else None
-    return _finish(stats.topk(which, 0, k, graded_ndcg), inp, topk_column(which, k))
+        warn_undefined(empty, len(stats.n_pos), f"no positives ({metric.title} undefined)")
+    graded_values = graded_ndcg(inp, (k,))[0] if graded and which == "ndcg" else None
+    return finish(stats.topk(which, 0, k, graded_values), inp, topk_column(which, k))
 
 
 def _pairs_metric(stats, area: np.ndarray, what: str) -> np.ndarray:
@@ -44,7 +38,7 @@ def _pairs_metric(stats, area: np.ndarray, what: str) -> np.ndarray:
     return stats.per_pair(area)
 
 
-@_fill_docs
+@fill_docs
 def recall_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | pd.Series:
     """Recall@K = hits@K / n_pos, with the expected hits under random order within ties.
 
@@ -84,7 +78,7 @@ def recall_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray 
     return _topk(y_true, y_score, k, "recall", exclude)
 
 
-@_fill_docs
+@fill_docs
 def precision_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | pd.Series:
     """Precision@K = hits@K / K, with the expected hits under random order within ties.
 
@@ -120,7 +114,7 @@ def precision_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarr
     return _topk(y_true, y_score, k, "precision", exclude)
 
 
-@_fill_docs
+@fill_docs
 def ndcg_at_k(
     y_true, y_score, k: int, *, exclude=None, graded: bool = False
 ) -> float | np.ndarray | pd.Series:
@@ -169,7 +163,7 @@ def ndcg_at_k(
     return _topk(y_true, y_score, k, "ndcg", exclude, graded=graded)
 
 
-@_fill_docs
+@fill_docs
 def hit_rate_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | pd.Series:
     """HitRate@K: whether a positive is among the top K, in expectation over tie orders.
 
@@ -207,7 +201,7 @@ def hit_rate_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarra
     return _topk(y_true, y_score, k, "hit_rate", exclude)
 
 
-@_fill_docs
+@fill_docs
 def mrr_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | pd.Series:
     """Reciprocal rank of the first positive (0 if it is not in the top K), tie-averaged.
 
@@ -247,7 +241,7 @@ def mrr_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | p
     return _topk(y_true, y_score, k, "mrr", exclude)
 
 
-@_fill_docs
+@fill_docs
 def map_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | pd.Series:
     """Average precision at K, ``AP@K = sum_{{positives at r < K}} Precision@(r+1) / n_pos``.
 
@@ -265,11 +259,12 @@ def map_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | p
 
     Notes
     -----
-    The denominator is ``n_pos``, as in ranx's ``map@k`` and trec_eval; RecBole and
-    torchmetrics divide by ``min(K, n_pos)`` instead (multiply by ``n_pos / min(K, n_pos)``
-    to convert). Ties: the exact expectation under a uniformly random order inside each tie
-    group. For rank ``r`` at offset ``j`` of a group of ``g`` items with ``g_+`` positives
-    and ``y`` positives above the group,
+    The denominator is ``n_pos``, as in ranx's ``map@k`` and trec_eval's ``map_cut``;
+    RecBole divides by ``min(K, n_pos)`` instead (multiply by ``n_pos / min(K, n_pos)`` to
+    convert), torchmetrics' ``RetrievalMAP(top_k=K)`` by the number of hits in the top K
+    (multiply by ``n_pos / hits@K``, on a tie-free row). Ties: the exact expectation under
+    a uniformly random order inside each tie group. For rank ``r`` at offset ``j`` of a
+    group of ``g`` items with ``g_+`` positives and ``y`` positives above the group,
     ``E[rel(r) * hits(ranks <= r)] = p (1 + y) + j p_2`` with ``p = g_+ / g`` and
     ``p_2 = g_+ (g_+ - 1) / (g (g - 1))``, so
     ``E[AP@K] = sum_{{r < K}} (p (1 + y) + j p_2) / (r + 1) / n_pos``.
@@ -287,7 +282,7 @@ def map_at_k(y_true, y_score, k: int, *, exclude=None) -> float | np.ndarray | p
     return _topk(y_true, y_score, k, "map", exclude)
 
 
-@_fill_docs
+@fill_docs
 def auc(y_true, y_score, *, exclude=None) -> float | np.ndarray | pd.Series:
     """Area under the ROC curve: the fraction of correctly ordered (positive, negative) pairs.
 
@@ -323,12 +318,12 @@ def auc(y_true, y_score, *, exclude=None) -> float | np.ndarray | pd.Series:
     1.0
     """
     inp = _prepare(y_true, y_score, exclude)
-    stats = _run(inp, (), (), want_auc=True)
-    values = _pairs_metric(stats, stats.auc_pairs, "AUC undefined")
-    return _finish(values, inp, "auc")
+    stats = run(inp, (), (), want_auc=True)
+    values = _pairs_metric(stats, stats.auc_pairs, f"{AUC_TITLE} undefined")
+    return finish(values, inp, "auc")
 
 
-@_fill_docs
+@fill_docs
 def opauc(
     y_true, y_score, beta: float, *, normalize: str | None = None, exclude=None
 ) -> float | np.ndarray | pd.Series:
@@ -378,9 +373,9 @@ def opauc(
     beta = check_beta("beta", beta)
     check_choice("normalize", normalize, NORMALIZATIONS)
     inp = _prepare(y_true, y_score, exclude)
-    stats = _run(inp, (), (beta,), want_auc=False)
-    values = _pairs_metric(stats, stats.area[:, 0], "OPAUC undefined")
-    return _finish(normalize_area(values, beta, normalize), inp, beta_column(beta))
+    stats = run(inp, (), (beta,), want_auc=False)
+    values = _pairs_metric(stats, stats.area[:, 0], f"{OPAUC_TITLE} undefined")
+    return finish(normalize_area(values, beta, normalize), inp, beta_column(beta))
 
 
 def normalize_opauc(area, beta: float, normalize: str | None):

@@ -40,12 +40,30 @@ def _panels(df: pd.DataFrame) -> list[tuple[list[str], str]]:
     return panels
 
 
+def undefined_curves(df: pd.DataFrame) -> list[str]:
+    """The curves (``"Recall@20"``) whose correlation is NaN at every beta: the metric is
+    constant over the rankings (e.g. Recall@K with K >= n_pos + n_neg), so no correlation
+    is defined. :func:`make_figure` leaves them out and names them."""
+    defined = df.groupby(["metric", "k"])["corr"].apply(lambda c: bool(c.notna().any()))
+    return [f"{TITLES.get(m, m).replace('@K', '')}@{k}" for (m, k), ok in defined.items() if not ok]
+
+
 def make_figure(df: pd.DataFrame, title: str | None = None) -> Figure:
     """Curves by metric (panels) and K (colours): exact solid, Monte Carlo with CI band.
 
     ``df`` has columns ``source`` ("exact" / "monte_carlo"), ``metric``, ``k``, ``beta``,
-    ``corr`` and, for Monte Carlo rows, ``ci_low``, ``ci_high``, ``n_rankings``.
+    ``corr`` and, for Monte Carlo rows, ``ci_low``, ``ci_high``, ``n_rankings``. Curves
+    that are undefined everywhere (:func:`undefined_curves`) are not drawn but named in the
+    title; with no curve defined at all this raises ``ValueError`` naming them.
     """
+    missing = undefined_curves(df)
+    if missing:
+        df = df[df.groupby(["metric", "k"])["corr"].transform(lambda c: c.notna().any())]
+        if df.empty:
+            raise ValueError(
+                f"no curve is defined (each metric is constant over the rankings): "
+                f"{', '.join(missing)}"
+            )
     panels = _panels(df)
     ks = sorted(set(df["k"]))
     colours = k_colours(len(ks))
@@ -126,7 +144,10 @@ def make_figure(df: pd.DataFrame, title: str | None = None) -> Figure:
             + (" (bands thinner than the lines)" if half < 0.005 else "")
         )
     head = title or "The paper's simulation (Fig. 6/7), n_pos = 200, n_neg = 800"
-    fig.suptitle(head + (f"  ({'; '.join(notes)})" if notes else ""), fontsize=10)
+    head += f"  ({'; '.join(notes)})" if notes else ""
+    if missing:  # on a line of its own, so that a long list stays readable
+        head += f"\nundefined (constant over the rankings), not drawn: {', '.join(missing)}"
+    fig.suptitle(head, fontsize=10)
     return fig
 
 
@@ -142,7 +163,11 @@ def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
 def draw_curve(
     curve: pd.DataFrame, name: str, out_dir: str | Path, *, exact: bool, title: str
 ) -> Path:
-    """The figure of one ``correlation.beta_curve`` table (``opauc-sim simulate curve``)."""
+    """The figure of one ``correlation.beta_curve`` table (``opauc-sim simulate curve``).
+
+    Curves undefined at every beta are left out and named (:func:`undefined_curves`); a
+    table with no defined curve raises ``ValueError`` naming them.
+    """
     df = curve.assign(source="exact" if exact else "monte_carlo")
     for column in ("ci_low", "ci_high", "n_rankings"):
         if column not in df:

@@ -1,8 +1,9 @@
-"""Between the public functions of :mod:`opauc_sim.metrics` and its kernels.
+"""The kernel's driver: one kernel call per public call, its statistics read back by name.
 
-The argument checks shared by the public functions, one kernel call per public call
-(:func:`_run`) with its statistics read back by name (:class:`Stats`), graded NDCG, and
-the one warning about undefined rows.
+:func:`run` chooses the kernel for the input's form (dense or CSR) and whether it fills
+the rank block (from the registry, :mod:`._registry`), :class:`Stats` names the blocks of
+its output, and the rest turns the kernel's flags into errors, rows without positives into
+one warning, and graded relevance into NDCG.
 """
 
 from __future__ import annotations
@@ -14,15 +15,9 @@ import numba
 import numpy as np
 import pandas as pd
 
-from opauc_sim._definitions import TOPK_METRICS, check_beta_columns, discounts, ideal_dcg
-from opauc_sim._validation import (
-    check_beta,
-    check_choice,
-    check_int,
-    check_sequence,
-    warn_undefined,
-)
-from opauc_sim.metrics._inputs import _excluded, _Input, _where
+from opauc_sim._definitions import discounts
+from opauc_sim._validation import warn_undefined
+from opauc_sim.metrics._inputs import _excluded, _Input, _plain, _where
 from opauc_sim.metrics._kernels import (
     _AUC,
     _BAD_LABEL,
@@ -30,54 +25,12 @@ from opauc_sim.metrics._kernels import (
     _N_NEG,
     _N_POS,
     _NAN_SCORE,
+    MISS,
     _batch_stats,
+    _batch_stats_csr,
     _block_starts,
 )
-
-# Cut-offs are not bounded by the number of items (a K beyond it ranks every item, and
-# Precision@K still divides by K, as ranx, torchmetrics and RecBole do); this bound only
-# keeps K inside int64.
-_K_MAX = 2**62
-
-
-def _check_k(name: str, k) -> int:
-    return check_int(name, k, low=1, high=_K_MAX)
-
-
-def _check_ks(ks) -> tuple[int, ...]:
-    ks = check_sequence("ks", ks, _check_k)
-    if len(set(ks)) != len(ks):
-        raise ValueError(f"ks must not repeat a value, got {ks!r}")
-    return ks
-
-
-def _check_betas(betas) -> tuple[float, ...]:
-    if isinstance(betas, list | tuple) and not betas:
-        return ()  # no OPAUC columns
-    betas = check_sequence("betas", betas, check_beta)
-    check_beta_columns(betas)
-    return betas
-
-
-def _check_opauc_ks(opauc_ks) -> tuple[int, ...]:
-    if isinstance(opauc_ks, list | tuple) and not opauc_ks:
-        return ()
-    opauc_ks = check_sequence("opauc_ks", opauc_ks, lambda name, v: check_int(name, v, low=1))
-    if len(set(opauc_ks)) != len(opauc_ks):
-        raise ValueError(f"opauc_ks must not repeat a value, got {opauc_ks!r}")
-    return opauc_ks
-
-
-def _check_topk(topk) -> tuple[str, ...]:
-    if isinstance(topk, str):
-        topk = (topk,)
-    if not isinstance(topk, list | tuple):
-        raise TypeError(f"topk must be a sequence of metric names, got {topk!r}")
-    for i, name in enumerate(topk):
-        check_choice(f"topk[{i}]", name, TOPK_METRICS)
-    if len(set(topk)) != len(topk):
-        raise ValueError(f"topk must not repeat a name, got {topk!r}")
-    return tuple(topk)
+from opauc_sim.metrics._registry import needs_rank, topk_values
 
 
 class Stats(NamedTuple):
@@ -85,7 +38,7 @@ class Stats(NamedTuple):
 
     ``hits``, ``dcg``, ``rr``, ``ap``, ``hit`` have one column per K, ``area`` one per
     OPAUC cut; the counts and ``auc_pairs`` are 1-D. The areas are in (positive, negative)
-    pairs and the AP sums not divided by ``n_pos`` (see ``_kernels._row_stats``).
+    pairs and the AP sums not divided by ``n_pos`` (see ``_kernels._row_core``).
     """
 
     n_pos: np.ndarray
@@ -105,26 +58,14 @@ class Stats(NamedTuple):
         return cls(out[:, _N_POS], out[:, _N_NEG], out[:, _AUC], *blocks)
 
     def topk(self, name: str, t: int, k: int, graded_ndcg: np.ndarray | None = None):
-        """Top-K metric ``name`` (of ``TOPK_METRICS``) from column ``t``, cut-off ``k``.
+        """Top-K metric ``name`` (of the registry) from column ``t``, cut-off ``k``.
 
-        NaN on rows with no positives, except Precision@K (0 there). NDCG is binary unless
-        ``graded_ndcg``, its graded values, is given.
+        NaN on rows with no positives where the metric is undefined there. NDCG is binary
+        unless ``graded_ndcg``, its graded values, is given.
         """
-        if name == "precision":
-            return self.hits[:, t] / k
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if name == "recall":
-                value = self.hits[:, t] / self.n_pos
-            elif name == "ndcg":
-                binary = graded_ndcg is None
-                value = self.dcg[:, t] / ideal_dcg(self.n_pos, k) if binary else graded_ndcg
-            elif name == "mrr":
-                value = self.rr[:, t]
-            elif name == "map":
-                value = self.ap[:, t] / self.n_pos
-            else:
-                value = self.hit[:, t]
-        return np.where(self.n_pos == 0, np.nan, value)
+        if graded_ndcg is not None and name == "ndcg":
+            return np.where(self.n_pos == 0, np.nan, graded_ndcg)
+        return topk_values(self, name, t, k)
 
     def per_pair(self, area: np.ndarray) -> np.ndarray:
         """``area / (n_pos * n_neg)``: AUC or OPAUC from an area in pairs, NaN without pairs."""
@@ -133,42 +74,47 @@ class Stats(NamedTuple):
             return np.where(pairs == 0, np.nan, area / pairs)
 
 
-def _run(
+def run(
     inp: _Input,
     ks: tuple[int, ...],
     betas: tuple[float, ...],
     opauc_ks: tuple[int, ...] = (),
     *,
     want_auc: bool,
-    want_rank: bool = False,
+    topk: tuple[str, ...] = (),
 ) -> Stats:
     """Run the kernel on every row; raise on NaN scores or bad labels.
 
     The OPAUC cuts are the fixed ``betas``, then OPAUC(K / n_neg) for ``opauc_ks``. The
     AUC pairs are only valid with ``want_auc`` (without it the kernel may stop early), the
-    rank blocks (rr, ap, hit) only with ``want_rank``.
+    rank blocks (rr, ap, hit) only where a metric of ``topk`` needs them.
     """
     scores = inp.scores
     m_scale = np.array([*betas, *(0.0 for _ in opauc_ks)], dtype=np.float64)
     m_const = np.array([*(0.0 for _ in betas), *opauc_ks], dtype=np.float64)
     width = _N_FIXED + _block_starts(len(ks), len(m_scale))[-1]
     out = np.empty((scores.shape[0], width), dtype=np.float64)
-    _batch_stats(
-        scores,
-        inp.labels,
-        inp.excl,
-        inp.use_excl,
+    common = (
         np.asarray(ks, dtype=np.int64),
         m_scale,
         m_const,
-        want_auc,
-        want_rank,
+        bool(want_auc),
+        needs_rank(topk),
         discounts(max(ks) if ks else 1, scores.shape[1]),
         out,
         max(min(scores.shape[0], 8 * numba.get_num_threads()), 1),
     )
+    if inp.csr:
+        ex_ptr, ex_idx = inp.csr_excl if inp.use_excl else _NO_LISTS
+        _batch_stats_csr(scores, *inp.csr_labels, ex_ptr, ex_idx, inp.use_excl, *common)
+    else:
+        _batch_stats(scores, inp.labels, inp.excl, inp.use_excl, *common)
     _raise_on_bad_input(inp, out)
     return Stats.of(out, len(ks), len(m_scale))
+
+
+# The CSR kernel's exclusion lists when nothing is excluded (never read).
+_NO_LISTS = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
 def _raise_on_bad_input(inp: _Input, out: np.ndarray) -> None:
@@ -183,14 +129,16 @@ def _raise_on_bad_input(inp: _Input, out: np.ndarray) -> None:
         )
     if out[:, _BAD_LABEL].any():
         row = int(np.flatnonzero(out[:, _BAD_LABEL])[0])
-        col = int(np.flatnonzero((inp.labels[row] > 1) & ~_excluded(inp, row))[0])
+        row_labels = inp.labels[row]
+        bad = (row_labels > 1) & (row_labels != MISS)
+        col = int(np.flatnonzero(bad & ~_excluded(inp, row))[0])
         raise ValueError(
             f"y_true must hold only 0 and 1 (or booleans); found the value "
-            f"{inp.raw_labels[row, col]!r} at {_where(row, col, n_rows)}"
+            f"{_plain(inp.raw_labels[row, col])!r} at {_where(row, col, n_rows)}"
         )
 
 
-def _finish(values: np.ndarray, inp: _Input, name: str):
+def finish(values: np.ndarray, inp: _Input, name: str):
     """A float for 1-D input, a Series on the DataFrame's index, else the array."""
     if inp.was_1d:
         return float(values[0])
@@ -199,7 +147,7 @@ def _finish(values: np.ndarray, inp: _Input, name: str):
     return values
 
 
-def _warn_undefined_rows(n_pos: np.ndarray, n_neg: np.ndarray) -> None:
+def warn_undefined_rows(n_pos: np.ndarray, n_neg: np.ndarray) -> None:
     """One warning for the rows without positives or without negatives, if any."""
     no_pos = n_pos == 0
     no_pairs = no_pos | (n_neg == 0)
@@ -213,7 +161,7 @@ def _warn_undefined_rows(n_pos: np.ndarray, n_neg: np.ndarray) -> None:
         )
 
 
-def _graded_ndcg(inp: _Input, ks: tuple[int, ...]) -> list[np.ndarray]:
+def graded_ndcg(inp: _Input, ks: tuple[int, ...]) -> list[np.ndarray]:
     """Graded NDCG@K for each K, expected over random orders within ties (exact).
 
     Each row is sorted once (excluded items last); every slot of a tie group has the
@@ -226,9 +174,11 @@ def _graded_ndcg(inp: _Input, ks: tuple[int, ...]) -> list[np.ndarray]:
         return [np.full(n_rows, np.nan) for _ in ks]
     ex = inp.excl.astype(bool) if inp.use_excl else np.zeros(scores.shape, dtype=bool)
     gains = np.where(ex, 0.0, inp.gains)
+    # A positive that can never be a hit counts in the ideal DCG only.
+    hit_gains = np.where(inp.labels == MISS, 0.0, gains)
     order = np.lexsort((-scores, ex), axis=-1)
     s_sorted = np.take_along_axis(scores, order, axis=1)
-    g_sorted = np.take_along_axis(gains, order, axis=1)
+    g_sorted = np.take_along_axis(hit_gains, order, axis=1)
     ex_sorted = np.take_along_axis(ex, order, axis=1)
     new = np.ones(scores.shape, dtype=bool)
     new[:, 1:] = (s_sorted[:, 1:] != s_sorted[:, :-1]) | (ex_sorted[:, 1:] != ex_sorted[:, :-1])

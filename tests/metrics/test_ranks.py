@@ -1,4 +1,4 @@
-"""Rank-level kernels (opauc_sim.rank_metrics) against brute force and the score-level metrics.
+"""opauc_sim.metrics.ranks: the rank-level kernels against brute force and the score-level metrics.
 
 Kept fast as plain Python: CI also runs this file with NUMBA_DISABLE_JIT=1 -m "not slow".
 """
@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opauc_sim import metrics
-from opauc_sim import rank_metrics as rm
 from opauc_sim._validation import UndefinedMetricWarning
+from opauc_sim.metrics import ranks as rm
 from tests import reference_sim as ref
 
 TOL = 1e-12
