@@ -312,7 +312,7 @@ def batching_control(user: pd.DataFrame, pair: pd.DataFrame, *, k: int = 50) -> 
             base = float(both[f"{col}_pair"].mean()) if len(both) else np.nan
             row[f"{metric}_pair"] = base
             row[f"{metric}_diff"] = float(d.mean()) if len(d) else np.nan
-            row[f"{metric}_p"] = S._paired_p(d) if len(d) > 1 else np.nan
+            row[f"{metric}_p"] = S.paired_p(d)
             row[f"{metric}_immaterial"] = bool(abs(row[f"{metric}_diff"]) < 0.02 * base)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -144,11 +144,13 @@ def _mean_sd(values) -> tuple[float, float]:
     return float(values.mean()), sd
 
 
-def _paired_p(d: np.ndarray) -> float:
-    """Two-sided paired t-test p-value of the differences ``d`` (:mod:`opauc_sim.stats`)."""
+def paired_p(d: np.ndarray) -> float:
+    """Two-sided paired t-test p-value of the differences ``d``: :func:`opauc_sim.stats.
+    paired_ttest`, with its rule for degenerate differences (all 0: 1; all equal and not 0:
+    NaN and a warning; fewer than 2: NaN)."""
     from opauc_sim import stats
 
-    return float(stats._paired_t(np.asarray(d, dtype=float))[1])
+    return stats.paired_ttest(d, what="paired t-test over seeds")[1]
 
 
 def _seed_keys(df: pd.DataFrame) -> list[str]:
@@ -176,7 +178,7 @@ def paired_difference(df: pd.DataFrame, a: pd.Series, b: pd.Series, column: str)
         "mean": float(d.mean()) if len(d) else float("nan"),
         "sd": float(d.std(ddof=1)) if len(d) > 1 else float("nan"),
         "n_positive": int((d > 0).sum()),
-        "p": _paired_p(d) if len(d) > 1 else float("nan"),
+        "p": paired_p(d),
     }
 
 
@@ -404,7 +406,7 @@ def tilt_table(
                 "mean": d.mean(),
                 "sd": d.std(ddof=1) if len(d) > 1 else float("nan"),
                 "n": len(d),
-                "p": _paired_p(d) if len(d) > 1 else float("nan"),
+                "p": paired_p(d),
             }
         )
     return pd.DataFrame(rows)
