@@ -1,4 +1,5 @@
-"""Full-ranking evaluation of a score matrix, through :func:`opauc_sim.metrics.evaluate`.
+"""Full-ranking evaluation of a score matrix: :func:`opauc_sim.metrics.evaluate_scorer`
+with the per-user OPAUC columns of training.
 
 No torch here: the trainer hands over a NumPy score matrix.
 
@@ -24,25 +25,6 @@ from opauc_sim._definitions import opauc_k_column as opauc_column
 from opauc_sim._definitions import opauc_norm_column, ranking_columns
 
 __all__ = ["evaluate_ranking", "mean_metrics", "opauc_column", "opauc_norm_column"]
-
-
-def _bool_csr(matrix, shape: tuple[int, int]) -> sp.csr_matrix:
-    out = sp.csr_matrix(matrix, dtype=bool)
-    if out.shape != shape:
-        raise ValueError(f"matrix shape {out.shape} does not match y_score {shape}")
-    out.eliminate_zeros()
-    return out
-
-
-def _evaluate_chunk(scores, y_true, exclude, ks, evaluate, auc=True) -> pd.DataFrame:
-    df = evaluate(
-        y_true, scores, ks=ks, betas=(), opauc_ks=ks, exclude=exclude, auc=auc, keep_float32=True
-    )
-    n_neg = df["n_neg"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in ks:
-            df[opauc_norm_column(k)] = df[opauc_column(k)] / np.minimum(k / n_neg, 1.0)
-    return df[[*ranking_columns(ks, auc=auc), "n_pos", "n_neg"]]
 
 
 def evaluate_ranking(
@@ -88,38 +70,37 @@ def evaluate_ranking(
 
     Notes
     -----
-    One call of ``metrics.evaluate(..., opauc_ks=ks)`` per chunk computes everything. Ties
-    follow ``evaluate``: expected Top-K over random order within ties, ROC diagonals for
-    AUC/OPAUC.
+    One call of ``metrics.evaluate_scorer(..., opauc_ks=ks)`` computes everything (users
+    scored in chunks, float32 scores ranked as they are). Ties follow ``evaluate``:
+    expected Top-K over random order within ties, ROC diagonals for AUC/OPAUC.
     """
-    from opauc_sim.metrics import evaluate
+    from opauc_sim.metrics import evaluate_scorer
 
-    n_users, n_items = (
-        y_score.shape if not callable(y_score) else (y_true.shape[0], y_true.shape[1])
-    )
-    shape = (n_users, n_items)
-    y_true = _bool_csr(y_true, shape)
-    exclude = _bool_csr(exclude, shape) if exclude is not None else sp.csr_matrix(shape, dtype=bool)
+    shape = y_score.shape if not callable(y_score) else tuple(y_true.shape)
+    y_true = sp.csr_matrix(y_true, dtype=bool)
+    if y_true.shape != tuple(shape):
+        raise ValueError(f"y_true's shape {y_true.shape} does not match y_score's {shape}")
+    if exclude is not None:
+        exclude = sp.csr_matrix(exclude, dtype=bool)
     if users is None:
-        kept = y_true.astype(np.int8) - y_true.multiply(exclude).astype(np.int8)
-        users = np.flatnonzero(np.diff(sp.csr_matrix(kept).indptr) > 0)
-    users = np.asarray(users, dtype=np.int64)
-    if chunk_rows is None:
-        chunk_rows = max(1, int(2e7 // max(n_items, 1)))
-    parts = []
-    for start in range(0, len(users), chunk_rows):
-        rows = users[start : start + chunk_rows]
-        scores = y_score(rows) if callable(y_score) else y_score[rows]
-        scores = np.asarray(scores)
-        if scores.dtype not in (np.float32, np.float64):
-            scores = scores.astype(np.float64)
-        scores = np.ascontiguousarray(scores)  # float32 is ranked as is: no copy, same ties
-        part = _evaluate_chunk(scores, y_true[rows], exclude[rows], tuple(ks), evaluate, auc)
-        part["user"] = rows
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
+        kept = y_true.astype(np.int8)
+        if exclude is not None:
+            kept = kept - y_true.multiply(exclude).astype(np.int8)
+        kept = sp.csr_matrix(kept)
+        kept.eliminate_zeros()
+        users = np.flatnonzero(np.diff(kept.indptr) > 0)
+    scorer = y_score if callable(y_score) else (lambda rows: y_score[rows])
+    ks = tuple(ks)
+    df = evaluate_scorer(
+        scorer, users, y_true, exclude=exclude, ks=ks, betas=(), opauc_ks=ks, auc=auc,
+        chunk=chunk_rows,
+    )  # fmt: skip
+    n_neg = df["n_neg"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in ks:
+            df[opauc_norm_column(k)] = df[opauc_column(k)] / np.minimum(k / n_neg, 1.0)
+    df = df[[*ranking_columns(ks, auc=auc), "n_pos", "n_neg"]].reset_index()
+    return df[[c for c in df.columns if c != "user"] + ["user"]]
 
 
 def mean_metrics(per_user: pd.DataFrame) -> dict[str, float]:
