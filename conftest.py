@@ -18,6 +18,9 @@ from hypothesis import HealthCheck, settings
 # command, which installs no torch, passes.
 _TORCH_MODULES = ["opauc_sim/train/torch_*", "opauc_sim/train/_torch.py"]
 collect_ignore_glob = [] if importlib.util.find_spec("torch") else _TORCH_MODULES
+# tests/doc_blocks.py is a helper, not a test module; its docstring shows a marked page
+# block (">>>" lines with notes beside them), which is not a doctest.
+collect_ignore = ["tests/doc_blocks.py"]
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("ci", derandomize=True, max_examples=60, print_blob=True, **_COMMON)

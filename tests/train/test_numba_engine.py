@@ -263,8 +263,9 @@ def test_threads_hold_for_the_whole_run_in_every_pool(split):
     """--threads 1 used to be undone by Numba's threading layer after the first evaluation;
     now the threads are set once, around the run, and restored after it."""
     import numba
-    import torch
     from threadpoolctl import threadpool_info
+
+    torch = pytest.importorskip("torch")
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs 2 Numba threads")
