@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from opauc_sim._compile_notice import announce_compiles
-    from opauc_sim.results_cache import forget_tree_state, record_tree_state
+    from opauc_sim._provenance import forget_tree_state, record_tree_state
 
     record_tree_state()  # provenance: the tree as it was before this run wrote anything
     announce_compiles()
