@@ -256,3 +256,15 @@ def test_a_rerun_that_changes_no_number_changes_no_file(tmp_path, monkeypatch, c
     assert main([*argv, "--seed", "1"]) == 0
     assert rc.load_result_set("fig6", "r")["fig6_curves"][1]["seed"] == 1
     capsys.readouterr()
+
+
+def test_where_the_work_runs_is_not_a_parameter(capsys):
+    """`simulate fig6 --executor dask --workers 2` was taken for a non-default run and
+    written under runs/: the options that change no number were two lists, drifted apart."""
+    from opauc_sim.cli import build_parser
+
+    for extra in (["--executor", "dask", "--workers", "2"], ["--threads", "1", "--quiet"]):
+        args = build_parser().parse_args(["simulate", "fig6", *extra])
+        results, figures, canonical = _outputs.resolve(args, "fig6", args.keyed_defaults)
+        assert canonical and results == Path("results") and figures == Path("figures")
+    assert capsys.readouterr().out == ""

@@ -140,9 +140,7 @@ def run_curve(args: argparse.Namespace) -> int:
             progress=not args.quiet, executor=executor, **options,
         )  # fmt: skip
     print(format_frame(corr.peak_beta(curve)))
-    keep = ("func", "save", "quiet", "keyed_defaults", "results_dir", "out_dir", "no_figure")
-    keep += ("executor", "workers", "scheduler")  # where it ran does not change the curve
-    params = {k: v for k, v in vars(args).items() if k not in keep}
+    params = {k: v for k, v in vars(args).items() if k not in _outputs.NOT_KEYED}
     path = save_result(
         curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
     )
