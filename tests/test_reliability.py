@@ -186,8 +186,8 @@ def fake_sweep(monkeypatch):
                 config=c,
                 device="cpu",
                 best_epoch=1,
-                valid={"ndcg@20": 0.1},
-                test={"ndcg@20": 0.2 + c.M / 100},
+                valid={f"ndcg@{k}": 0.1 for k in c.ks},
+                test={f"ndcg@{k}": 0.2 + c.M / 100 for k in c.ks},
                 history=[{"loss": 1.0}],
                 epoch_seconds=[0.01],
                 backend=kw.get("backend", "torch"),
@@ -296,6 +296,7 @@ def test_merge_sweeps_appends_new_ids_and_keeps_every_command(tmp_path, fake_swe
     ids --out lacks, and the sidecar lists every command that wrote rows."""
     from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.sweep import merge_sweeps
+    from opauc_sim.train.sweep import read_rows as sweep_read
 
     run, _, configs = fake_sweep
     main_csv, side = tmp_path / "main.csv", tmp_path / "side.csv"
@@ -317,8 +318,124 @@ def test_merge_sweeps_appends_new_ids_and_keeps_every_command(tmp_path, fake_swe
         merge_sweeps(main_csv, [tmp_path / "absent.csv"])
     other = tmp_path / "other.csv"
     other.write_text("id,score\na,1\n")
-    with pytest.raises(rc.ResultsError, match="was not written by a sweep"):
+    # The message names the source as a source (it used to call it --out).
+    with pytest.raises(rc.ResultsError, match=r"^source .* was not written by a sweep"):
         merge_sweeps(main_csv, [other])
+    run(other.with_name("long.csv"), [TrainConfig(sampler="dns", M=8, N=8, epochs=3)])
+    with pytest.raises(rc.ResultsError, match=r"another protocol than --out .*epochs: 3"):
+        merge_sweeps(main_csv, [other.with_name("long.csv")])
+    assert len(sweep_read(main_csv)) == 4
+
+
+def test_sweep_refuses_to_mix_protocols_in_one_csv(tmp_path, fake_sweep):
+    """Resuming --out with another data set, recipe (--authors-code) or --ks used to append
+    to the same CSV, and `report` then pooled them. Other samplers, weight decays, seeds
+    and the oracle arm still share one CSV (the studies rely on it)."""
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig
+
+    run, trained, configs = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    before = out.read_bytes()
+    trained.clear()
+    for other, what in (
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, authors_code=True)], "authors_code"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, ks=(10,), select_metric="ndcg@10")], "ks"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=2)], "epochs"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, batching="user")], "batching"),
+    ):
+        with pytest.raises(rc.ResultsError, match=f"another protocol \\(.*{what}: "):
+            run(out, other)
+    with pytest.raises(rc.ResultsError, match=r"another protocol \(dataset: toy, this run's: ml"):
+        sweep.run_sweep(None, configs, out, dataset="ml-100k", log=None)
+    with pytest.raises(ValueError, match="several protocols"):
+        run(tmp_path / "new.csv", [configs[0], TrainConfig(epochs=2)])
+    assert trained == [] and out.read_bytes() == before
+    same = [
+        TrainConfig(sampler="rns", weight_decay=0.01, seed=3, epochs=1),
+        TrainConfig(sampler="dns", M=2, N=8, epochs=1, exclude_heldout=True),
+        TrainConfig(sampler="softmax", rho=1.0, N=8, epochs=1),
+    ]
+    assert len(run(out, same)) == 6
+    # A file mixed by hand (or by an older version) is refused by the reader, naming both.
+    mixed = pd.concat([pd.read_csv(out), pd.read_csv(out).assign(epochs=200, id="x")])
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(rc.ResultsError, match="mixes rows of several protocols \\(epochs 1, 200"):
+        sweep.read_rows(tmp_path / "mixed.csv")
+
+
+def test_a_sweep_row_edited_by_hand_is_refused(tmp_path, fake_sweep):
+    """A hand-edited metric used to be read silently although the sidecar's sha256 no
+    longer matched. Cut and repeated rows are still dropped (and retrained)."""
+    from opauc_sim.train import sweep
+
+    run, _, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    text = out.read_text()
+    out.write_text(text.replace("0.22", "0.99", 1))
+    with pytest.raises(rc.ResultsError, match=r"line \d, does not match its sidecar"):
+        sweep.read_rows(out)
+    with pytest.raises(rc.ResultsError, match="does not match its sidecar"):
+        run(out)
+    lines = text.splitlines(keepends=True)
+    out.write_text("".join(lines[:2] + lines[3:]))  # a whole row removed: retrained
+    assert len(sweep.read_rows(out)) == 2 and len(run(out)) == 3
+    # An older sidecar, without row digests: the file's sha256 vouches for it.
+    meta = json.loads(out.with_suffix(".json").read_text())
+    del meta["row_sha256"]
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    assert len(sweep.read_rows(out)) == 3
+    out.write_text(out.read_text().replace("0.21", "0.99", 1))
+    with pytest.raises(rc.ResultsError, match="sha256 differs"):
+        sweep.read_rows(out)
+    out.with_suffix(".json").unlink()  # the way out the message gives: take it as it is
+    assert len(sweep.read_rows(out)) == 3
+
+
+def test_every_name_of_one_sweep_csv_takes_the_same_lock(tmp_path, fake_sweep):
+    """The lock was per file name: a symlink or a hard link to --out gave two writers (and
+    the write replaced the symlink with a file)."""
+    from opauc_sim.train import sweep
+
+    run, _, configs = fake_sweep
+    real = tmp_path / "real.csv"
+    run(real, configs[:1])
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert sweep.check_out(link) == real.resolve()
+    with sweep.lock_out(real):
+        with pytest.raises(rc.ResultsError, match="another sweep is writing"):
+            with sweep.lock_out(link):
+                pass
+    assert len(run(link)) == 3 and link.is_symlink() and len(sweep.read_rows(real)) == 3
+    hard = tmp_path / "hard.csv"
+    os.link(real, hard)
+    with pytest.raises(rc.ResultsError, match="has 2 hard links"):
+        run(hard)
+
+
+def test_committed_sweep_csvs_still_read_report_and_merge(tmp_path, capsys):
+    """The reader's new checks (sidecar, protocol) accept every committed table."""
+    from opauc_sim.cli import main
+    from opauc_sim.train import sweep, sweep_files
+
+    for path in sorted((ROOT / "results").glob("*.csv")):
+        meta = json.loads(path.with_suffix(".json").read_text())
+        if sweep_files.SWEEP.owns(meta):
+            rows = sweep.read_rows(path)
+            assert len(rows) == meta["rows"] and rows.attrs["dropped"] == 0, path
+        elif sweep_files.SHARES.owns(meta):
+            assert len(sweep.read_rows(path, kind=sweep_files.SHARES)) == meta["rows"]
+    for name in ("train_gowalla", "guideline_ml-1m"):
+        assert main(["report", str(ROOT / "results" / f"{name}.csv")]) == 0
+        assert "| method |" in capsys.readouterr().out
+    merged = tmp_path / "m.csv"
+    src = ROOT / "results" / "guideline_ml-1m.csv"
+    assert main(["merge-sweeps", str(src), "--out", str(merged)]) == 0
+    assert len(sweep.read_rows(merged)) == 18
+    capsys.readouterr()
 
 
 def test_command_line_reads_as_typed():

@@ -358,10 +358,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sweep_cmd(args: argparse.Namespace) -> int:
+    from opauc_sim._validation import check_int
     from opauc_sim.commands._executor import check_executor_args, open_executor
     from opauc_sim.distributed import SplitSource
     from opauc_sim.train.config import TrainConfig
-    from opauc_sim.train.sweep import check_out, parse_grid, run_sweep
+    from opauc_sim.train.sweep import (
+        check_out,
+        check_protocol,
+        expected_protocol,
+        parse_grid,
+        read_rows,
+        run_sweep,
+    )
 
     _recipe_defaults(args)
     points = [p for spec in args.grid for p in parse_grid(spec)]
@@ -370,7 +378,17 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         for point in points
         for wd in args.weight_decay
     ]
-    check_out(args.out)  # refused before any training: not .csv, a folder, not a sweep's
+    check_int("--max-group", args.max_group, low=1)
+    # Refused before any data is loaded: not .csv, a folder, not a sweep's, rows of another
+    # protocol (data set, split, recipe, cut-offs, epochs, validation, batching).
+    out = check_out(args.out)
+    check_protocol(configs, dataset=str(args.dataset), valid_frac=args.valid_frac)
+    read_rows(
+        out,
+        protocol=expected_protocol(
+            dataset=str(args.dataset), valid_frac=args.valid_frac, config=configs[0]
+        ),
+    )
     check_executor_args(args)
     threads, backend, device = _prepare(args)
     split = _load(args)
