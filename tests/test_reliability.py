@@ -187,7 +187,7 @@ def fake_sweep(monkeypatch):
                 device="cpu",
                 best_epoch=1,
                 valid={f"ndcg@{k}": 0.1 for k in c.ks},
-                test={f"ndcg@{k}": 0.2 + c.M / 100 for k in c.ks},
+                test={f"{m}@{k}": 0.2 + c.M / 100 for k in c.ks for m in ("ndcg", "recall")},
                 history=[{"loss": 1.0}],
                 epoch_seconds=[0.01],
                 backend=kw.get("backend", "torch"),
@@ -436,6 +436,49 @@ def test_committed_sweep_csvs_still_read_report_and_merge(tmp_path, capsys):
     assert main(["merge-sweeps", str(src), "--out", str(merged)]) == 0
     assert len(sweep.read_rows(merged)) == 18
     capsys.readouterr()
+
+
+def _report(argv, capsys):
+    from opauc_sim.cli import main
+
+    code = main(["report", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_report_reads_sweeps_with_the_sweeps_reader(tmp_path, fake_sweep, capsys):
+    """`report A --against B` paired a truncated row as "nan / nan" and a repeated row
+    twice; a header-only CSV printed nothing and exited 0; an empty or binary file gave
+    an error that named no file; a sweep without K = 50 printed no table and no word why."""
+    from opauc_sim.train.config import TrainConfig
+
+    run, _, configs = fake_sweep
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    run(a, [TrainConfig(sampler="rns", epochs=1), *configs])
+    run(b, [TrainConfig(sampler=s, M=m, N=8 * (s == "dns") or 1, epochs=1, authors_code=True)
+            for s, m in (("rns", 1), ("dns", 1), ("dns", 2), ("dns", 4))])  # fmt: skip
+    body = b.read_text().splitlines(keepends=True)
+    b.write_text("".join([*body[:-1], body[-1][:30]]))  # the last row cut mid-row
+    lines = a.read_text().splitlines(keepends=True)
+    a.write_text("".join([*lines, lines[1]]))  # a repeated row
+    code, out, err = _report([a, "--against", b], capsys)
+    assert code == 0, err
+    assert "nan" not in out.lower() and out.count("| DNS(M=1, N=8) |") == 1
+    assert "DNS(M=4, N=8) |" not in out.split("project / authors")[1]
+    assert "dropped 1 truncated" in err and "1 repeated" in err
+    for content, message in (
+        (lines[0], "h.csv' holds no finished row"),
+        ("", "h.csv' is empty"),
+        (None, "h.csv' is not a text CSV"),
+    ):
+        h = tmp_path / "h.csv"
+        h.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" if content is None else content.encode())
+        code, out, err = _report([h], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    k10 = tmp_path / "k10.csv"
+    run(k10, [TrainConfig(sampler="dns", M=1, N=8, epochs=1, ks=(10,), select_metric="ndcg@10")])
+    code, out, err = _report([k10], capsys)
+    assert code == 2 and "no metrics at K = 50 (its cut-offs K: 10)" in err
 
 
 def test_command_line_reads_as_typed():
