@@ -18,6 +18,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "opauc_sim.commands.figures",
     "opauc_sim.commands.check",
     "opauc_sim.commands.train",
+    "opauc_sim.commands.false_negatives",
     "opauc_sim.commands.report",
     "opauc_sim.commands.data",
     "opauc_sim.commands.merge",

@@ -778,3 +778,114 @@ def test_read_only_home_gives_no_matplotlib_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Matplotlib created a temporary" not in done.stderr
     assert (tmp_path / f"opauc-sim-matplotlib-{os.getuid()}").is_dir()
+
+
+# ----------------------------------------------------------------------- false negatives
+
+
+@pytest.fixture
+def toy_data(tmp_path):
+    """A small LightGCN folder (train.txt, test.txt)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from opauc_sim.train import data as D
+
+    rng = np.random.default_rng(2)
+    split = D.split_per_user(
+        sp.csr_matrix(rng.random((25, 60)) < 0.25), seed=2, test_frac=0.3, valid_frac=0.0
+    )
+    folder = tmp_path / "data"
+    D.write_lightgcn(folder, split.train, split.test)
+    return folder
+
+
+def _no_loading(monkeypatch):
+    from opauc_sim.train import data as D
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data was loaded before every option was checked")
+
+    monkeypatch.setattr(D, "load_split", refuse)
+
+
+def test_false_negatives_checks_everything_before_loading_data(
+    tmp_path, toy_data, fake_sweep, capsys, monkeypatch
+):
+    """--ms, --rhos, --n-pairs, --n-candidates and --out were checked only after training
+    (on Gowalla most of an hour): --n-pairs 10**12 ended in "out of memory (7.28 TiB)", a
+    sweep's CSV as --out in a KeyError traceback, or was overwritten with share rows."""
+    from opauc_sim.cli import main
+
+    run, _, _ = fake_sweep
+    run(tmp_path / "sweep.csv")
+    sweep_bytes = (tmp_path / "sweep.csv").read_bytes()
+    results = tmp_path / "committed" / "results"
+    results.mkdir(parents=True)
+    (results / ".opauc-sim-committed").write_text("")
+    _no_loading(monkeypatch)
+    base = ["false-negatives", "--dataset", str(toy_data), "--epochs", "1", "--quiet"]
+    for extra, message in (
+        (["--out", str(tmp_path / "sweep.csv")], "was not written by opauc-sim false-negatives"),
+        (["--n-pairs", str(10**12)], "would need about"),
+        (["--ms", "0"], "--ms must be >= 1"),
+        (["--ms", "5", "300"], "--ms must be <= 200"),
+        (["--rhos", "-1"], "--rhos must be > 0"),
+        (["--n-candidates", "0"], "--n-candidates must be >= 1"),
+        (["--out", str(tmp_path / "x.txt")], "--out must end in .csv"),
+        (["--out", str(results / "fn.csv")], "holds the committed canonical results"),
+    ):
+        assert main([*base, *extra]) == 2, extra
+        out, err = capsys.readouterr()
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert "goes to" not in out
+    assert (tmp_path / "sweep.csv").read_bytes() == sweep_bytes
+    assert list(results.iterdir()) == [results / ".opauc-sim-committed"]
+
+
+def test_false_negatives_writes_the_committed_table_only_with_its_settings(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """A fresh clone's `false-negatives` rewrote results/false_negatives.csv with a
+    2-epoch run of other defaults (weight decay 1e-4, not the table's 0.01)."""
+    from opauc_sim.cli import build_parser, main
+    from opauc_sim.commands import false_negatives as F
+
+    monkeypatch.chdir(tmp_path)
+    Path("results").mkdir()
+    committed = Path("results/false_negatives.csv")
+    committed.write_bytes((ROOT / "results" / "false_negatives.csv").read_bytes())
+    argv = ["false-negatives", "--dataset", str(toy_data), "--epochs", "1", "--n-pairs", "200"]
+    argv += ["--n-candidates", "10", "--ms", "1", "2", "--rhos", "1", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    runs = list(Path("runs").glob("false-negatives-*/false_negatives.csv"))
+    assert len(runs) == 1 and f"goes to {runs[0]}" in out and f"wrote {runs[0]}" in out
+    assert committed.read_bytes() == (ROOT / "results" / "false_negatives.csv").read_bytes()
+    for extra, canonical in (([], False), (["--weight-decay", "0.01"], True)):
+        args = build_parser().parse_args(["false-negatives", "--dataset", "x", *extra])
+        args.valid_frac, args.eval_every = 0.1, 10  # as the recipe's defaults fill them
+        where, note = F._output(args)
+        assert (where == Path("results/false_negatives.csv")) is canonical
+        assert (note is None) is canonical
+
+
+def test_a_cut_row_of_the_shares_table_is_dropped_and_said(tmp_path):
+    """A truncated row of the false-negatives table used to be carried on with empty
+    fields."""
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.false_negatives import save_shares
+
+    table = pd.DataFrame(
+        {"sampler": ["uniform", "dns"], "M": [float("nan"), 1], "rho": [float("nan")] * 2}
+    ).assign(N=10, share=[0.1, 0.2], se=0.01, n_pairs=100)
+    out = tmp_path / "fn.csv"
+    kw = dict(config=TrainConfig(), test={"ndcg@50": 0.3}, n_pairs=100, seed=0)
+    save_shares(out, table, dataset="a", **kw)
+    out.write_text(out.read_text()[:-20])  # a's last row cut mid-row
+    lines: list[str] = []
+    rows = save_shares(out, table, dataset="b", **kw, log=lines.append)
+    assert len(rows) == 3 and rows.notna()["share"].all() and not rows["se"].isna().any()
+    assert any("dropped 1 truncated" in line for line in lines)
+    with pytest.raises(rc.ResultsError, match="another model or pairs"):
+        save_shares(out, table, dataset="c", **{**kw, "n_pairs": 5})

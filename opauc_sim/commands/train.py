@@ -1,4 +1,4 @@
-"""``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim false-negatives``.
+"""``opauc-sim train`` and ``opauc-sim sweep`` (and the options ``false-negatives`` shares).
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
 torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
@@ -307,7 +307,7 @@ def _announce(split, configs) -> None:
 
 
 def _train_one(args, check_out, *, keep_embeddings: bool = False):
-    """Validate the options, check the output with ``check_out()``, load the data and
+    """Validate the options, check the output with ``check_out(config)``, load the data and
     train one configuration: ``(config, split, result)``. Nothing is computed before
     every option has been checked."""
     from opauc_sim.train.config import TrainConfig
@@ -315,8 +315,8 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
 
     _recipe_defaults(args)
     config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
-    check_out()
     _, backend, device = _prepare(args)
+    check_out(config)
     split = _load(args)
     _announce(split, [config])
     result = train(
@@ -333,7 +333,7 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
 def run_train(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import atomic_write_text
 
-    config, split, result = _train_one(args, lambda: _check_out(args.out, ".json"))
+    config, split, result = _train_one(args, lambda config: _check_out(args.out, ".json"))
     payload = {
         "dataset": str(args.dataset),
         "split_seed": args.split_seed,
@@ -439,51 +439,6 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_false_negatives(args: argparse.Namespace) -> int:
-    from opauc_sim.results_cache import check_writable_dir
-    from opauc_sim.train import samplers
-    from opauc_sim.train.false_negatives import false_negative_shares, save_shares
-
-    out = Path(args.out)
-
-    def check_out() -> None:
-        if out.suffix != ".csv":
-            raise ValueError(f"--out must end in .csv, got {args.out!r}")
-        check_writable_dir(out.parent, "--out")
-
-    config, split, result = _train_one(args, check_out, keep_embeddings=True)
-    table = false_negative_shares(
-        result.user_embedding,
-        result.item_embedding,
-        split,
-        ms=args.ms,
-        rhos=args.rhos,
-        n=args.n_candidates,
-        n_pairs=args.n_pairs,
-        seed=args.seed,
-    )
-    table = save_shares(
-        out,
-        table,
-        dataset=str(args.dataset),
-        config=config,
-        test=result.test,
-        n_pairs=args.n_pairs,
-        seed=args.seed,
-    )
-    mine = table[table["dataset"] == str(args.dataset)]
-    for row in mine.itertuples():
-        if row.sampler == "uniform":
-            what = "uniform draws"
-        elif samplers.get(row.sampler).weighs_all:
-            what = f"{samplers.get(row.sampler).title}(rho={row.rho:g}) weight"
-        else:
-            what = f"{samplers.get(row.sampler).title} top-{row.M:g}"
-        print(f"{args.dataset}: {what:<28} {100 * row.share:6.2f}% held-out positives")
-    print(f"wrote {out}")
-    return 0
-
-
 def register(subparsers) -> None:
     from opauc_sim.commands._executor import add_executor_options
 
@@ -524,44 +479,3 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
     add_executor_options(s, resources=True)
     s.set_defaults(func=run_sweep_cmd)
-
-    fn = subparsers.add_parser(
-        "false-negatives",
-        help="train a model, then measure how often hard negatives are held-out positives",
-        description="Train a model (BPR by default), then measure the share of held-out "
-        "positives (validation and test items) among DNS's top M of N candidates, in "
-        "Softmax-v's weight mass and among uniform draws (opauc_sim.train.false_negatives).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_common(fn)
-    _sampler_options(fn)
-    _add_weight_decay(fn)
-    fn.add_argument(
-        "--ms",
-        type=int,
-        nargs="+",
-        default=[1, 5, 20],
-        help="DNS's M values (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--rhos",
-        type=float,
-        nargs="+",
-        default=[0.1, 1.0, 10.0],
-        help="Softmax-v's rho values (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--n-candidates", type=int, default=200, help="candidates per pair N (default: %(default)s)"
-    )
-    fn.add_argument(
-        "--n-pairs",
-        type=int,
-        default=100_000,
-        help="training pairs sampled to average over (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--out",
-        default="results/false_negatives.csv",
-        help="CSV whose rows for this dataset are replaced (default: %(default)s)",
-    )
-    fn.set_defaults(func=run_false_negatives)

@@ -113,6 +113,8 @@ class RowsKind:
         Columns whose values all rows of one file share.
     writer : str
         What writes such files, for messages ("a sweep").
+    owner : str
+        Whose such a file is, for messages ("a sweep's").
     """
 
     name: str
@@ -120,6 +122,7 @@ class RowsKind:
     columns: tuple[str, ...]
     protocol: tuple[str, ...]
     writer: str
+    owner: str
 
     def owns(self, meta: dict[str, Any] | None) -> bool:
         """Whether a sidecar is one of this kind's."""
@@ -134,7 +137,7 @@ class RowsKind:
         )
 
 
-SWEEP = RowsKind("sweep", ("id",), SWEEP_COLUMNS, PROTOCOL, "a sweep")
+SWEEP = RowsKind("sweep", ("id",), SWEEP_COLUMNS, PROTOCOL, "a sweep", "a sweep's")
 #: ``opauc-sim false-negatives``' table: one row per data set and sampler setting; the
 #: model that was measured is the protocol.
 SHARES = RowsKind(
@@ -143,6 +146,7 @@ SHARES = RowsKind(
     ("dataset", "model", "sampler", "M", "rho", "N", "share"),
     ("model", "recipe", "epochs", "weight_decay", "n_pairs"),
     "opauc-sim false-negatives",
+    "a false-negatives table's",
 )
 
 
@@ -207,9 +211,9 @@ def check_out(
     missing = [c for c in kind.columns if c not in header]
     if missing or (meta is not None and not kind.owns(meta)):
         why = (
-            f"its sidecar {path.with_suffix('.json')} is not {kind.writer}'s"
+            f"its sidecar {path.with_suffix('.json')} is not {kind.owner}"
             if meta is not None and not kind.owns(meta)
-            else f"it lacks the columns {missing} of {kind.writer}'s"
+            else f"it lacks the columns {missing}"
         )
         raise ResultsError(
             f"{option} {given!r} exists and was not written by {kind.writer} ({why}); "
