@@ -75,6 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _threads(args):
             return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: every file is whole (written atomically), so no traceback; the command's
+        # own hint says what a rerun does (a sweep resumes).
+        if os.environ.get("OPAUC_SIM_DEBUG"):
+            raise
+        hint = getattr(args, "on_interrupt", None) or "every file written is whole; rerun it"
+        print(f"opauc-sim {args.command}: interrupted; {hint}", file=sys.stderr)
+        return 130
     except SystemError as exc:
         # Numba reports a failed allocation inside a kernel as a SystemError caused by a
         # MemoryError; anything else is a bug and keeps its traceback.

@@ -889,3 +889,165 @@ def test_a_cut_row_of_the_shares_table_is_dropped_and_said(tmp_path):
     assert any("dropped 1 truncated" in line for line in lines)
     with pytest.raises(rc.ResultsError, match="another model or pairs"):
         save_shares(out, table, dataset="c", **{**kw, "n_pairs": 5})
+
+
+# ----------------------------------------------------------------------- executors
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on localhost that sends ``greeting`` (or nothing) on each connection."""
+    import socket
+    import threading
+
+    servers = []
+
+    def start(greeting: bytes | None) -> str:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        servers.append(server)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                if greeting is not None:
+                    conn.sendall(greeting)
+                servers.append(conn)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def test_a_scheduler_address_that_is_not_a_dask_scheduler_is_refused_up_front(
+    listener, toy_data, capsys, monkeypatch
+):
+    """An HTTP-speaking port gave "out of memory (Unable to allocate 3.07 EiB ...)" and
+    `python3 -m http.server` hung with no output (400 s and counting)."""
+    pytest.importorskip("distributed")
+    from opauc_sim.cli import main
+    from opauc_sim.distributed import probe_scheduler
+
+    _no_loading(monkeypatch)
+    http = listener(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", "rns", "--out", "x.csv", "--quiet"]
+    assert main([*argv, "--executor", "dask", "--scheduler", http]) == 2
+    err = capsys.readouterr().err
+    assert "answers, but not as a Dask scheduler (it sent b'HTTP/1.0" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(OSError, match=r"no Dask handshake within 0\.5 s"):
+        probe_scheduler(listener(None), timeout=0.5)
+    with pytest.raises(OSError, match="cannot connect"):
+        probe_scheduler("tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match="address like tcp://HOST:8786"):
+        probe_scheduler("tcp://nohost")
+
+
+@pytest.mark.distributed
+def test_a_running_dask_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("distributed")
+    from opauc_sim.distributed import probe_scheduler
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as c:
+        probe_scheduler(c.scheduler_address)
+
+
+def test_workers_are_bounded_by_the_cores(monkeypatch):
+    """`--workers 1000` had no bound: a thousand processes."""
+    pytest.importorskip("distributed")
+    from opauc_sim import _threads
+    from opauc_sim.distributed import check_executor_options
+
+    monkeypatch.setattr(_threads, "available_cores", lambda: 4)
+    check_executor_options("dask", workers=4)
+    with pytest.raises(ValueError, match=r"--workers must be in \[1, 4\] .* got 1000"):
+        check_executor_options("dask", workers=1000)
+
+
+# ----------------------------------------------------------------------- interruptions
+
+
+def test_ctrl_c_is_one_line_and_exit_130_and_a_sweep_keeps_its_rows(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """Ctrl-C printed a KeyboardInterrupt traceback; the rows were kept, but nothing said
+    a rerun resumes."""
+    from opauc_sim.cli import main
+    from opauc_sim.train import sweep
+
+    real, calls = sweep.train_many, []
+
+    def interrupted_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_many", interrupted_second)
+    out = tmp_path / "s.csv"
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", "rns", "--grid", "dns:M=1,2:N=5"]
+    argv += ["--epochs", "1", "--threads", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "opauc-sim sweep: interrupted; the finished rows are kept: rerun the same command to resume"
+    )
+    assert len(sweep.read_rows(out)) == 1
+    monkeypatch.setattr(sweep, "train_many", real)
+    assert main(argv) == 0 and len(sweep.read_rows(out)) == 3
+    assert "skipping 1 finished" in capsys.readouterr().out
+
+
+def test_train_backend_torch_without_torch_is_one_line(toy_data, capsys, monkeypatch):
+    """`opauc-sim train --backend torch` without torch printed an 18-frame traceback."""
+    import importlib.util
+
+    from opauc_sim.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    _no_loading(monkeypatch)
+    assert main(["train", "--dataset", str(toy_data), "--backend", "torch", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--backend torch needs PyTorch, which is not installed: pip install" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_train_out_that_cannot_be_created_is_refused_before_training(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """`train --out /proc/nope.json` trained, then failed on the temporary."""
+    import errno
+    import tempfile
+
+    from opauc_sim.cli import main
+
+    _no_loading(monkeypatch)
+    real = tempfile.mkstemp
+
+    def refuse_in(folder):
+        def mkstemp(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir) == folder:
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+            return real(*args, dir=dir, **kwargs)
+
+        return mkstemp
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(tempfile, "mkstemp", refuse_in(locked))
+    argv = ["train", "--dataset", str(toy_data), "--quiet", "--out"]
+    assert main([*argv, str(locked / "nope.json")]) == 2
+    assert main([*argv, str(locked / "sub" / "nope.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("is not writable" in e or "cannot be created" in e for e in err)
+    assert not (locked / "sub").exists()

@@ -46,6 +46,7 @@ NOT_KEYED = frozenset(
         "simulation",
         "help",
         "keyed_defaults",
+        "on_interrupt",
         # where the work runs: the numbers are bit-identical on any executor
         "executor",
         "workers",

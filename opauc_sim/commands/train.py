@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -247,7 +246,11 @@ def _base(args) -> dict:
 
 
 def _check_out(path: str | None, suffix: str) -> None:
-    """Refuse an output path that cannot be written, before any training."""
+    """Refuse an output path that cannot be written, before any training: a file is
+    created and deleted where the output will go (its folder, or the nearest one that
+    exists), as the final write will."""
+    from opauc_sim.results_cache import check_writable_dir
+
     if path is None:
         return
     out = Path(path)
@@ -255,12 +258,7 @@ def _check_out(path: str | None, suffix: str) -> None:
         raise ValueError(f"--out must end in {suffix}, got {path!r}")
     if out.is_dir():
         raise ValueError(f"--out {path!r} is a directory")
-    parent = out.parent if str(out.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise ValueError(f"--out {path!r}: {str(probe)!r} is not a writable directory")
+    check_writable_dir(out.parent if str(out.parent) else Path("."), f"--out {path!r}: folder")
 
 
 def _load(args):
@@ -288,9 +286,18 @@ def _prepare(args):
     """Validate every option (the threads are set at the command boundary, opauc_sim.cli):
     nothing is computed before this."""
     _recipe_defaults(args)
+    import importlib.util
+
+    from opauc_sim._optional import MissingDependencyError
     from opauc_sim.train.runner import resolve_backend
 
     backend, device = resolve_backend(args.backend, args.device)
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        why = "--backend torch" if args.backend == "torch" else f"--device {args.device}"
+        raise MissingDependencyError(
+            f"{why} needs PyTorch, which is not installed: pip install 'opauc-sim[train]' "
+            f"(docs/install.md: choosing a CPU or CUDA build), or train with --backend numba"
+        )
     return args.threads, backend, device
 
 
@@ -478,4 +485,7 @@ def register(subparsers) -> None:
     )
     s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
     add_executor_options(s, resources=True)
-    s.set_defaults(func=run_sweep_cmd)
+    s.set_defaults(
+        func=run_sweep_cmd,
+        on_interrupt="the finished rows are kept: rerun the same command to resume",
+    )
