@@ -1051,3 +1051,35 @@ def test_train_out_that_cannot_be_created_is_refused_before_training(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("is not writable" in e or "cannot be created" in e for e in err)
     assert not (locked / "sub").exists()
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        ("dns:M=1", [{"sampler": "dns", "M": 1, "N": 200}]),
+        ("softmax:rho=1", [{"sampler": "softmax", "rho": 1.0, "N": 200}]),
+        ("dns:M=1,5", [{"sampler": "dns", "M": m, "N": 200} for m in (1, 5)]),
+        ("rns:N=5", "rns takes no parameters, got 'N=5'"),
+        ("dns:M=1:rho=5", "field 'rho=5' in 'dns:M=1:rho=5' must be KEY=V1,V2,... with KEY one"),
+        ("dns", "grid 'dns' needs M=..."),
+        ("softmax", "grid 'softmax' needs rho=..."),
+        ("dns:M=1:M=2", "each once"),
+        ("dns:N=5:M=10", "M must be <= N"),
+    ],
+)
+def test_grid_points_are_those_train_would_run(grid, expected, toy_data, capsys, monkeypatch):
+    """`--grid dns:M=1` and `softmax:rho=1` without N= trained with N = 1 (plain RNS under
+    another label) while `train` defaults N to 200; `dns:M=1,5` was refused as "M=5, N=1";
+    keys that do not apply were dropped silently, and `--grid dns` trained DNS(1, 1)."""
+    from opauc_sim.cli import main
+    from opauc_sim.train.sweep import parse_grid
+
+    if isinstance(expected, list):
+        assert parse_grid(grid) == expected
+        return
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        parse_grid(grid)
+    _no_loading(monkeypatch)
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", grid, "--out", "x.csv", "--quiet"]
+    assert main(argv) == 2
+    assert expected in capsys.readouterr().err

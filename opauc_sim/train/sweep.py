@@ -87,6 +87,8 @@ def parse_grid(spec: str) -> list[dict[str, Any]]:
     axes: dict[str, list] = {}
     for f in fields:
         key, sep, values = f.partition("=")
+        if not sampler.params:
+            raise ValueError(f"grid {spec!r}: {name} takes no parameters, got {f!r}")
         if not sep or key not in sampler.params or not values or key in axes:
             raise ValueError(
                 f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY one of "
