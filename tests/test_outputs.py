@@ -268,3 +268,14 @@ def test_where_the_work_runs_is_not_a_parameter(capsys):
         results, figures, canonical = _outputs.resolve(args, "fig6", args.keyed_defaults)
         assert canonical and results == Path("results") and figures == Path("figures")
     assert capsys.readouterr().out == ""
+
+
+def test_a_refused_run_announces_nothing_and_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    """Errors came after "this run's outputs go to runs/..." and left an empty folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("opauc_sim._cost.available_memory", lambda: 16 * 2**30)
+    argv = ["simulate", "fig6", "--n-betas", str(10**7), "--no-figure", "--quiet"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "would need about" in err and "outputs go to" not in out
+    assert list(tmp_path.iterdir()) == []

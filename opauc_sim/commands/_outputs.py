@@ -47,6 +47,7 @@ NOT_KEYED = frozenset(
         "help",
         "keyed_defaults",
         "on_interrupt",
+        "where_note",
         # where the work runs: the numbers are bit-identical on any executor
         "executor",
         "workers",
@@ -154,7 +155,8 @@ def resolve(
     canonical: bool = True,
     figures: bool = True,
 ) -> tuple[Path, Path | None, bool]:
-    """Decide this run's results folder and PNG folder, and say where when it matters.
+    """Decide this run's results folder and PNG folder; :func:`say_where` then says where,
+    when it matters, once the command's checks have passed.
 
     Parameters
     ----------
@@ -205,12 +207,21 @@ def resolve(
         reason = f"this run ({what})" if what else "this run"
         for option, folder in (("--results-dir", results), ("--out-dir", out)):
             refuse_committed(option, folder, f"{reason} is not the canonical one")
+    args.where_note = None
     if not is_canonical and args.results_dir is None and not update:
         where = f"{results}/" if out in (None, results) else f"{results}/ and {out}/"
-        print(
+        args.where_note = (
             f"this run's outputs go to {where} (non-default parameters; the committed "
             f"results/ and figures/ are written only by the canonical run or with "
-            f"--update-results)",
-            flush=True,
+            f"--update-results)"
         )
     return results, out, is_canonical
+
+
+def say_where(args: argparse.Namespace) -> None:
+    """Print where a non-canonical run writes (:func:`resolve` leaves the line on ``args``):
+    called once every check has passed, so a refused run announces nothing."""
+    note = getattr(args, "where_note", None)
+    if note:
+        print(note, flush=True)
+        args.where_note = None

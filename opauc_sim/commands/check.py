@@ -38,6 +38,7 @@ def run_check(args: argparse.Namespace) -> int:
         results_dir, _, _ = _outputs.resolve(args, "check", args.keyed_defaults, figures=False)
         args.results_dir = str(results_dir)
         check_writable_dir(args.results_dir, "--results-dir")
+        _outputs.say_where(args)
     start = time.perf_counter()
     results = run_checks(args.only, deep=args.deep, progress=not args.quiet)
     elapsed = time.perf_counter() - start
@@ -76,6 +77,7 @@ def run_tables(args: argparse.Namespace) -> int:
     results_dir, _, _ = _outputs.resolve(args, "proof-tables", args.keyed_defaults, figures=False)
     args.results_dir = str(results_dir)
     check_writable_dir(args.results_dir, "--results-dir")  # before any computing
+    _outputs.say_where(args)
 
     from opauc_sim.checks.tables import proof_tables
 

@@ -65,6 +65,8 @@ def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> 
         check_writable_dir(args.out_dir, "--out-dir")
     if cost is not None:
         _cost.check_memory(cost)
+    _outputs.say_where(args)  # every check passed: now say where the outputs go
+    if cost is not None:
         line = _cost.announce(cost, f"opauc-sim simulate {args.simulation}")
         if line:
             print(line, file=sys.stderr, flush=True)
