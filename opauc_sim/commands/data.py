@@ -44,10 +44,13 @@ def _datasets_epilog() -> str:
 
 
 def register(subparsers) -> None:
+    from opauc_sim.commands._help import PlainHelpFormatter
     from opauc_sim.train.datasets import DATASET_NAMES, DATASETS
 
     local = ", ".join(n for n, s in DATASETS.items() if s.accepts_local_copy)
-    d = subparsers.add_parser("data", help="dataset utilities", description=__doc__)
+    d = subparsers.add_parser(
+        "data", help="dataset utilities", description=__doc__, formatter_class=PlainHelpFormatter
+    )
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
     f = dsub.add_parser(
         "fetch",
@@ -55,7 +58,7 @@ def register(subparsers) -> None:
         description="Download (or import with --from) a data set into the cache and verify "
         "the sha256 of every file.",
         epilog=_datasets_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     f.add_argument("name", choices=DATASET_NAMES, help="the data set")
     f.add_argument(

@@ -148,13 +148,14 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     from opauc_sim.commands import _outputs
+    from opauc_sim.commands._help import PlainHelpFormatter
     from opauc_sim.commands.train import _add_common, _add_weight_decay, _sampler_options
 
     fn = subparsers.add_parser(
         "false-negatives",
         help="train a model, then measure how often hard negatives are held-out positives",
-        description=_plain(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__,
+        formatter_class=PlainHelpFormatter,
     )
     _add_common(fn)
     _sampler_options(fn)
@@ -194,8 +195,3 @@ def register(subparsers) -> None:
         help="let a run with other settings write the committed results/",
     )
     fn.set_defaults(func=run, keyed_defaults=_outputs.keyed_defaults(fn))
-
-
-def _plain(text: str | None) -> str:
-    """``--help`` text without reST's double backquotes."""
-    return (text or "").replace("``", "")

@@ -70,6 +70,8 @@ def _read_sweep(name: str, arg: str):
 
 
 def register(subparsers) -> None:
+    from opauc_sim.commands._help import PlainHelpFormatter
+
     r = subparsers.add_parser(
         "report",
         help="tables of a sweep CSV: Table 2 analog and the guideline per K",
@@ -77,6 +79,7 @@ def register(subparsers) -> None:
         "Softmax-v (mean and sd over seeds where there are several), the best M, rho and N "
         "per K with paired comparisons, and, for a study of DNS over all items, the "
         "pre-registered guideline verdict (opauc_sim.train.summary, .report, .guideline).",
+        formatter_class=PlainHelpFormatter,
     )
     r.add_argument("csv", help="a sweep's results/NAME.csv")
     r.add_argument(

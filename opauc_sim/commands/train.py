@@ -446,15 +446,38 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Where training runs and what it reads, for the commands' --help.
+_DATA_NOTE = """Training runs on the CPU with the fused Numba trainer (no torch needed); --backend
+torch (or a CUDA device) uses PyTorch, the optional extra train (pip install
+'opauc-sim[train]'). The data set is one of the registry's (opauc-sim data fetch --help
+lists them) or a folder with LightGCN train.txt/test.txt; the cache is $OPAUC_SIM_CACHE,
+else $XDG_CACHE_HOME/opauc-sim, else ~/.cache/opauc-sim."""
+
+TRAIN_DOC = f"""Train one matrix-factorisation model with RNS (BPR), PNS, DNS(M, N) or
+Softmax-v(rho, N); print the epoch kept and its test metrics, and with --out write the
+result as JSON.
+
+{_DATA_NOTE}"""
+
+SWEEP_DOC = f"""Train every configuration of the grids (each crossed with every --weight-decay),
+one CSV row each. Rerunning the same command skips the finished configurations. The rows
+of one CSV share a protocol (data set, split, recipe, cut-offs, epochs, validation,
+batching): a run of another protocol on the same --out is refused before any data is
+loaded.
+
+{_DATA_NOTE}"""
+
+
 def register(subparsers) -> None:
     from opauc_sim.commands._executor import add_executor_options
+    from opauc_sim.commands._help import PlainHelpFormatter
 
     p = subparsers.add_parser(
         "train",
         help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
-        description=__doc__,
+        description=TRAIN_DOC,
         epilog=_epilog(_EPILOG_TRAIN),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     _add_common(p)
     _sampler_options(p)
@@ -465,9 +488,9 @@ def register(subparsers) -> None:
     s = subparsers.add_parser(
         "sweep",
         help="run grids of training configs, one CSV row each, resumable",
-        description=__doc__,
+        description=SWEEP_DOC,
         epilog=_epilog(_EPILOG_SWEEP),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     _add_common(s)
     s.add_argument(
