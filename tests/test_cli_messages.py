@@ -1,0 +1,29 @@
+"""What the command line says: lines a newcomer met that misled (issue 24's CLI items).
+
+Each test here failed before the fix it guards.
+"""
+
+from __future__ import annotations
+
+from opauc_sim.cli import main
+
+
+def test_check_says_a_finding_is_expected_and_counts_no_skipped_check(capsys, monkeypatch):
+    """`check` printed "fails (finding)" with no hint that it is expected, and counted a
+    skipped check among its "31 checks"."""
+    from opauc_sim import checks
+    from opauc_sim.checks import CheckResult
+
+    records = [
+        CheckResult("Theorem 3", "holds", 10, 0.0, "violation", True, key="a.holds"),
+        CheckResult("Theorem 1", "probe", 10, 0.2, "violation", False, False, key="a.probe"),
+        CheckResult("Lemma 1", "absent", 0, 0.0, "count", None, note="no scipy", key="a.skip"),
+    ]
+    monkeypatch.setattr(checks, "run_checks", lambda *a, **k: records)
+    assert main(["check", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "fails (finding)" in out
+    assert "2 checks in" in out and "1 skipped (see the notes)" in out
+    assert "'fails (finding)' is expected there and is no defect" in out
+    assert "note [Lemma 1] absent: no scipy" in out
+
