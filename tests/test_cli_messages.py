@@ -5,6 +5,11 @@ Each test here failed before the fix it guards.
 
 from __future__ import annotations
 
+import io
+import sys
+
+import pytest
+
 from opauc_sim.cli import main
 
 
@@ -27,3 +32,17 @@ def test_check_says_a_finding_is_expected_and_counts_no_skipped_check(capsys, mo
     assert "'fails (finding)' is expected there and is no defect" in out
     assert "note [Lemma 1] absent: no scipy" in out
 
+
+def test_the_compile_notice_is_written_above_a_progress_bar(monkeypatch):
+    """"compiling kernels" landed in the middle of the progress bar's line."""
+    tqdm = pytest.importorskip("tqdm").tqdm
+    from opauc_sim import _compile_notice
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    bar = tqdm(total=10, file=sys.stderr, desc="curves", ascii=True)
+    bar.update(3)
+    _compile_notice._say(_compile_notice.MESSAGE)
+    bar.close()
+    pieces = stream.getvalue().replace("\r", "\n").split("\n")
+    assert _compile_notice.MESSAGE in [p.strip() for p in pieces]
