@@ -34,7 +34,7 @@ def test_check_says_a_finding_is_expected_and_counts_no_skipped_check(capsys, mo
 
 
 def test_the_compile_notice_is_written_above_a_progress_bar(monkeypatch):
-    """"compiling kernels" landed in the middle of the progress bar's line."""
+    """The line "compiling kernels" landed in the middle of the progress bar's line."""
     tqdm = pytest.importorskip("tqdm").tqdm
     from opauc_sim import _compile_notice
 
@@ -46,3 +46,27 @@ def test_the_compile_notice_is_written_above_a_progress_bar(monkeypatch):
     bar.close()
     pieces = stream.getvalue().replace("\r", "\n").split("\n")
     assert _compile_notice.MESSAGE in [p.strip() for p in pieces]
+
+
+@pytest.mark.parametrize("k", ["20", "0"])
+def test_a_cut_off_beyond_the_items_says_what_the_bound_is(k, tmp_path, capsys):
+    """`simulate curve --n-pos 5 --n-neg 10 --ks 20` said "ks[0] must be <= 15", which does
+    not say what 15 is."""
+    argv = ["simulate", "curve", "--n-pos", "5", "--n-neg", "10", "--ks", "3", k]
+    argv += ["--no-figure", "--quiet", "--results-dir", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"opauc-sim simulate: error: --ks {k}: a cut-off K must be in [1, 15], the number of "
+        "items (--n-pos 5 + --n-neg 10)"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--n-pos", "0"), ("--n-neg", "-3")])
+def test_curve_sizes_are_named_as_options(option, value, capsys):
+    """`--n-pos 0` was reported as "n_pos must be >= 1", the library's name."""
+    argv = ["simulate", "curve", "--n-pos", "5", "--n-neg", "10", "--ks", "3", "--no-figure"]
+    argv[argv.index(option) + 1] = value
+    assert main(argv) == 2
+    assert f"error: {option} must be >= 1, got {value}" in capsys.readouterr().err

@@ -114,6 +114,7 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
+    from opauc_sim._validation import check_int
     from opauc_sim.correlation.report import format_frame
     from opauc_sim.plots.beta_curves import draw_curve
     from opauc_sim.results_cache import check_name, save_result
@@ -126,6 +127,15 @@ def run_curve(args: argparse.Namespace) -> int:
     if args.betas is not None and args.n_betas is not None:
         raise ValueError("give --betas (values) or --n-betas (a count), not both")
     n_betas = len(args.betas) if args.betas is not None else (args.n_betas or FIG6.n_betas)
+    check_int("--n-pos", args.n_pos, low=1)
+    check_int("--n-neg", args.n_neg, low=1)
+    n_items = args.n_pos + args.n_neg
+    for k in args.ks:
+        if not 1 <= k <= n_items:
+            raise ValueError(
+                f"--ks {k}: a cut-off K must be in [1, {n_items}], the number of items "
+                f"(--n-pos {args.n_pos} + --n-neg {args.n_neg})"
+            )
     _outputs_for(args, "curve", canonical=False)
     options = dict(metrics=args.metrics, method=args.method, n_rankings=args.n_rankings)
     options.update(exact=args.exact, generator=args.generator, n_threads=None)
