@@ -68,9 +68,11 @@ def require_distributed():
     try:
         import distributed
     except ImportError as exc:
+        from opauc_sim._optional import install_hint
+
         raise DaskMissingError(
-            f"--executor dask needs the optional extra distributed ({exc}): "
-            "pip install 'opauc-sim[distributed]'"
+            f"--executor dask needs the optional extra distributed ({exc}); "
+            + install_hint("distributed")
         ) from None
     return distributed
 

@@ -6,6 +6,7 @@ Each test here failed before the fix it guards.
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import pytest
@@ -70,3 +71,23 @@ def test_curve_sizes_are_named_as_options(option, value, capsys):
     argv[argv.index(option) + 1] = value
     assert main(argv) == 2
     assert f"error: {option} must be >= 1, got {value}" in capsys.readouterr().err
+
+
+def test_no_message_says_to_install_from_an_index():
+    """The CLI's errors and help said `pip install 'opauc-sim[plot]'` (and [train],
+    [distributed]); the package is on no index, so that gives "No matching distribution"."""
+    from pathlib import Path
+
+    import opauc_sim
+    from opauc_sim._optional import install_hint
+
+    index_line = re.compile(r"pip install ['\"]?opauc-sim")
+    package = Path(opauc_sim.__file__).parent
+    found = [
+        f"{path.relative_to(package)}:{n}"
+        for path in sorted(package.rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if index_line.search(line) and "fails with" not in line
+    ]
+    assert found == []
+    assert install_hint("train") == "in a clone of opauc-sim: pip install -e '.[train]'"

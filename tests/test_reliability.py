@@ -1018,7 +1018,7 @@ def test_train_backend_torch_without_torch_is_one_line(toy_data, capsys, monkeyp
     _no_loading(monkeypatch)
     assert main(["train", "--dataset", str(toy_data), "--backend", "torch", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "--backend torch needs PyTorch, which is not installed: pip install" in err
+    assert "--backend torch needs PyTorch, which is not installed; in a clone of" in err
     assert len(err.strip().splitlines()) == 1
 
 

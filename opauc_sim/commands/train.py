@@ -1,8 +1,8 @@
 """``opauc-sim train`` and ``opauc-sim sweep`` (and the options ``false-negatives`` shares).
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
-torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
-``pip install 'opauc-sim[train]'``. Datasets: those of the registry
+torch`` (or a CUDA device) uses PyTorch, the optional extra ``train`` (in a clone:
+``pip install -e '.[train]'``). Datasets: those of the registry
 (:mod:`opauc_sim.train.datasets`; ``opauc-sim data fetch --help`` lists them), or a
 directory with LightGCN ``train.txt``/``test.txt``.
 The cache is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else
@@ -31,7 +31,7 @@ _EPILOG_SWEEP = """example (the paper's grids, authors' recipe, N = 200; NAME: {
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
       --weight-decay 0.01 --threads 1 --out results/train_NAME.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
-On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
+On Dask workers (in a clone: pip install -e '.[distributed]'; docs/distributed.md):
   opauc-sim sweep ... --executor dask --workers 2
   opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
@@ -288,14 +288,14 @@ def _prepare(args):
     _recipe_defaults(args)
     import importlib.util
 
-    from opauc_sim._optional import MissingDependencyError
+    from opauc_sim._optional import MissingDependencyError, install_hint
     from opauc_sim.train.runner import resolve_backend
 
     backend, device = resolve_backend(args.backend, args.device)
     if backend == "torch" and importlib.util.find_spec("torch") is None:
         why = "--backend torch" if args.backend == "torch" else f"--device {args.device}"
         raise MissingDependencyError(
-            f"{why} needs PyTorch, which is not installed: pip install 'opauc-sim[train]' "
+            f"{why} needs PyTorch, which is not installed; {install_hint('train')} "
             f"(docs/install.md: choosing a CPU or CUDA build), or train with --backend numba"
         )
     return args.threads, backend, device
@@ -448,8 +448,8 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 #: Where training runs and what it reads, for the commands' --help.
 _DATA_NOTE = """Training runs on the CPU with the fused Numba trainer (no torch needed); --backend
-torch (or a CUDA device) uses PyTorch, the optional extra train (pip install
-'opauc-sim[train]'). The data set is one of the registry's (opauc-sim data fetch --help
+torch (or a CUDA device) uses PyTorch, the optional extra train (in a clone of opauc-sim:
+pip install -e '.[train]'). The data set is one of the registry's (opauc-sim data fetch --help
 lists them) or a folder with LightGCN train.txt/test.txt; the cache is $OPAUC_SIM_CACHE,
 else $XDG_CACHE_HOME/opauc-sim, else ~/.cache/opauc-sim."""
 
