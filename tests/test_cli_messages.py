@@ -141,3 +141,13 @@ def test_data_fetch_errors_exit_2_as_documented(tmp_path, capsys):
     afile.write_text("x")
     assert main(["data", "fetch", "ml-100k", "--cache-dir", str(afile)]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_binormal_says_which_mus_have_no_peak(tmp_path, capsys):
+    """`simulate binormal --mus -5` printed empty tables with no word why."""
+    argv = ["simulate", "binormal", "--mus", "-5", "0", "--n-rankings", "200", "--n-betas", "5"]
+    argv += ["--no-figure", "--quiet", "--threads", "1", "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "no peak, the correlation being undefined at every beta" in out
+    assert "mu=-5 (every metric and K)" in out and "mu=0 (" not in out
