@@ -359,6 +359,8 @@ def save_result_set(
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     manifest = _manifest_path(set_name, results_dir)
+    for orphan in orphaned_temporaries(manifest):  # a writer killed while writing it
+        unlink_quietly(orphan)
 
     def member_kw(name: str) -> dict[str, Any]:
         own = (per_member or {}).get(name, {})

@@ -159,6 +159,29 @@ def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, m
     assert {m["seed"] for _, m in rc.load_result_set("fig6", tmp_path).values()} == {1}
 
 
+def test_a_manifest_temporary_left_by_a_kill_is_removed_by_the_next_write(tmp_path):
+    """A writer killed while writing SET.manifest.json left its temporary for good."""
+    code = """
+import os, signal
+import pandas as pd
+from opauc_sim import results_cache as rc
+real = os.replace
+def replace(a, b):
+    if str(b).endswith("s.manifest.json"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+os.replace = replace
+frame = pd.DataFrame({"a": [1, 2]})
+rc.save_result_set({"s_a": frame, "s_b": frame}, "s", params={}, results_dir=".")
+"""
+    assert _child(code, tmp_path).returncode == -9
+    assert len(list(tmp_path.glob(".s.manifest.json.*.tmp"))) == 1
+    frame = pd.DataFrame({"a": [1, 2]})
+    rc.save_result_set({"s_a": frame, "s_b": frame}, "s", params={}, results_dir=tmp_path)
+    assert list(tmp_path.glob(".*.tmp")) == []
+    assert set(rc.load_result_set("s", tmp_path)) == {"s_a", "s_b"}
+
+
 def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
     rc.save_result_set({"s_a": _frame(2), "s_b": _frame(3)}, "s", params={}, results_dir=tmp_path)
     assert set(rc.load_result_set("s", tmp_path)) == {"s_a", "s_b"}
