@@ -490,10 +490,7 @@ def load_result(
     results_dir = Path(results_dir)
     csv_path = results_dir / f"{name}.csv"
     if not csv_path.exists():
-        raise FileNotFoundError(
-            f"cached result {str(csv_path)!r} does not exist; compute it first "
-            f"(see the README for the 'opauc-sim' command that writes it)"
-        )
+        raise FileNotFoundError(f"cached result {str(csv_path)!r} does not exist")
     recover(csv_path)
     meta_path = csv_path.with_suffix(".json")
     meta = _read_json(meta_path) if meta_path.exists() else {}

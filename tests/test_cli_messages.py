@@ -151,3 +151,17 @@ def test_binormal_says_which_mus_have_no_peak(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "no peak, the correlation being undefined at every beta" in out
     assert "mu=-5 (every metric and K)" in out and "mu=0 (" not in out
+
+
+def test_figures_without_caches_name_the_command_not_the_readme(tmp_path, capsys):
+    """`opauc-sim figures` after `pip install .` pointed wheel users to "the README" and to
+    studies/, which a wheel does not have."""
+    pytest.importorskip("matplotlib")
+    argv = ["figures", "--results-dir", str(tmp_path / "r"), "--out-dir", str(tmp_path / "f")]
+    (tmp_path / "r").mkdir()
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines and all(", run " in line and " first (" in line for line in lines)
+    assert not any("README" in line for line in lines)
+    (guideline,) = [line for line in lines if line.startswith("guideline:")]
+    assert "studies/guideline.py (in a clone of opauc-sim; a wheel has no studies/)" in guideline

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             written = plots.draw(figure.name, results_dir=args.results_dir, out_dir=args.out_dir)
         except FileNotFoundError as exc:  # a cache that has not been computed yet
             failed += 1
-            print(f"{figure.name}: skipped ({figure.source} first): {exc}", file=sys.stderr)
+            print(f"{figure.name}: skipped, run {figure.source} first ({exc})", file=sys.stderr)
             continue
         except (ValueError, KeyError, AttributeError, TypeError) as exc:
             # A cached table that does not fit the figure (a column missing, a CSV that no
