@@ -61,6 +61,7 @@ from opauc_sim.train.fetch import (
     find_cached,
 )
 from opauc_sim.train.formats import Interactions, read_inter_in_zip, read_lightgcn, read_mat
+from opauc_sim.train.samplers import BASELINE, DNS, SOFTMAX
 
 __all__ = [
     "DATASETS",
@@ -365,7 +366,7 @@ _REGISTRY = (
             k=50,
             metrics=("ndcg", "recall"),
             values=MappingProxyType(
-                {"rns": (0.1216, 0.2048), "dns": (0.1811, 0.2989), "softmax": (0.1837, 0.2993)}
+                {BASELINE: (0.1216, 0.2048), DNS: (0.1811, 0.2989), SOFTMAX: (0.1837, 0.2993)}
             ),
         ),
     ),

@@ -283,3 +283,36 @@ def verdict_markdown(df: pd.DataFrame, *, dataset: str = "", **kwargs) -> str:
                 + " |"
             )
     return "\n".join(lines)
+
+
+def batching_control(user: pd.DataFrame, pair: pd.DataFrame, *, k: int = 50) -> pd.DataFrame:
+    """The pre-registered batching control: user-batched runs against pair-batched ones.
+
+    ``user`` holds runs with ``batching="user"``, ``pair`` the committed pair-batched runs
+    of the same configurations (sampler, M, N, weight decay, recipe); rows pair by seed.
+    Returns one row per configuration: ``label``, ``n`` (paired seeds), and for NDCG@k and
+    Recall@k the pair-batched mean, the mean paired difference user − pair, its paired
+    t-test p-value (:mod:`opauc_sim.stats`) and ``immaterial`` (|difference| below 2% of
+    the pair-batched mean, the pre-registered rule).
+    """
+    from opauc_sim.train import summary as S
+
+    rows = []
+    keys = ["sampler", "M", "N", "weight_decay", "authors_code"]
+    for _, mine in user.groupby(keys, sort=False):
+        first = mine.iloc[0]
+        theirs = pair
+        for key in keys:
+            theirs = theirs[S._same(theirs[key], first[key])]
+        both = pd.merge(mine, theirs, on="seed", how="inner", suffixes=("_user", "_pair"))
+        row = {"label": first["label"], "n": len(both)}  # pairs by (training and split) seed
+        for metric in ("ndcg", "recall"):
+            col = f"test_{metric}@{k}"
+            d = (both[f"{col}_user"] - both[f"{col}_pair"]).to_numpy(float)
+            base = float(both[f"{col}_pair"].mean()) if len(both) else np.nan
+            row[f"{metric}_pair"] = base
+            row[f"{metric}_diff"] = float(d.mean()) if len(d) else np.nan
+            row[f"{metric}_p"] = S._paired_p(d) if len(d) > 1 else np.nan
+            row[f"{metric}_immaterial"] = bool(abs(row[f"{metric}_diff"]) < 0.02 * base)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -496,11 +496,12 @@ class NumbaEngine:
         return float(b.loss[:n_b].sum())
 
     def scorer(self, c: int):
-        """``f(rows) -> scores`` of configuration ``c`` (float32 GEMM, as torch's)."""
+        """``f(rows) -> scores`` of configuration ``c``, float32 as the contract says (a GEMM
+        in the tables' dtype; a float64 engine's scores are rounded to float32)."""
         tab = self.tables[c]
 
         def score(rows: np.ndarray) -> np.ndarray:
-            return tab["user"][rows] @ tab["item"].T
+            return (tab["user"][rows] @ tab["item"].T).astype(np.float32, copy=False)
 
         return score
 

@@ -1,21 +1,26 @@
-"""Negative samplers RNS, DNS(M, N) and Softmax-v(rho, N) as PyTorch tensor code (docs/theorems.md).
+"""The negative samplers' draws and selections as PyTorch tensor code (docs/theorems.md).
 
-Each sampler turns a batch of (user, positive item) pairs into candidate negatives and
-per-candidate weights; the trainer's loss is ``sum_j w_j * softplus(-(r_ui - r_uj))``.
-The weights are constants in the gradient (computed from detached scores/losses), as
+A sampler of the registry (:mod:`opauc_sim.train.samplers`) is a **draw** and a
+**selection**; this module holds the tensor form of each, which
+:mod:`opauc_sim.train.torch_engine` combines as a configuration's spec says:
+
+- draws (:func:`draw_negatives`): N i.i.d. candidates per pair, with replacement,
+  ``"uniform"`` over the items or ``"popularity"`` (PNS) by inverse CDF on the
+  cumulative probabilities of :func:`opauc_sim.train.engine.popularity_cdf`; items in
+  the user's exclusions (:func:`opauc_sim.train.engine.negative_exclusions`, tested by
+  :class:`NegativeMask`) are redrawn, which keeps the draw's distribution restricted to
+  the user's candidates. DNS over all items (``N="all"``) draws nothing: the candidates
+  are every item not in :class:`CsrRows`' exclusions;
+- selections: ``"top"`` keeps the M best-scored candidates (:func:`top_m`; ties go to
+  the smaller index, as in the Numba kernels: the earlier draw, or the smaller item id),
+  ``"weighted"`` (Softmax-v) weighs all N by ``softmax(L / tau)``,
+  ``tau = sqrt(Var(L) / (2 rho))`` (:func:`softmax_v_weights`), the variance over the N
+  draws (ddof 0, the variance under the uniform P0 on the draws). Zero variance (all
+  losses equal) gives uniform weights; the authors' code has no such guard (it gives NaN
+  there).
+
+The weights are constants in the gradient (computed from detached scores and losses), as
 in the paper.
-
-- RNS: one negative drawn uniformly, weight 1.
-- DNS(M, N): N negatives drawn uniformly, the M highest-scored kept, weight 1/M each
-  (the authors' code sums them: weight 1).
-- Softmax-v(rho, N): N negatives drawn uniformly, ``w = softmax(L / tau)`` with
-  ``tau = sqrt(Var(L) / (2 rho))``, the variance over the N draws (ddof 0, the variance
-  under the uniform distribution P0 on the draws). Zero variance (all losses equal) gives
-  uniform weights; the authors' code has no such guard (it gives NaN there).
-
-Draws are i.i.d. uniform with replacement. By default a user's training positives are
-not valid negatives: they are redrawn (rejection sampling, which keeps the draw uniform
-over the user's non-positives).
 """
 
 from __future__ import annotations
@@ -25,20 +30,22 @@ import numpy as np
 from opauc_sim.train._torch import torch
 
 __all__ = [
+    "CsrRows",
     "NegativeMask",
-    "dns_weights",
     "draw_negatives",
     "softmax_v_tau",
     "softmax_v_weights",
+    "top_m",
 ]
 
 
 class NegativeMask:
-    """Membership test "is item i a positive of user u" for rejection sampling.
+    """Membership test "is item i excluded for user u" for rejection sampling.
 
-    A dense boolean table of ``n_users * n_items`` entries when that is at most
-    ``dense_limit`` bytes (a single gather per test), else the sorted keys
-    ``u * n_items + i`` searched with ``torch.searchsorted``.
+    ``matrix`` is a users x items sparse matrix of the exclusions. A dense boolean table
+    of ``n_users * n_items`` entries when that is at most ``dense_limit`` bytes (a single
+    gather per test), else the sorted keys ``u * n_items + i`` searched with
+    ``torch.searchsorted``.
     """
 
     def __init__(self, matrix, device, dense_limit: int = 1 << 28):
@@ -64,46 +71,100 @@ class NegativeMask:
         return self.keys[pos] == query
 
 
+class CsrRows:
+    """A users x items sparse matrix (the exclusions) as CSR tensors on the device, for
+    the full-item path: how many items each user has, and masking them in score rows."""
+
+    def __init__(self, matrix, device):
+        self.n_items = matrix.shape[1]
+        self.indptr = torch.as_tensor(matrix.indptr.astype(np.int64), device=device)
+        self.indices = torch.as_tensor(matrix.indices.astype(np.int64), device=device)
+
+    def counts(self, users: torch.Tensor) -> torch.Tensor:
+        """The number of items in each of ``users``' rows."""
+        return self.indptr[users + 1] - self.indptr[users]
+
+    def fill(self, rows: torch.Tensor, users: torch.Tensor, value: float) -> None:
+        """Set ``rows[..., g, j] = value`` for every item j in user ``users[g]``'s row;
+        ``rows`` has shape (..., len(users), n_items)."""
+        start = self.indptr[users]
+        counts = self.indptr[users + 1] - start
+        total = int(counts.sum())
+        if total == 0:
+            return
+        row = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
+        first = torch.cumsum(counts, 0) - counts  # each row's first position in the output
+        pos = torch.arange(total, device=users.device) + (start - first)[row]
+        rows[..., row, self.indices[pos]] = value
+
+
 def draw_negatives(
     users: torch.Tensor,
     n: int,
     n_items: int,
     generator: torch.Generator,
     mask: NegativeMask | None = None,
+    cdf: torch.Tensor | None = None,
     max_rounds: int = 1000,
 ) -> torch.Tensor:
-    """``n`` i.i.d. uniform negatives per user: shape ``(len(users), n)``.
+    """``n`` i.i.d. negatives per user: shape ``(len(users), n)``.
 
-    With ``mask``, items that are the user's positives are redrawn until none is left,
-    which samples uniformly from the user's non-positives.
-    Users must have at least one non-positive item (the trainer drops the others).
+    Uniform over the items, or, with ``cdf`` (PNS: float64 cumulative probabilities, the
+    last one 1), the first item whose cumulative probability exceeds a uniform in [0, 1)
+    (an item of probability 0 is never drawn). With ``mask``, items excluded for the user
+    are redrawn until none is left, which samples from the draw's distribution restricted
+    to the user's candidates. Users must have a candidate (the engine drops the others).
     """
     device = users.device
-    cand = torch.randint(n_items, (users.numel(), n), generator=generator, device=device)
+
+    def draw(shape):
+        if cdf is None:
+            return torch.randint(n_items, shape, generator=generator, device=device)
+        x = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
+        return torch.searchsorted(cdf, x, right=True).clamp_(max=n_items - 1)
+
+    cand = draw((users.numel(), n))
     if mask is None:
         return cand
     flat = cand.view(-1)
     flat_users = users.to(torch.int64).repeat_interleave(n)
-    todo = torch.nonzero(mask(flat_users, flat)).squeeze(1)  # positions still positive
+    todo = torch.nonzero(mask(flat_users, flat)).squeeze(1)  # positions still excluded
     for _ in range(max_rounds):
         if todo.numel() == 0:
             return cand
-        redraw = torch.randint(n_items, (todo.numel(),), generator=generator, device=device)
+        redraw = draw((todo.numel(),))
         flat[todo] = redraw
         todo = todo[mask(flat_users[todo], redraw)]
     raise RuntimeError(f"could not draw negatives in {max_rounds} rounds: a user has no negative")
 
 
-def dns_weights(scores: torch.Tensor, m: int, *, normalize: bool = True) -> torch.Tensor:
-    """DNS weights over the last axis: ``1/m`` on the ``m`` highest scores, 0 elsewhere.
+def top_m(scores: torch.Tensor, m: int) -> torch.Tensor:
+    """Indices of the ``m`` highest scores along the last axis, best first; shape
+    ``(..., min(m, n))``. Ties go to the smaller index, whatever the device.
 
-    ``normalize=False`` puts weight 1 on each (the authors' summed loss). Among tied
-    scores at the cut, ``torch.topk`` decides which are kept.
+    This is the order of a stable descending sort, computed without sorting whole rows:
+    ``torch.topk`` of ``m + 1`` (which promises the values, not which of equal values it
+    returns), its ``m + 1`` entries reordered by (score descending, index ascending), and
+    a stable sort of the rows only where the ``m``-th and ``(m + 1)``-th scores are equal
+    and finite (a tie across the cut that topk may have broken either way). Entries of
+    score ``-inf`` (excluded items) come last, in an unspecified order.
     """
-    top = torch.topk(scores, m, dim=-1).indices
-    weights = torch.zeros_like(scores)
-    weights.scatter_(-1, top, 1.0 / m if normalize else 1.0)
-    return weights
+    n = scores.shape[-1]
+    if m >= n:
+        return torch.sort(scores, dim=-1, descending=True, stable=True).indices
+    vals, idx = torch.topk(scores, m + 1, dim=-1)
+    idx, perm = torch.sort(idx, dim=-1)
+    vals = torch.gather(vals, -1, perm)
+    order = torch.sort(vals, dim=-1, descending=True, stable=True).indices
+    idx, vals = torch.gather(idx, -1, order), torch.gather(vals, -1, order)
+    tie = (vals[..., m] == vals[..., m - 1]) & (vals[..., m - 1] > -torch.inf)
+    if bool(tie.any()):
+        flat_idx = idx.reshape(-1, m + 1)
+        rows = tie.reshape(-1).nonzero().squeeze(1)
+        full = torch.sort(scores.reshape(-1, n)[rows], dim=-1, descending=True, stable=True)
+        flat_idx[rows] = full.indices[:, : m + 1]
+        idx = flat_idx.view(idx.shape)
+    return idx[..., :m]
 
 
 def softmax_v_tau(losses: torch.Tensor, rho, *, unbiased: bool = False) -> torch.Tensor:

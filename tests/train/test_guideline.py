@@ -101,3 +101,27 @@ def test_a_peak_at_the_grid_end_for_every_k_has_slope_zero_not_the_guideline():
     assert all(edge.censored.values()) and set(edge.m_star.values()) == {200}
     assert edge.slope == 0.0 and edge.ci == (0.0, 0.0)
     assert edge.guideline == "not shown"
+
+
+def test_batching_control_pairs_by_seed_and_applies_the_two_percent_rule():
+    def runs(batching, shift):
+        return pd.DataFrame(
+            {
+                "label": "RNS",
+                "sampler": "rns",
+                "M": 1,
+                "N": 1,
+                "weight_decay": 0.001,
+                "authors_code": True,
+                "batching": batching,
+                "seed": [0, 1, 2],
+                "test_ndcg@50": np.array([0.140, 0.142, 0.144]) + shift,
+                "test_recall@50": np.array([0.230, 0.238, 0.240]) + 3 * shift,
+            }
+        )
+
+    t = G.batching_control(runs("user", 0.001), runs("pair", 0.0)).iloc[0]
+    assert t["n"] == 3 and t["ndcg_diff"] == pytest.approx(0.001)
+    assert t["ndcg_immaterial"] and t["recall_immaterial"]  # 0.001 < 2% of 0.142
+    t = G.batching_control(runs("user", 0.005), runs("pair", 0.0)).iloc[0]
+    assert not t["ndcg_immaterial"]  # 0.005 > 2% of 0.142

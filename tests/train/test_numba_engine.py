@@ -41,20 +41,11 @@ def _batch(seed, n_users=9, n_items=40, dim=5, b=16, n=12, dtype=np.float64, sca
 
 
 def _torch_reference(user_w, item_w, users, items, cand, config):
-    """Pair losses and gradients of the batch loss by torch autograd on loop._batch_loss."""
-    torch = pytest.importorskip("torch")
-    from opauc_sim.train import torch_engine as loop
+    """Pair losses and gradients of the batch loss by the torch engine's autograd."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import torch_engine
 
-    dtype = torch.float64 if user_w.dtype == np.float64 else torch.float32
-    uw = torch.tensor(user_w[None], requires_grad=True)
-    iw = torch.tensor(item_w[None], requires_grad=True)
-    group = loop._GroupConstants([config], "cpu", dtype=dtype)
-    pair = loop._batch_loss(
-        uw, iw, torch.as_tensor(users), torch.as_tensor(items), torch.as_tensor(cand), group
-    )[0]
-    loss = pair.sum() if config.authors_code else pair.mean()
-    loss.backward()
-    return pair.detach().numpy(), uw.grad[0].numpy(), iw.grad[0].numpy()
+    return torch_engine.pair_losses_and_grads(user_w, item_w, users, items, cand, config)
 
 
 @pytest.mark.torch
