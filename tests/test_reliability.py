@@ -146,8 +146,7 @@ def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, m
         return real(*args, **kwargs)
 
     monkeypatch.setattr(rc, "save_result", dies_after_first)
-    with pytest.raises(KeyboardInterrupt):
-        main([*argv, "--seed", "1"])
+    assert main([*argv, "--seed", "1"]) == 130  # Ctrl-C: one line, exit 130
     monkeypatch.setattr(rc, "save_result", real)
     assert json.loads((tmp_path / "fig6_curves.json").read_text())["seed"] == 1
     for name in ("fig6_curves", "fig6_peaks", "fig6_claims"):
@@ -437,6 +436,46 @@ def test_every_name_of_one_sweep_csv_takes_the_same_lock(tmp_path, fake_sweep):
     os.link(real, hard)
     with pytest.raises(rc.ResultsError, match="has 2 hard links"):
         run(hard)
+
+
+def test_report_on_a_family_that_diverged_whole_is_not_an_error(tmp_path, monkeypatch, capsys):
+    """When every Softmax-v run diverged (NaN test metrics), `report` ended in "error:
+    Encountered all NA values"."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig, TrainResult
+
+    def train_many(split, group, device="auto", progress=False, **kw):
+        nan = float("nan")
+        return [
+            TrainResult(
+                config=c,
+                device="cpu",
+                best_epoch=1,
+                valid={f"ndcg@{k}": 0.1 for k in c.ks},
+                test={
+                    f"{m}@{k}": nan if c.sampler == "softmax" else 0.2 + c.M / 100
+                    for k in c.ks
+                    for m in ("ndcg", "recall")
+                },
+                history=[{"loss": 1.0}],
+                epoch_seconds=[0.01],
+                backend="numba",
+                diverged_epoch=1 if c.sampler == "softmax" else None,
+            )
+            for c in group
+        ]
+
+    monkeypatch.setattr(sweep, "train_many", train_many)
+    configs = [TrainConfig(sampler="rns", epochs=1)]
+    configs += [TrainConfig(sampler="dns", M=m, N=8, epochs=1) for m in (1, 2)]
+    configs += [TrainConfig(sampler="softmax", rho=r, N=8, epochs=1) for r in (0.1, 1.0)]
+    out = tmp_path / "s.csv"
+    sweep.run_sweep(None, configs, out, dataset="toy", log=None)
+    code, report_out, err = _report([out], capsys)
+    assert code == 0, err
+    assert "Encountered all NA" not in err and "Traceback" not in err
+    assert "Softmax-v(rho=1, N=8), wd 0.0001, seed 0: at epoch 1" in report_out
 
 
 def test_committed_sweep_csvs_still_read_report_and_merge(tmp_path, capsys):
