@@ -137,7 +137,9 @@ def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     """One PNG per family of every cached sweep (module docstring)."""
     names = sources(results_dir)
     if not names:
-        raise FileNotFoundError(f"no training sweep (train_*.csv) in {results_dir!r}")
+        raise FileNotFoundError(
+            f"no training sweep (train_*.csv) in {results_dir!r}; run 'opauc-sim sweep'"
+        )
     written = []
     for name in names:
         df, meta = load_result(name, results_dir)
