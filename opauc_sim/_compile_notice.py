@@ -27,12 +27,23 @@ def _make_listener():
                 if _STATE["announced"]:
                     return
                 _STATE["announced"] = True
-            print(MESSAGE, file=sys.stderr, flush=True)
+            _say(MESSAGE)
 
         def on_end(self, event_obj) -> None:
             pass
 
     return _Notice()
+
+
+def _say(line: str) -> None:
+    """Print ``line`` on stderr above any progress bar being drawn (tqdm.write), else plainly."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        print(line, file=sys.stderr, flush=True)
+        return
+    tqdm.write(line, file=sys.stderr)
+    sys.stderr.flush()
 
 
 def announce_compiles() -> None:

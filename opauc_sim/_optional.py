@@ -15,6 +15,29 @@ class MissingDependencyError(ImportError):
     """An optional dependency is needed and not installed; the message says what to install."""
 
 
+def install_hint(extra: str) -> str:
+    """How to install the optional extra ``extra``, for an error message.
+
+    The package is on no index, so ``pip install 'opauc-sim[EXTRA]'`` fails with "No
+    matching distribution"; the hint says to install from a clone (a wheel built from
+    one takes the same ``[EXTRA]`` suffix).
+
+    Parameters
+    ----------
+    extra : str
+        The name of the extra in ``pyproject.toml`` (``plot``, ``train``, ...).
+
+    Returns
+    -------
+    str
+        The instruction, without a final full stop.
+
+    >>> install_hint("plot")
+    "in a clone of opauc-sim: pip install -e '.[plot]'"
+    """
+    return f"in a clone of opauc-sim: pip install -e '.[{extra}]'"
+
+
 def require_matplotlib(purpose: str = "drawing figures"):
     """Import and return ``matplotlib``, or raise :class:`MissingDependencyError`.
 
@@ -27,8 +50,8 @@ def require_matplotlib(purpose: str = "drawing figures"):
         if exc.name != "matplotlib":  # matplotlib is there but broken: keep the traceback
             raise
         raise MissingDependencyError(
-            f"{purpose} needs matplotlib, which is not installed: "
-            "pip install 'opauc-sim[plot]' (or pip install matplotlib)"
+            f"{purpose} needs matplotlib, which is not installed; "
+            f"{install_hint('plot')} (or pip install matplotlib)"
         ) from None
 
 

@@ -20,7 +20,14 @@ from collections.abc import Iterator
 
 from opauc_sim._validation import check_int
 
-__all__ = ["ENV", "add_option", "default_threads", "limit_threads", "max_threads"]
+__all__ = [
+    "ENV",
+    "add_option",
+    "available_cores",
+    "default_threads",
+    "limit_threads",
+    "max_threads",
+]
 
 ENV = "OPAUC_SIM_THREADS"
 
@@ -41,11 +48,15 @@ def default_threads() -> int:
         except ValueError:
             raise ValueError(f"${ENV} must be an integer >= 1, got {env!r}") from None
         return check_threads(value, f"${ENV}")
+    return max(1, min(available_cores(), max_threads()))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, max_threads()))
+        return os.cpu_count() or 1
 
 
 def check_threads(n: object, name: str = "threads") -> int:

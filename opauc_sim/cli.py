@@ -18,6 +18,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "opauc_sim.commands.figures",
     "opauc_sim.commands.check",
     "opauc_sim.commands.train",
+    "opauc_sim.commands.false_negatives",
     "opauc_sim.commands.report",
     "opauc_sim.commands.data",
     "opauc_sim.commands.merge",
@@ -67,13 +68,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from opauc_sim._compile_notice import announce_compiles
-    from opauc_sim.results_cache import forget_tree_state, record_tree_state
+    from opauc_sim._provenance import forget_tree_state, record_tree_state
 
     record_tree_state()  # provenance: the tree as it was before this run wrote anything
     announce_compiles()
     try:
         with _threads(args):
             return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: every file is whole (written atomically), so no traceback; the command's
+        # own hint says what a rerun does (a sweep resumes).
+        if os.environ.get("OPAUC_SIM_DEBUG"):
+            raise
+        hint = getattr(args, "on_interrupt", None) or "every file written is whole; rerun it"
+        print(f"opauc-sim {args.command}: interrupted; {hint}", file=sys.stderr)
+        return 130
     except SystemError as exc:
         # Numba reports a failed allocation inside a kernel as a SystemError caused by a
         # MemoryError; anything else is a bug and keeps its traceback.

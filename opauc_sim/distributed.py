@@ -42,6 +42,7 @@ __all__ = [
     "SplitSource",
     "check_executor_options",
     "parse_resources",
+    "probe_scheduler",
     "require_distributed",
 ]
 
@@ -67,9 +68,11 @@ def require_distributed():
     try:
         import distributed
     except ImportError as exc:
+        from opauc_sim._optional import install_hint
+
         raise DaskMissingError(
-            f"--executor dask needs the optional extra distributed ({exc}): "
-            "pip install 'opauc-sim[distributed]'"
+            f"--executor dask needs the optional extra distributed ({exc}); "
+            + install_hint("distributed")
         ) from None
     return distributed
 
@@ -144,8 +147,16 @@ def check_executor_options(
                 raise ValueError(f"{option} {value} applies to --executor dask only")
         return
     if workers is not None:
+        from opauc_sim._threads import available_cores
+
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
+        cores = available_cores()
+        if workers > cores:
+            raise ValueError(
+                f"--workers must be in [1, {cores}] (the cores of this machine: each worker "
+                f"is a process), got {workers}"
+            )
     if scheduler is not None:
         if workers is not None:
             raise ValueError(
@@ -158,6 +169,64 @@ def check_executor_options(
             )
     parse_resources(resources)
     require_distributed()
+    if scheduler is not None:
+        probe_scheduler(str(scheduler))
+
+
+#: The longest first message a Dask scheduler sends (its handshake is a few hundred bytes).
+_HANDSHAKE_MAX = 1 << 20
+
+
+def probe_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Refuse an address that does not answer as a Dask scheduler, before any work.
+
+    A Dask scheduler speaks first: on a new TCP connection it sends its handshake, a
+    message that starts with its length (8 bytes, little-endian). Something else (a web
+    server waits for a request, then answers ``HTTP/1.0 ...``, which Dask would take for a
+    length of 3 EiB) is refused in one line, instead of hanging or running out of memory.
+    Only ``tcp://`` addresses (and bare ``HOST:PORT``) are probed.
+
+    Raises
+    ------
+    OSError
+        Nothing listens there, or it does not answer as a Dask scheduler within ``timeout``.
+    """
+    import socket
+    import struct
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, _, port_text = rest.rstrip("/").rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"--scheduler must be an address like tcp://HOST:8786, got {address!r}")
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            first = b""
+            while len(first) < 8:
+                chunk = sock.recv(8 - len(first))
+                if not chunk:
+                    break
+                first += chunk
+    except TimeoutError:
+        raise OSError(
+            f"--scheduler {address}: no Dask handshake within {timeout:g} s (something else "
+            f"listens there, e.g. a web server); give the scheduler's address (tcp://HOST:8786)"
+        ) from None
+    except OSError as exc:
+        raise OSError(f"--scheduler {address}: cannot connect ({exc.strerror or exc})") from None
+    if len(first) < 8:
+        raise OSError(f"--scheduler {address}: the connection was closed without a Dask handshake")
+    (length,) = struct.unpack("<Q", first)
+    if not 0 < length <= _HANDSHAKE_MAX:
+        raise OSError(
+            f"--scheduler {address} answers, but not as a Dask scheduler (it sent "
+            f"{first!r}); give the scheduler's address (tcp://HOST:8786)"
+        )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ CSV first. A ``kill -9`` at any moment leaves:
   renames the pending sidecar temporary into place (its sha256 names the new CSV). If it is
   gone too, the read refuses the CSV (:class:`ResultsError`), since its provenance is lost.
 
+A write that would change no number (the same CSV bytes, parameters, seed and columns as
+the pair on disk) leaves both files as they are, so rerunning a canonical command keeps the
+committed sidecars (their commit, timestamp and timings) and ``git status`` clean. The
+commit recorded is that of the package's own checkout (:mod:`opauc_sim._provenance`), never
+of the current folder.
+
 A result that spans several files (``simulate fig6`` writes curves, peaks and claims) is
 written as a *set* (:func:`save_result_set`): the old manifest ``SET.manifest.json`` is
 deleted first, every member is written, and a new manifest naming each file and its sha256
@@ -29,7 +35,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -49,6 +54,12 @@ from opauc_sim._atomic import (
     unlink_quietly,
     write_temporary,
 )
+from opauc_sim._provenance import (  # noqa: F401  (re-exported)
+    forget_tree_state,
+    git_commit,
+    provenance_commit,
+    record_tree_state,
+)
 from opauc_sim._validation import find_stack_level
 
 DEFAULT_RESULTS_DIR = Path("results")
@@ -59,51 +70,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 
 class ResultsError(ValueError):
     """A cached result that cannot be written or trusted; the message names the file."""
-
-
-#: The tree state recorded by :func:`record_tree_state` when a command started.
-_TREE_STATE: dict[str, str | None] = {}
-
-
-def record_tree_state() -> str | None:
-    """Record the commit and ``-dirty`` flag of the tree *now*, for the sidecars to come.
-
-    The command line calls it before a command computes anything (and
-    :func:`forget_tree_state` when the command ends), so that every sidecar the command
-    writes records the state of the tree the run started from, not "-dirty" caused by the
-    run's own earlier writes.
-    """
-    _TREE_STATE["commit"] = git_commit()
-    return _TREE_STATE["commit"]
-
-
-def forget_tree_state() -> None:
-    """Back to asking git at each write (library use outside a command)."""
-    _TREE_STATE.clear()
-
-
-def _provenance_commit() -> str | None:
-    return _TREE_STATE["commit"] if "commit" in _TREE_STATE else git_commit()
-
-
-def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
-    """The current commit hash (with ``-dirty`` when the tree has changes), or None."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
-        )
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def recover(csv_path: str | os.PathLike) -> list[str]:
@@ -170,9 +136,12 @@ def check_name(name: object, option: str = "name") -> str:
 
 
 def check_writable_dir(path: str | os.PathLike, option: str) -> Path:
-    """Create the folder ``path`` if needed and check that a file can be written in it.
+    """Check that the folder ``path`` exists and takes files, or could be created and would.
 
     Call it before any computing, so that an unusable output folder is reported at once.
+    Nothing is left behind: a folder that does not exist yet is not created (the write
+    creates it), the probe is made in its nearest existing parent, and the probe file is
+    deleted, so a run refused later leaves no empty folder.
 
     Parameters
     ----------
@@ -190,16 +159,20 @@ def check_writable_dir(path: str | os.PathLike, option: str) -> Path:
         ``path`` is a file, cannot be created, or is not writable (read-only, no permission).
     """
     p = Path(path)
+    if not str(path):
+        raise ResultsError(f"{option} must name a folder, got ''")
     if p.exists() and not p.is_dir():
         raise ResultsError(f"{option} {str(p)!r} is a file, not a folder")
+    probe_in = p
+    while not probe_in.is_dir():
+        if probe_in.exists() or probe_in.is_symlink():
+            raise ResultsError(f"{option} {str(p)!r} cannot be created: Not a directory")
+        probe_in = probe_in.parent
     try:
-        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=probe_in, prefix=".opauc-sim-probe.", suffix=".tmp")
     except OSError as exc:
-        raise ResultsError(f"{option} {str(p)!r} cannot be created: {exc.strerror}") from None
-    try:
-        fd, probe = tempfile.mkstemp(dir=p, prefix=".opauc-sim-probe.", suffix=".tmp")
-    except OSError as exc:
-        raise ResultsError(f"{option} {str(p)!r} is not writable: {exc.strerror}") from None
+        what = "is not writable" if probe_in == p else "cannot be created"
+        raise ResultsError(f"{option} {str(p)!r} {what}: {exc.strerror}") from None
     os.close(fd)
     unlink_quietly(Path(probe))
     return p
@@ -246,6 +219,49 @@ def command_line(argv: list[str] | None = None) -> str:
     return " ".join(argv)
 
 
+#: The sidecar fields that describe the numbers; the others say when, by which commit and
+#: command, and how fast. A write whose CSV bytes and these fields equal what is on disk
+#: changes nothing, and the files are left as they are (a rerun that reproduces a
+#: committed result leaves ``git status`` clean).
+_CONTENT_FIELDS = ("name", "params", "seed", "rows", "columns", "csv_sha256", "kind", "result_set")
+
+
+def _result_meta(
+    df: pd.DataFrame, name: str, params: dict[str, Any], seed: Any, extra: dict[str, Any] | None
+) -> tuple[bytes, dict[str, Any]]:
+    """The CSV bytes of ``df`` and the sidecar that :func:`save_result` writes with them."""
+    data = _csv_bytes(df)
+    meta = {
+        "name": name,
+        "params": _jsonable(params),
+        "seed": _jsonable(seed) if not hasattr(seed, "entropy") else repr(seed),
+        "opauc_sim_version": __version__,
+        "git_commit": provenance_commit(),
+        "command": command_line(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": len(df),
+        "columns": [str(c) for c in df.columns],
+        "csv_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    if extra:
+        meta.update(_jsonable(extra))
+    return data, meta
+
+
+def _unchanged(csv_path: Path, data: bytes, meta: dict[str, Any]) -> bool:
+    """Whether ``csv_path`` and its sidecar already hold these bytes and this content."""
+    old = _read_json(csv_path.with_suffix(".json"))
+    if old is None or old.get("csv_sha256") != meta["csv_sha256"]:
+        return False
+    try:
+        if csv_path.read_bytes() != data:
+            return False
+    except OSError:
+        return False
+    new = json.loads(json.dumps(meta))  # tuples as lists, as the sidecar holds them
+    return all(new.get(k) == old.get(k) for k in _CONTENT_FIELDS)
+
+
 def save_result(
     df: pd.DataFrame,
     name: str,
@@ -280,21 +296,9 @@ def save_result(
     json_path = csv_path.with_suffix(".json")
     results_dir.mkdir(parents=True, exist_ok=True)
     recover(csv_path)
-    data = _csv_bytes(df)
-    meta = {
-        "name": name,
-        "params": _jsonable(params),
-        "seed": _jsonable(seed) if not hasattr(seed, "entropy") else repr(seed),
-        "opauc_sim_version": __version__,
-        "git_commit": _provenance_commit(),
-        "command": command_line(),
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rows": len(df),
-        "columns": [str(c) for c in df.columns],
-        "csv_sha256": hashlib.sha256(data).hexdigest(),
-    }
-    if extra:
-        meta.update(_jsonable(extra))
+    data, meta = _result_meta(df, name, params, seed, extra)
+    if _unchanged(csv_path, data, meta):
+        return csv_path  # the same numbers: the files (and their provenance) stay as they are
     # Both temporaries first, then the renames: a kill between the renames leaves the
     # sidecar's temporary, which recover() renames into place.
     tmp_csv = write_temporary(csv_path, data)
@@ -355,18 +359,26 @@ def save_result_set(
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     manifest = _manifest_path(set_name, results_dir)
+    for orphan in orphaned_temporaries(manifest):  # a writer killed while writing it
+        unlink_quietly(orphan)
+
+    def member_kw(name: str) -> dict[str, Any]:
+        own = (per_member or {}).get(name, {})
+        return {"params": own.get("params", params), "seed": own.get("seed", seed)}
+
+    kept = _set_unchanged(frames, set_name, results_dir, member_kw, extra)
+    if kept is not None:
+        return kept
     manifest.unlink(missing_ok=True)
     write_id = uuid.uuid4().hex
     member = {"result_set": {"name": set_name, "write_id": write_id}}
     paths = []
     files: dict[str, str] = {}
     for name, frame in frames.items():
-        own = (per_member or {}).get(name, {})
         path = save_result(
             frame,
             name,
-            params=own.get("params", params),
-            seed=own.get("seed", seed),
+            **member_kw(name),
             results_dir=results_dir,
             extra={**(extra or {}), **member},
         )
@@ -381,6 +393,32 @@ def save_result_set(
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic_write_text(manifest, json.dumps(body, indent=2) + "\n")
+    return paths
+
+
+def _set_unchanged(
+    frames: Mapping[str, pd.DataFrame],
+    set_name: str,
+    results_dir: Path,
+    member_kw,
+    extra: dict[str, Any] | None,
+) -> list[Path] | None:
+    """The member paths when the set on disk is whole and holds exactly ``frames``, else None."""
+    manifest = _read_json(_manifest_path(set_name, results_dir))
+    if manifest is None or manifest.get("members") != list(frames):
+        return None
+    info = {"result_set": {"name": set_name, "write_id": manifest.get("write_id")}}
+    paths = []
+    for name, frame in frames.items():
+        csv_path = results_dir / f"{check_name(name)}.csv"
+        recover(csv_path)
+        data, meta = _result_meta(frame, name, **member_kw(name), extra={**(extra or {}), **info})
+        if not _unchanged(csv_path, data, meta):
+            return None
+        for p in (csv_path, csv_path.with_suffix(".json")):
+            if manifest.get("files", {}).get(p.name) != file_sha256(p):
+                return None
+        paths.append(csv_path)
     return paths
 
 
@@ -452,10 +490,7 @@ def load_result(
     results_dir = Path(results_dir)
     csv_path = results_dir / f"{name}.csv"
     if not csv_path.exists():
-        raise FileNotFoundError(
-            f"cached result {str(csv_path)!r} does not exist; compute it first "
-            f"(see the README for the 'opauc-sim' command that writes it)"
-        )
+        raise FileNotFoundError(f"cached result {str(csv_path)!r} does not exist")
     recover(csv_path)
     meta_path = csv_path.with_suffix(".json")
     meta = _read_json(meta_path) if meta_path.exists() else {}
@@ -524,8 +559,27 @@ def load_result_set(
 
 
 def save_figure(fig, name: str, out_dir: str | os.PathLike = "figures", dpi: int = 130) -> Path:
-    """Write a figure script's output as ``out_dir/name.png`` (folder created) and return it."""
-    out = Path(out_dir) / f"{name}.png"
+    """Write a figure as ``out_dir/name.png`` (folder created) and return the path.
+
+    The PNG is written atomically (a kill leaves the old file or the new one), and a file
+    that already holds the same bytes is left untouched.
+    """
+    import io
+
+    out = Path(out_dir) / f"{check_name(name)}.png"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
+    data = buffer.getvalue()
+    try:
+        if out.read_bytes() == data:
+            return out
+    except OSError:
+        pass
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    tmp = write_temporary(out, data)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
     return out

@@ -57,8 +57,31 @@ def test_proof_tables_help_is_its_own(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         texts[command] = capsys.readouterr().out
-    assert "opauc-sim proof-tables``: compute and cache" in texts["proof-tables"]
+    assert "opauc-sim proof-tables: compute and cache" in texts["proof-tables"]
     assert "proof-tables" not in texts["check"].split("usage:", 1)[1].split("\n\n", 1)[1][:200]
+
+
+@pytest.mark.parametrize("path", SUBCOMMANDS, ids=[" ".join(p) for p in SUBCOMMANDS])
+def test_help_is_plain_text(path, capsys):
+    """`--help` showed raw reST (``opauc-sim``, :mod:`...`)."""
+    with pytest.raises(SystemExit):
+        main([*path, "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and ":mod:`" not in out and ":func:`" not in out
+
+
+def test_train_and_sweep_help_open_with_their_own_description(capsys):
+    """`train --help` opened with the docstring of the whole train module (train, sweep,
+    false-negatives alike)."""
+    firsts = {}
+    for command in ("train", "sweep", "false-negatives"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        firsts[command] = text.split("\n\n")[1].split("\n")[0]
+    assert firsts["train"].startswith("Train one matrix-factorisation model")
+    assert firsts["sweep"].startswith("Train every configuration of the grids")
+    assert firsts["false-negatives"].startswith("opauc-sim false-negatives: how often")
 
 
 def test_lists_are_space_separated_everywhere():

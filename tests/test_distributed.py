@@ -123,7 +123,7 @@ def test_missing_dask_says_how_to_install(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "pip install 'opauc-sim[distributed]'" in proc.stderr
+    assert "in a clone of opauc-sim: pip install -e '.[distributed]'" in proc.stderr
 
 
 def test_importing_opauc_sim_never_imports_dask():

@@ -170,7 +170,7 @@ print(main(["figures", "--results-dir", "res"]))
     assert len(lines) == 2, done.stderr
     assert lines[0].startswith("opauc-sim simulate: error: the figure (--no-figure skips it)")
     assert lines[1].startswith("opauc-sim figures: error: opauc-sim figures needs matplotlib")
-    assert all("pip install 'opauc-sim[plot]'" in line for line in lines)
+    assert all("in a clone of opauc-sim: pip install -e '.[plot]'" in line for line in lines)
     assert not (tmp_path / "res").exists()  # refused before computing or writing anything
 
 
@@ -187,4 +187,4 @@ except MissingDependencyError as exc:
 """
     done = _run_blocked(code, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "pip install 'opauc-sim[plot]'" in done.stdout
+    assert "in a clone of opauc-sim: pip install -e '.[plot]'" in done.stdout

@@ -146,8 +146,7 @@ def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, m
         return real(*args, **kwargs)
 
     monkeypatch.setattr(rc, "save_result", dies_after_first)
-    with pytest.raises(KeyboardInterrupt):
-        main([*argv, "--seed", "1"])
+    assert main([*argv, "--seed", "1"]) == 130  # Ctrl-C: one line, exit 130
     monkeypatch.setattr(rc, "save_result", real)
     assert json.loads((tmp_path / "fig6_curves.json").read_text())["seed"] == 1
     for name in ("fig6_curves", "fig6_peaks", "fig6_claims"):
@@ -157,6 +156,29 @@ def test_result_set_interrupted_half_way_is_never_read_as_one_result(tmp_path, m
         rc.load_result_set("fig6", tmp_path)
     assert main([*argv, "--seed", "1"]) == 0  # a rerun makes the set whole again
     assert {m["seed"] for _, m in rc.load_result_set("fig6", tmp_path).values()} == {1}
+
+
+def test_a_manifest_temporary_left_by_a_kill_is_removed_by_the_next_write(tmp_path):
+    """A writer killed while writing SET.manifest.json left its temporary for good."""
+    code = """
+import os, signal
+import pandas as pd
+from opauc_sim import results_cache as rc
+real = os.replace
+def replace(a, b):
+    if str(b).endswith("s.manifest.json"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+os.replace = replace
+frame = pd.DataFrame({"a": [1, 2]})
+rc.save_result_set({"s_a": frame, "s_b": frame}, "s", params={}, results_dir=".")
+"""
+    assert _child(code, tmp_path).returncode == -9
+    assert len(list(tmp_path.glob(".s.manifest.json.*.tmp"))) == 1
+    frame = pd.DataFrame({"a": [1, 2]})
+    rc.save_result_set({"s_a": frame, "s_b": frame}, "s", params={}, results_dir=tmp_path)
+    assert list(tmp_path.glob(".*.tmp")) == []
+    assert set(rc.load_result_set("s", tmp_path)) == {"s_a", "s_b"}
 
 
 def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
@@ -186,8 +208,8 @@ def fake_sweep(monkeypatch):
                 config=c,
                 device="cpu",
                 best_epoch=1,
-                valid={"ndcg@20": 0.1},
-                test={"ndcg@20": 0.2 + c.M / 100},
+                valid={f"ndcg@{k}": 0.1 for k in c.ks},
+                test={f"{m}@{k}": 0.2 + c.M / 100 for k in c.ks for m in ("ndcg", "recall")},
                 history=[{"loss": 1.0}],
                 epoch_seconds=[0.01],
                 backend=kw.get("backend", "torch"),
@@ -296,6 +318,7 @@ def test_merge_sweeps_appends_new_ids_and_keeps_every_command(tmp_path, fake_swe
     ids --out lacks, and the sidecar lists every command that wrote rows."""
     from opauc_sim.train.config import TrainConfig
     from opauc_sim.train.sweep import merge_sweeps
+    from opauc_sim.train.sweep import read_rows as sweep_read
 
     run, _, configs = fake_sweep
     main_csv, side = tmp_path / "main.csv", tmp_path / "side.csv"
@@ -317,8 +340,207 @@ def test_merge_sweeps_appends_new_ids_and_keeps_every_command(tmp_path, fake_swe
         merge_sweeps(main_csv, [tmp_path / "absent.csv"])
     other = tmp_path / "other.csv"
     other.write_text("id,score\na,1\n")
-    with pytest.raises(rc.ResultsError, match="was not written by a sweep"):
+    # The message names the source as a source (it used to call it --out).
+    with pytest.raises(rc.ResultsError, match=r"^source .* was not written by a sweep"):
         merge_sweeps(main_csv, [other])
+    run(other.with_name("long.csv"), [TrainConfig(sampler="dns", M=8, N=8, epochs=3)])
+    with pytest.raises(rc.ResultsError, match=r"another protocol than --out .*epochs: 3"):
+        merge_sweeps(main_csv, [other.with_name("long.csv")])
+    assert len(sweep_read(main_csv)) == 4
+
+
+def test_sweep_refuses_to_mix_protocols_in_one_csv(tmp_path, fake_sweep):
+    """Resuming --out with another data set, recipe (--authors-code) or --ks used to append
+    to the same CSV, and `report` then pooled them. Other samplers, weight decays, seeds
+    and the oracle arm still share one CSV (the studies rely on it)."""
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig
+
+    run, trained, configs = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    before = out.read_bytes()
+    trained.clear()
+    for other, what in (
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, authors_code=True)], "authors_code"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, ks=(10,), select_metric="ndcg@10")], "ks"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=2)], "epochs"),
+        ([TrainConfig(sampler="dns", M=7, N=8, epochs=1, batching="user")], "batching"),
+    ):
+        with pytest.raises(rc.ResultsError, match=f"another protocol \\(.*{what}: "):
+            run(out, other)
+    with pytest.raises(rc.ResultsError, match=r"another protocol \(dataset: toy, this run's: ml"):
+        sweep.run_sweep(None, configs, out, dataset="ml-100k", log=None)
+    with pytest.raises(ValueError, match="several protocols"):
+        run(tmp_path / "new.csv", [configs[0], TrainConfig(epochs=2)])
+    assert trained == [] and out.read_bytes() == before
+    same = [
+        TrainConfig(sampler="rns", weight_decay=0.01, seed=3, epochs=1),
+        TrainConfig(sampler="dns", M=2, N=8, epochs=1, exclude_heldout=True),
+        TrainConfig(sampler="softmax", rho=1.0, N=8, epochs=1),
+    ]
+    assert len(run(out, same)) == 6
+    # A file mixed by hand (or by an older version) is refused by the reader, naming both.
+    mixed = pd.concat([pd.read_csv(out), pd.read_csv(out).assign(epochs=200, id="x")])
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(rc.ResultsError, match="mixes rows of several protocols \\(epochs 1, 200"):
+        sweep.read_rows(tmp_path / "mixed.csv")
+
+
+def test_a_sweep_row_edited_by_hand_is_refused(tmp_path, fake_sweep):
+    """A hand-edited metric used to be read silently although the sidecar's sha256 no
+    longer matched. Cut and repeated rows are still dropped (and retrained)."""
+    from opauc_sim.train import sweep
+
+    run, _, _ = fake_sweep
+    out = tmp_path / "r.csv"
+    run(out)
+    text = out.read_text()
+    out.write_text(text.replace("0.22", "0.99", 1))
+    with pytest.raises(rc.ResultsError, match=r"line \d, does not match its sidecar"):
+        sweep.read_rows(out)
+    with pytest.raises(rc.ResultsError, match="does not match its sidecar"):
+        run(out)
+    lines = text.splitlines(keepends=True)
+    out.write_text("".join(lines[:2] + lines[3:]))  # a whole row removed: retrained
+    assert len(sweep.read_rows(out)) == 2 and len(run(out)) == 3
+    # An older sidecar, without row digests: the file's sha256 vouches for it.
+    meta = json.loads(out.with_suffix(".json").read_text())
+    del meta["row_sha256"]
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    assert len(sweep.read_rows(out)) == 3
+    out.write_text(out.read_text().replace("0.21", "0.99", 1))
+    with pytest.raises(rc.ResultsError, match="sha256 differs"):
+        sweep.read_rows(out)
+    out.with_suffix(".json").unlink()  # the way out the message gives: take it as it is
+    assert len(sweep.read_rows(out)) == 3
+
+
+def test_every_name_of_one_sweep_csv_takes_the_same_lock(tmp_path, fake_sweep):
+    """The lock was per file name: a symlink or a hard link to --out gave two writers (and
+    the write replaced the symlink with a file)."""
+    from opauc_sim.train import sweep
+
+    run, _, configs = fake_sweep
+    real = tmp_path / "real.csv"
+    run(real, configs[:1])
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert sweep.check_out(link) == real.resolve()
+    with sweep.lock_out(real):
+        with pytest.raises(rc.ResultsError, match="another sweep is writing"):
+            with sweep.lock_out(link):
+                pass
+    assert len(run(link)) == 3 and link.is_symlink() and len(sweep.read_rows(real)) == 3
+    hard = tmp_path / "hard.csv"
+    os.link(real, hard)
+    with pytest.raises(rc.ResultsError, match="has 2 hard links"):
+        run(hard)
+
+
+def test_report_on_a_family_that_diverged_whole_is_not_an_error(tmp_path, monkeypatch, capsys):
+    """When every Softmax-v run diverged (NaN test metrics), `report` ended in "error:
+    Encountered all NA values"."""
+    pytest.importorskip("torch")
+    from opauc_sim.train import sweep
+    from opauc_sim.train.config import TrainConfig, TrainResult
+
+    def train_many(split, group, device="auto", progress=False, **kw):
+        nan = float("nan")
+        return [
+            TrainResult(
+                config=c,
+                device="cpu",
+                best_epoch=1,
+                valid={f"ndcg@{k}": 0.1 for k in c.ks},
+                test={
+                    f"{m}@{k}": nan if c.sampler == "softmax" else 0.2 + c.M / 100
+                    for k in c.ks
+                    for m in ("ndcg", "recall")
+                },
+                history=[{"loss": 1.0}],
+                epoch_seconds=[0.01],
+                backend="numba",
+                diverged_epoch=1 if c.sampler == "softmax" else None,
+            )
+            for c in group
+        ]
+
+    monkeypatch.setattr(sweep, "train_many", train_many)
+    configs = [TrainConfig(sampler="rns", epochs=1)]
+    configs += [TrainConfig(sampler="dns", M=m, N=8, epochs=1) for m in (1, 2)]
+    configs += [TrainConfig(sampler="softmax", rho=r, N=8, epochs=1) for r in (0.1, 1.0)]
+    out = tmp_path / "s.csv"
+    sweep.run_sweep(None, configs, out, dataset="toy", log=None)
+    code, report_out, err = _report([out], capsys)
+    assert code == 0, err
+    assert "Encountered all NA" not in err and "Traceback" not in err
+    assert "Softmax-v(rho=1, N=8), wd 0.0001, seed 0: at epoch 1" in report_out
+
+
+def test_committed_sweep_csvs_still_read_report_and_merge(tmp_path, capsys):
+    """The reader's new checks (sidecar, protocol) accept every committed table."""
+    from opauc_sim.cli import main
+    from opauc_sim.train import sweep, sweep_files
+
+    for path in sorted((ROOT / "results").glob("*.csv")):
+        meta = json.loads(path.with_suffix(".json").read_text())
+        if sweep_files.SWEEP.owns(meta):
+            rows = sweep.read_rows(path)
+            assert len(rows) == meta["rows"] and rows.attrs["dropped"] == 0, path
+        elif sweep_files.SHARES.owns(meta):
+            assert len(sweep.read_rows(path, kind=sweep_files.SHARES)) == meta["rows"]
+    for name in ("train_gowalla", "guideline_ml-1m"):
+        assert main(["report", str(ROOT / "results" / f"{name}.csv")]) == 0
+        assert "| method |" in capsys.readouterr().out
+    merged = tmp_path / "m.csv"
+    src = ROOT / "results" / "guideline_ml-1m.csv"
+    assert main(["merge-sweeps", str(src), "--out", str(merged)]) == 0
+    assert len(sweep.read_rows(merged)) == 18
+    capsys.readouterr()
+
+
+def _report(argv, capsys):
+    from opauc_sim.cli import main
+
+    code = main(["report", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_report_reads_sweeps_with_the_sweeps_reader(tmp_path, fake_sweep, capsys):
+    """`report A --against B` paired a truncated row as "nan / nan" and a repeated row
+    twice; a header-only CSV printed nothing and exited 0; an empty or binary file gave
+    an error that named no file; a sweep without K = 50 printed no table and no word why."""
+    from opauc_sim.train.config import TrainConfig
+
+    run, _, configs = fake_sweep
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    run(a, [TrainConfig(sampler="rns", epochs=1), *configs])
+    run(b, [TrainConfig(sampler=s, M=m, N=8 * (s == "dns") or 1, epochs=1, authors_code=True)
+            for s, m in (("rns", 1), ("dns", 1), ("dns", 2), ("dns", 4))])  # fmt: skip
+    body = b.read_text().splitlines(keepends=True)
+    b.write_text("".join([*body[:-1], body[-1][:30]]))  # the last row cut mid-row
+    lines = a.read_text().splitlines(keepends=True)
+    a.write_text("".join([*lines, lines[1]]))  # a repeated row
+    code, out, err = _report([a, "--against", b], capsys)
+    assert code == 0, err
+    assert "nan" not in out.lower() and out.count("| DNS(M=1, N=8) |") == 1
+    assert "DNS(M=4, N=8) |" not in out.split("project / authors")[1]
+    assert "dropped 1 truncated" in err and "1 repeated" in err
+    for content, message in (
+        (lines[0], "h.csv' holds no finished row"),
+        ("", "h.csv' is empty"),
+        (None, "h.csv' is not a text CSV"),
+    ):
+        h = tmp_path / "h.csv"
+        h.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" if content is None else content.encode())
+        code, out, err = _report([h], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    k10 = tmp_path / "k10.csv"
+    run(k10, [TrainConfig(sampler="dns", M=1, N=8, epochs=1, ks=(10,), select_metric="ndcg@10")])
+    code, out, err = _report([k10], capsys)
+    assert code == 2 and "no metrics at K = 50 (its cut-offs K: 10)" in err
 
 
 def test_command_line_reads_as_typed():
@@ -618,3 +840,308 @@ def test_read_only_home_gives_no_matplotlib_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Matplotlib created a temporary" not in done.stderr
     assert (tmp_path / f"opauc-sim-matplotlib-{os.getuid()}").is_dir()
+
+
+# ----------------------------------------------------------------------- false negatives
+
+
+@pytest.fixture
+def toy_data(tmp_path):
+    """A small LightGCN folder (train.txt, test.txt)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from opauc_sim.train import data as D
+
+    rng = np.random.default_rng(2)
+    split = D.split_per_user(
+        sp.csr_matrix(rng.random((25, 60)) < 0.25), seed=2, test_frac=0.3, valid_frac=0.0
+    )
+    folder = tmp_path / "data"
+    D.write_lightgcn(folder, split.train, split.test)
+    return folder
+
+
+def _no_loading(monkeypatch):
+    from opauc_sim.train import data as D
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data was loaded before every option was checked")
+
+    monkeypatch.setattr(D, "load_split", refuse)
+
+
+def test_false_negatives_checks_everything_before_loading_data(
+    tmp_path, toy_data, fake_sweep, capsys, monkeypatch
+):
+    """--ms, --rhos, --n-pairs, --n-candidates and --out were checked only after training
+    (on Gowalla most of an hour): --n-pairs 10**12 ended in "out of memory (7.28 TiB)", a
+    sweep's CSV as --out in a KeyError traceback, or was overwritten with share rows."""
+    from opauc_sim.cli import main
+
+    run, _, _ = fake_sweep
+    run(tmp_path / "sweep.csv")
+    sweep_bytes = (tmp_path / "sweep.csv").read_bytes()
+    results = tmp_path / "committed" / "results"
+    results.mkdir(parents=True)
+    (results / ".opauc-sim-committed").write_text("")
+    _no_loading(monkeypatch)
+    base = ["false-negatives", "--dataset", str(toy_data), "--epochs", "1", "--quiet"]
+    for extra, message in (
+        (["--out", str(tmp_path / "sweep.csv")], "was not written by opauc-sim false-negatives"),
+        (["--n-pairs", str(10**12)], "would need about"),
+        (["--ms", "0"], "--ms must be >= 1"),
+        (["--ms", "5", "300"], "--ms must be <= 200"),
+        (["--rhos", "-1"], "--rhos must be > 0"),
+        (["--n-candidates", "0"], "--n-candidates must be >= 1"),
+        (["--out", str(tmp_path / "x.txt")], "--out must end in .csv"),
+        (["--out", str(results / "fn.csv")], "holds the committed canonical results"),
+    ):
+        assert main([*base, *extra]) == 2, extra
+        out, err = capsys.readouterr()
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert "goes to" not in out
+    assert (tmp_path / "sweep.csv").read_bytes() == sweep_bytes
+    assert list(results.iterdir()) == [results / ".opauc-sim-committed"]
+
+
+def test_false_negatives_writes_the_committed_table_only_with_its_settings(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """A fresh clone's `false-negatives` rewrote results/false_negatives.csv with a
+    2-epoch run of other defaults (weight decay 1e-4, not the table's 0.01)."""
+    from opauc_sim.cli import build_parser, main
+    from opauc_sim.commands import false_negatives as F
+
+    monkeypatch.chdir(tmp_path)
+    Path("results").mkdir()
+    committed = Path("results/false_negatives.csv")
+    committed.write_bytes((ROOT / "results" / "false_negatives.csv").read_bytes())
+    argv = ["false-negatives", "--dataset", str(toy_data), "--epochs", "1", "--n-pairs", "200"]
+    argv += ["--n-candidates", "10", "--ms", "1", "2", "--rhos", "1", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    runs = list(Path("runs").glob("false-negatives-*/false_negatives.csv"))
+    assert len(runs) == 1 and f"goes to {runs[0]}" in out and f"wrote {runs[0]}" in out
+    assert committed.read_bytes() == (ROOT / "results" / "false_negatives.csv").read_bytes()
+    for extra, canonical in (([], False), (["--weight-decay", "0.01"], True)):
+        args = build_parser().parse_args(["false-negatives", "--dataset", "x", *extra])
+        args.valid_frac, args.eval_every = 0.1, 10  # as the recipe's defaults fill them
+        where, note = F._output(args)
+        assert (where == Path("results/false_negatives.csv")) is canonical
+        assert (note is None) is canonical
+
+
+def test_a_cut_row_of_the_shares_table_is_dropped_and_said(tmp_path):
+    """A truncated row of the false-negatives table used to be carried on with empty
+    fields."""
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.false_negatives import save_shares
+
+    table = pd.DataFrame(
+        {"sampler": ["uniform", "dns"], "M": [float("nan"), 1], "rho": [float("nan")] * 2}
+    ).assign(N=10, share=[0.1, 0.2], se=0.01, n_pairs=100)
+    out = tmp_path / "fn.csv"
+    kw = dict(config=TrainConfig(), test={"ndcg@50": 0.3}, n_pairs=100, seed=0)
+    save_shares(out, table, dataset="a", **kw)
+    out.write_text(out.read_text()[:-20])  # a's last row cut mid-row
+    lines: list[str] = []
+    rows = save_shares(out, table, dataset="b", **kw, log=lines.append)
+    assert len(rows) == 3 and rows.notna()["share"].all() and not rows["se"].isna().any()
+    assert any("dropped 1 truncated" in line for line in lines)
+    with pytest.raises(rc.ResultsError, match="another model or pairs"):
+        save_shares(out, table, dataset="c", **{**kw, "n_pairs": 5})
+
+
+# ----------------------------------------------------------------------- executors
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on localhost that sends ``greeting`` (or nothing) on each connection."""
+    import socket
+    import threading
+
+    servers = []
+
+    def start(greeting: bytes | None) -> str:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        servers.append(server)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                if greeting is not None:
+                    conn.sendall(greeting)
+                servers.append(conn)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def test_a_scheduler_address_that_is_not_a_dask_scheduler_is_refused_up_front(
+    listener, toy_data, capsys, monkeypatch
+):
+    """An HTTP-speaking port gave "out of memory (Unable to allocate 3.07 EiB ...)" and
+    `python3 -m http.server` hung with no output (400 s and counting)."""
+    pytest.importorskip("distributed")
+    from opauc_sim.cli import main
+    from opauc_sim.distributed import probe_scheduler
+
+    _no_loading(monkeypatch)
+    http = listener(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", "rns", "--out", "x.csv", "--quiet"]
+    assert main([*argv, "--executor", "dask", "--scheduler", http]) == 2
+    err = capsys.readouterr().err
+    assert "answers, but not as a Dask scheduler (it sent b'HTTP/1.0" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(OSError, match=r"no Dask handshake within 0\.5 s"):
+        probe_scheduler(listener(None), timeout=0.5)
+    with pytest.raises(OSError, match="cannot connect"):
+        probe_scheduler("tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match="address like tcp://HOST:8786"):
+        probe_scheduler("tcp://nohost")
+
+
+@pytest.mark.distributed
+def test_a_running_dask_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("distributed")
+    from opauc_sim.distributed import probe_scheduler
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as c:
+        probe_scheduler(c.scheduler_address)
+
+
+def test_workers_are_bounded_by_the_cores(monkeypatch):
+    """`--workers 1000` had no bound: a thousand processes."""
+    pytest.importorskip("distributed")
+    from opauc_sim import _threads
+    from opauc_sim.distributed import check_executor_options
+
+    monkeypatch.setattr(_threads, "available_cores", lambda: 4)
+    check_executor_options("dask", workers=4)
+    with pytest.raises(ValueError, match=r"--workers must be in \[1, 4\] .* got 1000"):
+        check_executor_options("dask", workers=1000)
+
+
+# ----------------------------------------------------------------------- interruptions
+
+
+def test_ctrl_c_is_one_line_and_exit_130_and_a_sweep_keeps_its_rows(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """Ctrl-C printed a KeyboardInterrupt traceback; the rows were kept, but nothing said
+    a rerun resumes."""
+    from opauc_sim.cli import main
+    from opauc_sim.train import sweep
+
+    real, calls = sweep.train_many, []
+
+    def interrupted_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_many", interrupted_second)
+    out = tmp_path / "s.csv"
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", "rns", "--grid", "dns:M=1,2:N=5"]
+    argv += ["--epochs", "1", "--threads", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "opauc-sim sweep: interrupted; the finished rows are kept: rerun the same command to resume"
+    )
+    assert len(sweep.read_rows(out)) == 1
+    monkeypatch.setattr(sweep, "train_many", real)
+    assert main(argv) == 0 and len(sweep.read_rows(out)) == 3
+    assert "skipping 1 finished" in capsys.readouterr().out
+
+
+def test_train_backend_torch_without_torch_is_one_line(toy_data, capsys, monkeypatch):
+    """`opauc-sim train --backend torch` without torch printed an 18-frame traceback."""
+    import importlib.util
+
+    from opauc_sim.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    _no_loading(monkeypatch)
+    assert main(["train", "--dataset", str(toy_data), "--backend", "torch", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--backend torch needs PyTorch, which is not installed; in a clone of" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_train_out_that_cannot_be_created_is_refused_before_training(
+    tmp_path, toy_data, capsys, monkeypatch
+):
+    """`train --out /proc/nope.json` trained, then failed on the temporary."""
+    import errno
+    import tempfile
+
+    from opauc_sim.cli import main
+
+    _no_loading(monkeypatch)
+    real = tempfile.mkstemp
+
+    def refuse_in(folder):
+        def mkstemp(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir) == folder:
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+            return real(*args, dir=dir, **kwargs)
+
+        return mkstemp
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(tempfile, "mkstemp", refuse_in(locked))
+    argv = ["train", "--dataset", str(toy_data), "--quiet", "--out"]
+    assert main([*argv, str(locked / "nope.json")]) == 2
+    assert main([*argv, str(locked / "sub" / "nope.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("is not writable" in e or "cannot be created" in e for e in err)
+    assert not (locked / "sub").exists()
+
+
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        ("dns:M=1", [{"sampler": "dns", "M": 1, "N": 200}]),
+        ("softmax:rho=1", [{"sampler": "softmax", "rho": 1.0, "N": 200}]),
+        ("dns:M=1,5", [{"sampler": "dns", "M": m, "N": 200} for m in (1, 5)]),
+        ("rns:N=5", "rns takes no parameters, got 'N=5'"),
+        ("dns:M=1:rho=5", "field 'rho=5' in 'dns:M=1:rho=5' must be KEY=V1,V2,... with KEY one"),
+        ("dns", "grid 'dns' needs M=..."),
+        ("softmax", "grid 'softmax' needs rho=..."),
+        ("dns:M=1:M=2", "each once"),
+        ("dns:N=5:M=10", "M must be <= N"),
+    ],
+)
+def test_grid_points_are_those_train_would_run(grid, expected, toy_data, capsys, monkeypatch):
+    """`--grid dns:M=1` and `softmax:rho=1` without N= trained with N = 1 (plain RNS under
+    another label) while `train` defaults N to 200; `dns:M=1,5` was refused as "M=5, N=1";
+    keys that do not apply were dropped silently, and `--grid dns` trained DNS(1, 1)."""
+    from opauc_sim.cli import main
+    from opauc_sim.train.sweep import parse_grid
+
+    if isinstance(expected, list):
+        assert parse_grid(grid) == expected
+        return
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        parse_grid(grid)
+    _no_loading(monkeypatch)
+    argv = ["sweep", "--dataset", str(toy_data), "--grid", grid, "--out", "x.csv", "--quiet"]
+    assert main(argv) == 2
+    assert expected in capsys.readouterr().err

@@ -14,8 +14,8 @@ def add_executor_options(parser: argparse.ArgumentParser, *, resources: bool = F
         choices=("local", "dask"),
         default="local",
         help="local: this process; dask: Dask distributed workers, a local cluster "
-        "(--workers) or a running one (--scheduler); needs pip install "
-        "'opauc-sim[distributed]' (default: %(default)s)",
+        "(--workers) or a running one (--scheduler); needs the optional extra distributed "
+        "(in a clone: pip install -e '.[distributed]') (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",

@@ -6,7 +6,9 @@ other parameters must not overwrite them: it writes under ``runs/<command>-<key>
 naming the parameters that differ from the defaults (``runs/fig6-n_rankings=20000``), and
 says so. ``--results-dir`` (and ``--out-dir`` for the PNGs) choose the folder explicitly;
 ``--update-results`` lets a non-canonical run write the committed folders on purpose.
-Parameters that do not change any number (threads, progress bars) are not part of the key.
+Parameters that do not change any number (threads, progress bars, the executor) are not
+part of the key. The committed folders are recognised by what they are, a folder holding
+:data:`COMMITTED_MARK`, not by the current directory.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-#: The committed folders, relative to the current directory.
+#: Where the canonical runs write, relative to the current directory.
 CANONICAL_RESULTS = Path("results")
 CANONICAL_FIGURES = Path("figures")
+#: The file that marks a folder of committed outputs (the repository's ``results/`` and
+#: ``figures/`` hold one): such a folder is protected wherever the command runs from and
+#: however the path to it is spelt (``--results-dir ../clone/results``, a symlink).
+COMMITTED_MARK = ".opauc-sim-committed"
 #: Where non-canonical runs go when no folder is given.
 RUNS_DIR = Path("runs")
 
@@ -39,6 +45,14 @@ NOT_KEYED = frozenset(
         "command",
         "simulation",
         "help",
+        "keyed_defaults",
+        "on_interrupt",
+        "where_note",
+        # where the work runs: the numbers are bit-identical on any executor
+        "executor",
+        "workers",
+        "scheduler",
+        "resources",
     }
 )
 
@@ -103,6 +117,36 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+def is_committed(folder: str | Path | None) -> bool:
+    """Whether ``folder`` holds committed outputs: it carries :data:`COMMITTED_MARK`, or it
+    is the ``results/`` or ``figures/`` of the current directory that a canonical run
+    writes."""
+    if folder is None:
+        return False
+    p = Path(folder)
+    try:
+        if (p / COMMITTED_MARK).is_file():
+            return True
+    except OSError:
+        return False
+    return any(c.is_dir() and _same(p, c) for c in (CANONICAL_RESULTS, CANONICAL_FIGURES))
+
+
+def committed_figures(results: str | Path) -> Path:
+    """The figures folder that belongs with the committed ``results`` (its sibling)."""
+    p = Path(results)
+    return CANONICAL_FIGURES if _same(p, CANONICAL_RESULTS) else p.resolve().parent / "figures"
+
+
+def refuse_committed(option: str, folder: str | Path, why: str) -> None:
+    """Raise ValueError when ``folder`` holds committed outputs (see :func:`is_committed`)."""
+    if is_committed(folder):
+        raise ValueError(
+            f"{option} {str(folder)!r} holds the committed canonical results, and {why}; "
+            f"pass --update-results to overwrite them, or choose another folder"
+        )
+
+
 def resolve(
     args: argparse.Namespace,
     command: str,
@@ -111,7 +155,8 @@ def resolve(
     canonical: bool = True,
     figures: bool = True,
 ) -> tuple[Path, Path | None, bool]:
-    """Decide this run's results folder and PNG folder, and say where when it matters.
+    """Decide this run's results folder and PNG folder; :func:`say_where` then says where,
+    when it matters, once the command's checks have passed.
 
     Parameters
     ----------
@@ -159,23 +204,24 @@ def resolve(
         out = results
     if not is_canonical and not update:
         what = ", ".join(f"--{n.replace('_', '-')} {_text(v)}" for n, v in changed.items())
-        for option, folder, committed in (
-            ("--results-dir", results, CANONICAL_RESULTS),
-            ("--out-dir", out, CANONICAL_FIGURES),
-        ):
-            if folder is not None and committed.is_dir() and _same(folder, committed):
-                reason = f"this run ({what})" if what else "this run"
-                raise ValueError(
-                    f"{option} {str(folder)!r} holds the committed canonical results, and "
-                    f"{reason} is not the canonical one; pass --update-results to overwrite "
-                    f"them, or choose another folder"
-                )
+        reason = f"this run ({what})" if what else "this run"
+        for option, folder in (("--results-dir", results), ("--out-dir", out)):
+            refuse_committed(option, folder, f"{reason} is not the canonical one")
+    args.where_note = None
     if not is_canonical and args.results_dir is None and not update:
         where = f"{results}/" if out in (None, results) else f"{results}/ and {out}/"
-        print(
+        args.where_note = (
             f"this run's outputs go to {where} (non-default parameters; the committed "
             f"results/ and figures/ are written only by the canonical run or with "
-            f"--update-results)",
-            flush=True,
+            f"--update-results)"
         )
     return results, out, is_canonical
+
+
+def say_where(args: argparse.Namespace) -> None:
+    """Print where a non-canonical run writes (:func:`resolve` leaves the line on ``args``):
+    called once every check has passed, so a refused run announces nothing."""
+    note = getattr(args, "where_note", None)
+    if note:
+        print(note, flush=True)
+        args.where_note = None

@@ -38,6 +38,7 @@ def run_check(args: argparse.Namespace) -> int:
         results_dir, _, _ = _outputs.resolve(args, "check", args.keyed_defaults, figures=False)
         args.results_dir = str(results_dir)
         check_writable_dir(args.results_dir, "--results-dir")
+        _outputs.say_where(args)
     start = time.perf_counter()
     results = run_checks(args.only, deep=args.deep, progress=not args.quiet)
     elapsed = time.perf_counter() - start
@@ -46,13 +47,20 @@ def run_check(args: argparse.Namespace) -> int:
         return 2
     print(format_table(results, markdown=args.markdown))
     bad = [r for r in results if not r.ok]
+    skipped = [r for r in results if r.verdict == "skipped"]
     print(
-        f"\n{len(results)} checks in {elapsed:.1f} s "
-        f"({'deep' if args.deep else 'default'} profile); "
-        f"{len(bad)} unexpected outcome{'s' if len(bad) != 1 else ''}"
+        f"\n{len(results) - len(skipped)} checks in {elapsed:.1f} s "
+        f"({'deep' if args.deep else 'default'} profile)"
+        + (f", {len(skipped)} skipped (see the notes)" if skipped else "")
+        + f"; {len(bad)} unexpected outcome{'s' if len(bad) != 1 else ''}"
     )
+    if any("(finding)" in r.verdict for r in results):
+        print(
+            "(finding): a probe beyond a theorem's preconditions, reported as it comes out; "
+            "'fails (finding)' is expected there and is no defect (docs/theorems.md)"
+        )
     for r in results:
-        if r.note and (args.verbose or not r.ok):
+        if r.note and (args.verbose or not r.ok or r in skipped):
             print(f"  note [{r.result}] {r.claim}: {r.note}")
     if args.save:
         from opauc_sim.checks import verdict_frame
@@ -76,6 +84,7 @@ def run_tables(args: argparse.Namespace) -> int:
     results_dir, _, _ = _outputs.resolve(args, "proof-tables", args.keyed_defaults, figures=False)
     args.results_dir = str(results_dir)
     check_writable_dir(args.results_dir, "--results-dir")  # before any computing
+    _outputs.say_where(args)
 
     from opauc_sim.checks.tables import proof_tables
 

@@ -26,19 +26,14 @@ def run(args: argparse.Namespace) -> int:
     require_matplotlib("opauc-sim figures")
 
     results = Path(args.results_dir)
-    canonical = _outputs._same(results, _outputs.CANONICAL_RESULTS)
+    canonical = _outputs.is_committed(results)
     if args.out_dir is None:  # the committed PNGs come only from the committed results
-        args.out_dir = str(_outputs.CANONICAL_FIGURES if canonical else results)
-    elif (
-        not canonical
-        and not args.update_results
-        and _outputs.CANONICAL_FIGURES.is_dir()
-        and _outputs._same(Path(args.out_dir), _outputs.CANONICAL_FIGURES)
-    ):
-        raise ValueError(
-            f"--out-dir {args.out_dir!r} holds the committed figures, and --results-dir "
-            f"{args.results_dir!r} is not the committed results/; pass --update-results to "
-            f"overwrite them, or choose another folder"
+        args.out_dir = str(_outputs.committed_figures(results) if canonical else results)
+    elif not canonical and not args.update_results:
+        _outputs.refuse_committed(
+            "--out-dir",
+            args.out_dir,
+            f"--results-dir {args.results_dir!r} does not hold the committed results",
         )
     check_writable_dir(args.out_dir, "--out-dir")  # before any figure is drawn
     chosen = plots.select(args.only)
@@ -56,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             written = plots.draw(figure.name, results_dir=args.results_dir, out_dir=args.out_dir)
         except FileNotFoundError as exc:  # a cache that has not been computed yet
             failed += 1
-            print(f"{figure.name}: skipped ({figure.source} first): {exc}", file=sys.stderr)
+            print(f"{figure.name}: skipped, run {figure.source} first ({exc})", file=sys.stderr)
             continue
         except (ValueError, KeyError, AttributeError, TypeError) as exc:
             # A cached table that does not fit the figure (a column missing, a CSV that no

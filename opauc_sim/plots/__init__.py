@@ -42,7 +42,11 @@ FIGURES: tuple[Figure, ...] = (
     Figure("theorem1_dns_bias", "theorem1_dns_bias.png", "opauc-sim proof-tables"),
     Figure("theorem2_taylor_tau", "theorem2_taylor_tau.png", "opauc-sim proof-tables"),
     Figure("train_sweep", "train_<sweep>_<sampler>_<param>.png", "opauc-sim sweep"),
-    Figure("guideline", "guideline_<dataset>[_oracle][_curves].png", "studies/guideline.py"),
+    Figure(
+        "guideline",
+        "guideline_<dataset>[_oracle][_curves].png",
+        "studies/guideline.py (in a clone of opauc-sim; a wheel has no studies/)",
+    ),
     Figure("false_negatives", "false_negatives.png", "opauc-sim false-negatives"),
 )
 

@@ -136,10 +136,7 @@ def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
         p.stem for p in Path(results_dir).glob("guideline_*.csv") if not p.stem.endswith("_control")
     )
     if not names:
-        raise FileNotFoundError(
-            f"no guideline study (guideline_<dataset>.csv) in {results_dir!r}; "
-            "run studies/guideline.py"
-        )
+        raise FileNotFoundError(f"no guideline study (guideline_<dataset>.csv) in {results_dir!r}")
     written = []
     for name in names:
         df, _ = load_result(name, results_dir)

@@ -6,9 +6,9 @@ and :mod:`~opauc_sim.train.fetch`), the evaluation
 fused CPU trainer (:mod:`opauc_sim.train.numba_engine`), the orchestration
 (:mod:`opauc_sim.train.runner`) and the sweep need only NumPy/SciPy/Numba. The PyTorch
 engine (:mod:`opauc_sim.train.torch_engine`, for GPUs and as the reference) needs the optional
-extra ``train``::
+extra ``train`` (in a clone of opauc-sim; the package is on no index)::
 
-    pip install 'opauc-sim[train]'
+    pip install -e '.[train]'
 
 Importing this package never imports torch; the torch-backed names are loaded on first
 use and raise an ``ImportError`` saying how to install the extra when torch is missing.

@@ -31,7 +31,14 @@ from opauc_sim.train import numba_engine, samplers
 from opauc_sim.train.config import TrainConfig
 from opauc_sim.train.data import Split
 
-__all__ = ["false_negative_shares", "save_shares", "top_m_heldout_share"]
+__all__ = [
+    "false_negative_shares",
+    "save_shares",
+    "share_configs",
+    "shares_cost",
+    "shares_protocol",
+    "top_m_heldout_share",
+]
 
 
 def _member(keys_sorted: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int):
@@ -80,13 +87,10 @@ def false_negative_shares(
         ``softmax``), ``M``, ``rho``, ``N``, ``share`` (the mean share defined in the module
         docstring), ``se`` (its standard error over pairs) and ``n_pairs``.
     """
-    n = check_int("n", n, low=1)
-    n_pairs = check_int("n_pairs", n_pairs, low=1)
-    ms = [check_int("ms", m, low=1, high=n) for m in ms]
+    configs = share_configs(ms=ms, rhos=rhos, n=n, n_pairs=n_pairs)
+    n, n_pairs = int(n), int(n_pairs)
     user_w = np.ascontiguousarray(user_w)
     item_w = np.ascontiguousarray(item_w, dtype=user_w.dtype)
-    configs = [TrainConfig(sampler=samplers.DNS, M=m, N=n, weight_decay=0.0) for m in ms]
-    configs += [TrainConfig(sampler=samplers.SOFTMAX, rho=r, N=n, weight_decay=0.0) for r in rhos]
     uniform, per_config = _per_pair_shares(user_w, item_w, split, configs, n, n_pairs, seed)
     rows = [{"sampler": "uniform", "M": np.nan, "rho": np.nan, "N": n, **_mean_se(uniform)}]
     for config, values in zip(configs, per_config, strict=True):
@@ -103,6 +107,32 @@ def false_negative_shares(
     out = pd.DataFrame(rows)
     out["n_pairs"] = n_pairs
     return out
+
+
+def share_configs(
+    *, ms: Sequence[int], rhos: Sequence[float], n: int, n_pairs: int
+) -> list[TrainConfig]:
+    """The sampler settings :func:`false_negative_shares` measures, its arguments checked.
+
+    Call it before training a model to measure: every argument is checked here (M in
+    [1, N], rho > 0, N and the pairs >= 1), each error naming the argument.
+    """
+    n = check_int("n", n, low=1)
+    check_int("n_pairs", n_pairs, low=1)
+    ms = [check_int("ms", m, low=1, high=n) for m in ms]
+    configs = [TrainConfig(sampler=samplers.DNS, M=m, N=n, weight_decay=0.0) for m in ms]
+    configs += [TrainConfig(sampler=samplers.SOFTMAX, rho=r, N=n, weight_decay=0.0) for r in rhos]
+    return configs
+
+
+def shares_cost(n_configs: int, n_pairs: int):
+    """The memory of :func:`false_negative_shares`: per sampled pair, its index, the uniform
+    share and one share per setting (float64), and the copy that averages them."""
+    from opauc_sim._cost import Cost
+
+    n_pairs = int(n_pairs)
+    what = f"{n_pairs:,} pairs x {n_configs + 1} shares (--n-pairs)"
+    return Cost(8.0 * n_pairs * (n_configs + 3), 0.0, what)
 
 
 def _per_pair_shares(
@@ -158,6 +188,55 @@ def _mean_se(values: list[np.ndarray]) -> dict[str, float]:
     return {"share": float(v.mean()), "se": se}
 
 
+def shares_protocol(config: TrainConfig, n_pairs: int) -> dict[str, set[str]]:
+    """What the rows of one shares table share: the model measured and the pairs."""
+    from opauc_sim.train.sweep_files import SHARES, protocol_of
+
+    row = {
+        "model": config.label,
+        "recipe": "authors" if config.authors_code else "project",
+        "epochs": config.epochs,
+        "weight_decay": config.weight_decay,
+        "n_pairs": int(n_pairs),
+    }
+    return protocol_of(pd.DataFrame([row]), SHARES)
+
+
+def check_shares_out(
+    out_csv: str | os.PathLike, *, dataset: str, config: TrainConfig, n_pairs: int
+) -> Path:
+    """Check, before any training, that ``out_csv`` may take this data set's shares.
+
+    It must end in ``.csv``; if it exists, it must be a shares table (not a sweep's CSV
+    or anything else), and its rows of other data sets must be of the same model and pairs
+    (:func:`shares_protocol`): one table compares data sets under one protocol.
+
+    Returns
+    -------
+    pathlib.Path
+        The file (a symlink resolved).
+
+    Raises
+    ------
+    ResultsError
+    """
+    from opauc_sim.results_cache import ResultsError
+    from opauc_sim.train.sweep_files import SHARES, _differences, check_out, protocol_of, read_rows
+
+    out = check_out(out_csv, kind=SHARES)
+    rows = read_rows(out, kind=SHARES)
+    others = rows[rows["dataset"].astype(str) != str(dataset)] if len(rows) else rows
+    if len(others):
+        diff = _differences(protocol_of(others, SHARES), shares_protocol(config, n_pairs), "here")
+        if diff:
+            raise ResultsError(
+                f"--out {str(out_csv)!r} holds the shares of other data sets under another "
+                f"model or pairs ({'; '.join(diff)}): they would not be comparable; choose "
+                f"another --out"
+            )
+    return out
+
+
 def save_shares(
     out_csv: str | os.PathLike,
     table: pd.DataFrame,
@@ -167,16 +246,18 @@ def save_shares(
     test: Mapping[str, float],
     n_pairs: int,
     seed: int,
+    log=None,
 ) -> pd.DataFrame:
     """Write one data set's shares into ``out_csv`` (with its sidecar); return the file's rows.
 
     The rows gain the data set, the model (label, recipe, epochs, weight decay) and its
     test NDCG@50; rows of other data sets already in ``out_csv`` are kept, this data set's
-    are replaced, so one file collects the table for several data sets.
+    are replaced, so one file collects the table for several data sets. The file is read
+    and rewritten under its lock, by the sweeps' checked reader (a cut row is dropped and
+    said to ``log``; a foreign file, or other data sets' rows of another model, refused).
     """
-    from opauc_sim.results_cache import save_result
+    from opauc_sim.train.sweep_files import SHARES, lock_out, read_rows, save_rows
 
-    out = Path(out_csv)
     table = table.copy()
     table.insert(0, "dataset", dataset)
     table.insert(1, "model", config.label)
@@ -184,16 +265,16 @@ def save_shares(
     table["epochs"] = config.epochs
     table["weight_decay"] = config.weight_decay
     table["model_test_ndcg@50"] = test.get("ndcg@50", np.nan)
-    if out.exists():
-        old = pd.read_csv(out)
-        table = pd.concat([old[old["dataset"] != dataset], table], ignore_index=True)
-    save_result(
-        table,
-        out.stem,
-        params={"dataset": dataset, "model": config.to_dict(), "n_pairs": n_pairs},
-        seed=seed,
-        results_dir=out.parent,
-    )
+    out = check_shares_out(out_csv, dataset=dataset, config=config, n_pairs=n_pairs)
+    with lock_out(out, who="false-negatives run"):
+        out = check_shares_out(out_csv, dataset=dataset, config=config, n_pairs=n_pairs)
+        old = read_rows(out, log, kind=SHARES)
+        if len(old):
+            table = pd.concat(
+                [old[old["dataset"].astype(str) != dataset], table], ignore_index=True
+            )
+        params = {"dataset": dataset, "model": config.to_dict(), "n_pairs": n_pairs}
+        save_rows(table, out, params=params, seed=seed)  # a sidecar as before: no "kind"
     return table
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opauc_sim.results_cache import command_line, save_result
+from opauc_sim.results_cache import command_line
 from opauc_sim.train.config import ADDED_DEFAULTS, TrainConfig, TrainResult, group_key
 from opauc_sim.train.data import Split
 from opauc_sim.train.runner import resolve_backend, train_many
@@ -41,15 +41,18 @@ from opauc_sim.train.sweep_files import (
     _commands,
     check_out,
     done_ids,
+    expected_protocol,
     lock_out,
     merge_sweeps,
     read_rows,
+    save_rows,
 )
 
 __all__ = [
     "ADDED_COLUMNS",
     "SWEEP_COLUMNS",
     "check_out",
+    "check_protocol",
     "config_id",
     "done_ids",
     "lock_out",
@@ -84,6 +87,8 @@ def parse_grid(spec: str) -> list[dict[str, Any]]:
     axes: dict[str, list] = {}
     for f in fields:
         key, sep, values = f.partition("=")
+        if not sampler.params:
+            raise ValueError(f"grid {spec!r}: {name} takes no parameters, got {f!r}")
         if not sep or key not in sampler.params or not values or key in axes:
             raise ValueError(
                 f"grid field {f!r} in {spec!r} must be KEY=V1,V2,... with KEY one of "
@@ -277,25 +282,30 @@ def run_sweep(
         ``(label, error)`` of the configurations that failed for good (not written: a
         rerun tries them again); it is empty otherwise.
     """
+    shown = out_csv
     out_csv = check_out(out_csv)
     backend, device = resolve_backend(backend, device)
     unique = _by_id(configs, dataset, split_seed, valid_frac, backend)
+    protocol = None
+    if unique:
+        first = next(iter(unique.values()))
+        protocol = expected_protocol(dataset=dataset, valid_frac=valid_frac, config=first)
+        check_protocol(unique.values(), dataset=dataset, valid_frac=valid_frac)
     with lock_out(out_csv):
         check_out(out_csv)  # again, now that no other sweep can write it
-        rows_done = read_rows(out_csv, log)
+        rows_done = read_rows(out_csv, log, protocol=protocol)
         finished = set(rows_done["id"]) if "id" in rows_done else set()
         todo = [c for cid, c in unique.items() if cid not in finished]
         if log is not None and len(todo) < len(unique):
-            log(f"skipping {len(unique) - len(todo)} finished configs already in {out_csv}")
+            log(f"skipping {len(unique) - len(todo)} finished configs already in {shown}")
         save = dict(
-            name=out_csv.stem,
+            out_csv=out_csv,
             params={"dataset": dataset, "split_seed": split_seed, **(params or {})},
             seed=split_seed,
-            results_dir=out_csv.parent,
             extra={"kind": "sweep", "commands": _commands(out_csv, [command_line()])},
         )
         if rows_done.attrs.get("dropped") and not todo:
-            save_result(rows_done, **save)  # nothing to train: still write the cleaned rows
+            save_rows(rows_done, **save)  # nothing to train: still write the cleaned rows
         outcomes = _train_groups(
             split if executor is None or source is None else source,
             _groups(todo, max(1, int(max_group))),
@@ -308,10 +318,31 @@ def run_sweep(
         row_of = functools.partial(
             result_row, dataset=dataset, split_seed=split_seed, valid_frac=valid_frac
         )
-        failed = _write_outcomes(outcomes, rows_done, row_of, save, log)
+        failed = _write_outcomes(outcomes, rows_done, row_of, save, log, shown)
         final = read_rows(out_csv)
         final.attrs["failed"] = failed
         return final
+
+
+def _described(config: TrainConfig) -> str:
+    """``RNS (wd 0.0001, seed 0)``: a finished run told apart from the grid's others."""
+    return f"{config.label} (wd {config.weight_decay:g}, seed {config.seed})"
+
+
+def check_protocol(configs: Iterable[TrainConfig], *, dataset: str, valid_frac: float) -> None:
+    """Refuse configurations whose rows could not share one CSV (:data:`PROTOCOL`)."""
+    seen: dict[str, set[str]] = {}
+    for c in configs:
+        for name, values in expected_protocol(
+            dataset=dataset, valid_frac=valid_frac, config=c
+        ).items():
+            seen.setdefault(name, set()).update(values)
+    mixed = [f"{n} {', '.join(sorted(v))}" for n, v in seen.items() if len(v) > 1]
+    if mixed:
+        raise ValueError(
+            f"these configurations are of several protocols ({'; '.join(mixed)}): their rows "
+            f"would not be comparable in one CSV; run one sweep per protocol"
+        )
 
 
 def _by_id(
@@ -356,6 +387,7 @@ def _write_outcomes(
     row_of: Callable[[TrainResult], dict[str, Any]],
     save: dict[str, Any],
     log: Callable[[str], None] | None,
+    shown: Any = None,
 ) -> list[tuple[str, str]]:
     """Rewrite the CSV (old rows + new ones) after each group that finished, as it finishes.
 
@@ -374,9 +406,10 @@ def _write_outcomes(
         new = pd.DataFrame([row_of(r) for r in results])
         rows_done = new if rows_done.empty else pd.concat([rows_done, new], ignore_index=True)
         rows_done = rows_done.drop_duplicates("id", keep="first").reset_index(drop=True)
-        path = save_result(rows_done, **save)
+        path = save_rows(rows_done, **save)
         if log is not None:
-            log(f"finished {', '.join(r.config.label for r in results)} -> {path}")
+            what = ", ".join(_described(r.config) for r in results)
+            log(f"finished {what} -> {shown if shown is not None else path}")
             for r in results:
                 if r.diverged_epoch is not None:
                     log(

