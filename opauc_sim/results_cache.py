@@ -16,11 +16,12 @@ CSV first. A ``kill -9`` at any moment leaves:
   renames the pending sidecar temporary into place (its sha256 names the new CSV). If it is
   gone too, the read refuses the CSV (:class:`ResultsError`), since its provenance is lost.
 
-A write that would change no number (the same CSV bytes, parameters, seed and columns as
-the pair on disk) leaves both files as they are, so rerunning a canonical command keeps the
-committed sidecars (their commit, timestamp and timings) and ``git status`` clean. The
-commit recorded is that of the package's own checkout (:mod:`opauc_sim._provenance`), never
-of the current folder.
+A write that would change no number (the same parameters, seed and columns as the pair on
+disk, and the same CSV bytes or floats equal to a relative 1e-9, :data:`SAME_NUMBERS_RTOL`:
+the last digits another CPU's vector units change) leaves both files as they are, so
+rerunning a canonical command keeps the committed sidecars (their commit, timestamp and
+timings) and ``git status`` clean. The commit recorded is that of the package's own checkout
+(:mod:`opauc_sim._provenance`), never of the current folder.
 
 A result that spans several files (``simulate fig6`` writes curves, peaks and claims) is
 written as a *set* (:func:`save_result_set`): the old manifest ``SET.manifest.json`` is
@@ -248,18 +249,56 @@ def _result_meta(
     return data, meta
 
 
+#: Two tables whose floats agree to this relative tolerance (and whose other cells are
+#: equal) hold the same numbers: the last digits that another CPU's vector width changes
+#: in a sum (AVX2 against AVX-512) do not rewrite a committed result.
+SAME_NUMBERS_RTOL = 1e-9
+
+
+def _same_numbers(old: bytes, new: bytes) -> bool:
+    """Whether two CSVs hold the same table up to :data:`SAME_NUMBERS_RTOL` in floats."""
+    import io
+
+    import numpy as np
+
+    try:
+        a = pd.read_csv(io.BytesIO(old), dtype=str, keep_default_na=False)
+        b = pd.read_csv(io.BytesIO(new), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError):
+        return False
+    if a.shape != b.shape or list(a.columns) != list(b.columns):
+        return False
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        differ = x != y
+        if not differ.any():
+            continue
+        try:
+            fx = x[differ].astype(float)
+            fy = y[differ].astype(float)
+        except ValueError:
+            return False  # a text cell differs
+        if not np.allclose(fx, fy, rtol=SAME_NUMBERS_RTOL, atol=0.0, equal_nan=True):
+            return False
+    return True
+
+
 def _unchanged(csv_path: Path, data: bytes, meta: dict[str, Any]) -> bool:
-    """Whether ``csv_path`` and its sidecar already hold these bytes and this content."""
+    """Whether ``csv_path`` and its sidecar already hold this content: the same parameters,
+    seed and columns, and the same bytes or the same numbers (:func:`_same_numbers`)."""
     old = _read_json(csv_path.with_suffix(".json"))
-    if old is None or old.get("csv_sha256") != meta["csv_sha256"]:
+    if old is None:
         return False
     try:
-        if csv_path.read_bytes() != data:
-            return False
+        on_disk = csv_path.read_bytes()
     except OSError:
         return False
+    if old.get("csv_sha256") != hashlib.sha256(on_disk).hexdigest():
+        return False  # the sidecar does not describe the CSV beside it
+    if on_disk != data and not _same_numbers(on_disk, data):
+        return False
     new = json.loads(json.dumps(meta))  # tuples as lists, as the sidecar holds them
-    return all(new.get(k) == old.get(k) for k in _CONTENT_FIELDS)
+    return all(new.get(k) == old.get(k) for k in _CONTENT_FIELDS if k != "csv_sha256")
 
 
 def save_result(

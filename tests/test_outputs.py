@@ -258,6 +258,42 @@ def test_a_rerun_that_changes_no_number_changes_no_file(tmp_path, monkeypatch, c
     capsys.readouterr()
 
 
+def test_last_digit_differences_of_another_cpu_do_not_rewrite_a_result(tmp_path):
+    """In a fresh clone the README's first command rewrote the committed fig6 CSVs: this
+    machine's AVX2 sums differ from the AVX-512 machine's in the last digits. Floats equal
+    to a relative 1e-9 keep the files; a real change, or a text cell, rewrites them."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    df = pd.DataFrame({"metric": ["ndcg", "recall"], "k": [5, 20], "corr": [0.95822, 1 / 3]})
+    path = rc.save_result(df, "t", params={"a": 1}, results_dir=tmp_path)
+    sidecar = path.with_suffix(".json")
+
+    def as_if_written_elsewhere(frame):  # the other machine's CSV, its sidecar's sha256
+        path.write_bytes(frame.to_csv(index=False, float_format="%.17g").encode())
+        meta = json.loads(sidecar.read_text())
+        meta["csv_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        sidecar.write_text(json.dumps(meta))
+        return path.read_bytes(), sidecar.read_bytes()
+
+    nudged = df.assign(corr=df["corr"] * (1 + 3e-16))
+    before = as_if_written_elsewhere(nudged)
+    rc.save_result(df, "t", params={"a": 1}, results_dir=tmp_path)
+    assert (path.read_bytes(), sidecar.read_bytes()) == before
+    for changed in (df.assign(corr=df["corr"] * (1 + 1e-6)), df.assign(metric=["ndcg", "map"])):
+        as_if_written_elsewhere(nudged)
+        rc.save_result(changed, "t", params={"a": 1}, results_dir=tmp_path)
+        pd.testing.assert_frame_equal(pd.read_csv(path), changed)
+        meta = json.loads(sidecar.read_text())
+        assert meta["csv_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    # Other parameters with the same numbers are a new result too.
+    as_if_written_elsewhere(df)
+    rc.save_result(df, "t", params={"a": 2}, results_dir=tmp_path)
+    assert json.loads(sidecar.read_text())["params"] == {"a": 2}
+
+
 def test_where_the_work_runs_is_not_a_parameter(capsys):
     """`simulate fig6 --executor dask --workers 2` was taken for a non-default run and
     written under runs/: the options that change no number were two lists, drifted apart."""
