@@ -61,6 +61,7 @@ from opauc_sim._provenance import (  # noqa: F401  (re-exported)
     provenance_commit,
     record_tree_state,
 )
+from opauc_sim._same_numbers import SAME_NUMBERS_RTOL, same_numbers  # noqa: F401
 from opauc_sim._validation import find_stack_level
 
 DEFAULT_RESULTS_DIR = Path("results")
@@ -249,43 +250,10 @@ def _result_meta(
     return data, meta
 
 
-#: Two tables whose floats agree to this relative tolerance (and whose other cells are
-#: equal) hold the same numbers: the last digits that another CPU's vector width changes
-#: in a sum (AVX2 against AVX-512) do not rewrite a committed result.
-SAME_NUMBERS_RTOL = 1e-9
-
-
-def _same_numbers(old: bytes, new: bytes) -> bool:
-    """Whether two CSVs hold the same table up to :data:`SAME_NUMBERS_RTOL` in floats."""
-    import io
-
-    import numpy as np
-
-    try:
-        a = pd.read_csv(io.BytesIO(old), dtype=str, keep_default_na=False)
-        b = pd.read_csv(io.BytesIO(new), dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError):
-        return False
-    if a.shape != b.shape or list(a.columns) != list(b.columns):
-        return False
-    for col in a.columns:
-        x, y = a[col].to_numpy(), b[col].to_numpy()
-        differ = x != y
-        if not differ.any():
-            continue
-        try:
-            fx = x[differ].astype(float)
-            fy = y[differ].astype(float)
-        except ValueError:
-            return False  # a text cell differs
-        if not np.allclose(fx, fy, rtol=SAME_NUMBERS_RTOL, atol=0.0, equal_nan=True):
-            return False
-    return True
-
-
 def _unchanged(csv_path: Path, data: bytes, meta: dict[str, Any]) -> bool:
     """Whether ``csv_path`` and its sidecar already hold this content: the same parameters,
-    seed and columns, and the same bytes or the same numbers (:func:`_same_numbers`)."""
+    seed and columns, and the same bytes or numbers (:func:`~opauc_sim._same_numbers.
+    same_numbers`)."""
     old = _read_json(csv_path.with_suffix(".json"))
     if old is None:
         return False
@@ -295,7 +263,7 @@ def _unchanged(csv_path: Path, data: bytes, meta: dict[str, Any]) -> bool:
         return False
     if old.get("csv_sha256") != hashlib.sha256(on_disk).hexdigest():
         return False  # the sidecar does not describe the CSV beside it
-    if on_disk != data and not _same_numbers(on_disk, data):
+    if on_disk != data and not same_numbers(on_disk, data):
         return False
     new = json.loads(json.dumps(meta))  # tuples as lists, as the sidecar holds them
     return all(new.get(k) == old.get(k) for k in _CONTENT_FIELDS if k != "csv_sha256")
