@@ -4,9 +4,9 @@ fills them in.
 A docstring names a part as ``{name}``; :func:`template` makes the decorator that fills
 them (a literal brace is written ``{{`` or ``}}``). :func:`fill_docs` fills the parts of the
 score-level functions: ``{arrays}`` (the three array arguments), ``{returns}`` (a value per
-row) and ``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
-``evaluate_scorer``). :mod:`opauc_sim.metrics.ranks` fills its own parts with the same
-helper.
+row), ``{options}`` (the metric options shared by ``evaluate``, ``evaluate_long`` and
+``evaluate_scorer``) and ``{unscored}`` (``evaluate_long``'s rule for unscored items).
+:mod:`opauc_sim.metrics.ranks` fills its own parts with the same helper.
 """
 
 from __future__ import annotations
@@ -73,5 +73,34 @@ _OPTIONS_DOC = """ks : sequence of int, default (5, 10, 20, 50)
         every other metric takes the items with a gain above 0 as the positives."""
 
 
-#: Fills ``{arrays}``, ``{returns}`` and ``{options}`` in a score-level docstring.
-fill_docs = template({"arrays": _ARRAY_DOC, "returns": _RETURNS_ROWS, "options": _OPTIONS_DOC})
+_UNSCORED_DOC = """For each user, every item of the catalogue is excluded (a pair in
+    ``exclude``), scored, or unscored:
+
+    * ``unscored="bottom"``: unscored items are ranked **below every scored item of the
+      user, tied with each other**; each is a positive if it is in ``truth``, else a
+      negative. This is the full-ranking evaluation of a model that scored only some
+      items, with the tie rule of every other tie: an unscored positive counts in
+      Recall's ``n_pos``, and once K reaches into the tied bottom group it gets its
+      expected share of the hits there; every unscored negative counts in AUC/OPAUC as a
+      negative that every scored positive beats (a pair of an unscored positive and an
+      unscored negative counts 1/2, as a tie). Filling with ``-inf`` gives the same except
+      where a scored item itself is ``-inf`` (here it still ranks above the unscored ones).
+    * ``unscored="miss"``: as ``"bottom"``, except that an unscored positive is **never a
+      hit, at any K**: the rule of ranx and trec_eval for a relevant document the run did
+      not retrieve (it stays in Recall's and MAP's denominators and in NDCG's ideal DCG).
+      This is what ranx/TREC dicts of dicts get (see :func:`evaluate`).
+    * ``unscored="drop"``: unscored items are **removed**, as if excluded: neither positive
+      nor negative nor rank. An unscored positive is lost from ``n_pos``. This is the
+      sampled-candidates evaluation, where each user is ranked over their own candidates
+      only; AUC and OPAUC then count only pairs of scored items."""
+
+#: Fills ``{arrays}``, ``{returns}``, ``{options}`` and ``{unscored}`` in a score-level
+#: docstring.
+fill_docs = template(
+    {
+        "arrays": _ARRAY_DOC,
+        "returns": _RETURNS_ROWS,
+        "options": _OPTIONS_DOC,
+        "unscored": _UNSCORED_DOC,
+    }
+)

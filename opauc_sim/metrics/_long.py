@@ -66,29 +66,8 @@ def evaluate_long(
 
     Notes
     -----
-    For each user, every item of the catalogue is excluded (a pair in ``exclude``), scored,
-    or unscored:
+    {unscored}
 
-    * ``unscored="bottom"``: unscored items are ranked **below every scored item of the
-      user, tied with each other**; each is a positive if it is in ``truth``, else a
-      negative. This is the full-ranking evaluation of a model that scored only some
-      items, with the tie rule of every other tie: an unscored positive counts in
-      Recall's ``n_pos``, and once K reaches into the tied bottom group it gets its
-      expected share of the hits there; every unscored negative counts in AUC/OPAUC as a
-      negative that every scored positive beats (a pair of an unscored positive and an
-      unscored negative counts 1/2, as a tie). Filling with ``-inf`` gives the same except
-      where a scored item itself is ``-inf`` (here it still ranks above the unscored ones).
-    * ``unscored="miss"``: as ``"bottom"``, except that an unscored positive is **never a
-      hit, at any K**: the rule of ranx and trec_eval for a relevant document the run did
-      not retrieve (it stays in Recall's and MAP's denominators and in NDCG's ideal DCG).
-      This is what ranx/TREC dicts of dicts get (see :func:`evaluate`).
-    * ``unscored="drop"``: unscored items are **removed**, as if excluded: neither positive
-      nor negative nor rank. An unscored positive is lost from ``n_pos``. This is the
-      sampled-candidates evaluation, where each user is ranked over their own candidates
-      only; AUC and OPAUC then count only pairs of scored items.
-
-    Ids are checked: a missing id (NaN, None) and ids of one kind in one table and of
-    another in the other (numbers against strings, which could never match) are errors.
     Scores of any real type are compared exactly (Python integers of any size included).
     The tables are pivoted into dense ``n_users x n_items`` matrices (about 10 bytes per
     cell); evaluate very large catalogues in chunks of users.
@@ -96,9 +75,10 @@ def evaluate_long(
     Raises
     ------
     ValueError
-        A missing column, a missing id, ids of different kinds in the tables, a repeated
-        (user, item) pair in ``scores`` (or in ``truth`` with ``relevance=``), NaN scores or
-        relevance, an item outside ``items``, a bad ``unscored``, and as :func:`evaluate`.
+        A missing column; a missing id (NaN, None); ids of one kind in one table and of
+        another in the other (numbers against strings: they never match); a repeated
+        (user, item) in ``scores`` (or in ``truth`` with ``relevance=``); NaN scores or
+        relevance; an item outside ``items``; a bad ``unscored``; and as :func:`evaluate`.
     TypeError
         ``scores``, ``truth`` or ``exclude`` not a DataFrame.
 
@@ -109,16 +89,14 @@ def evaluate_long(
     ...                        "score": [0.9, 0.5, 0.1, 0.3, 0.6]}})
     >>> truth = pd.DataFrame({{"user": [1, 2], "item": ["b", "b"]}})
     >>> df = evaluate_long(scores, truth, ks=(2,), betas=(), topk=("recall",))
-    >>> df["recall@2"].to_dict()  # user 2 did not score "b": it ranks last
-    {{1: 1.0, 2: 0.0}}
-    >>> df["auc"].to_dict()
-    {{1: 0.5, 2: 0.0}}
+    >>> df[["recall@2", "auc"]].to_dict("list")  # user 2 did not score "b": it ranks last
+    {{'recall@2': [1.0, 0.0], 'auc': [0.5, 0.0]}}
     """
     check_choice("unscored", unscored, UNSCORED)
     opts = check_options(ks, betas, opauc_ks, normalize, topk)
     rows = _long_rows(scores, truth, exclude, user, item, score, relevance)
     gains, mat, excl, miss, users = pivot(
-        *rows, unscored=unscored, items=items, relevance=relevance is not None
+        *rows, unscored=unscored, items=items, relevance=bool(relevance is not None)
     )
     inp = _from_matrices(gains, mat, excl, miss, users.rename(user), graded=graded)
     df = evaluate_input(inp, opts, graded=graded, auc=auc)

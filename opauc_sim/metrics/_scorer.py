@@ -104,19 +104,9 @@ def evaluate_scorer(
     parts = []
     for start in range(0, len(users), chunk):
         rows = users[start : start + chunk]
-        scores = _as_array("score_fn(rows)", score_fn(rows.copy()))
-        if scores.shape != (len(rows), n_items):
-            raise ValueError(
-                f"score_fn must return shape (len(rows), n_items) = "
-                f"{(len(rows), n_items)}, got {scores.shape}"
-            )
-        inp = _prepare(
-            y_true[rows],
-            scores,
-            None if exclude is None else exclude[rows],
-            graded=graded,
-            keep_float32=True,
-        )
+        scores = _scores_of(score_fn, rows, n_items)
+        excluded = None if exclude is None else exclude[rows]
+        inp = _prepare(y_true[rows], scores, excluded, graded=graded, keep_float32=True)
         parts.append(evaluate_input(inp, opts, graded=graded, auc=auc))
     if parts:
         df = pd.concat(parts, ignore_index=True)
@@ -126,6 +116,18 @@ def evaluate_scorer(
     df.index = pd.Index(users, name="user")
     warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
     return df
+
+
+def _scores_of(score_fn, rows: np.ndarray, n_items: int) -> np.ndarray:
+    """``score_fn``'s scores of ``rows`` (given a copy, so a scorer that writes into its
+    argument cannot change the users evaluated), checked for shape."""
+    scores = _as_array("score_fn(rows)", score_fn(rows.copy()))
+    if scores.shape != (len(rows), n_items):
+        raise ValueError(
+            f"score_fn must return shape (len(rows), n_items) = "
+            f"{(len(rows), n_items)}, got {scores.shape}"
+        )
+    return scores
 
 
 def _matrices(y_true, exclude):

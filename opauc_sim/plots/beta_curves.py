@@ -128,9 +128,7 @@ def make_figure(df: pd.DataFrame, title: str | None = None) -> Figure:
             [], [], ls="none", marker="o", color="0.6", mec="k", ms=5.5, label="peak of each curve"
         )
     )
-    handles += [
-        h for h in axes[0].get_legend_handles_labels()[0] if h.get_label().startswith("paper")
-    ]
+    handles += [h for h in axes[0].get_legend_handles_labels()[0] if h.get_label()[:5] == "paper"]
     fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
     notes = []
     if has_mc:

@@ -286,11 +286,7 @@ def run_sweep(
     out_csv = check_out(out_csv)
     backend, device = resolve_backend(backend, device)
     unique = _by_id(configs, dataset, split_seed, valid_frac, backend)
-    protocol = None
-    if unique:
-        first = next(iter(unique.values()))
-        protocol = expected_protocol(dataset=dataset, valid_frac=valid_frac, config=first)
-        check_protocol(unique.values(), dataset=dataset, valid_frac=valid_frac)
+    protocol = _protocol_of(unique.values(), dataset, valid_frac)
     with lock_out(out_csv):
         check_out(out_csv)  # again, now that no other sweep can write it
         rows_done = read_rows(out_csv, log, protocol=protocol)
@@ -306,15 +302,12 @@ def run_sweep(
         )
         if rows_done.attrs.get("dropped") and not todo:
             save_rows(rows_done, **save)  # nothing to train: still write the cleaned rows
+        data = split if executor is None or source is None else source
+        groups = _groups(todo, max(1, int(max_group)))
         outcomes = _train_groups(
-            split if executor is None or source is None else source,
-            _groups(todo, max(1, int(max_group))),
-            executor,
-            device=device,
-            backend=backend,
-            threads=threads,
+            data, groups, executor, device=device, backend=backend, threads=threads,
             progress=progress,
-        )
+        )  # fmt: skip
         row_of = functools.partial(
             result_row, dataset=dataset, split_seed=split_seed, valid_frac=valid_frac
         )
@@ -322,6 +315,16 @@ def run_sweep(
         final = read_rows(out_csv)
         final.attrs["failed"] = failed
         return final
+
+
+def _protocol_of(configs, dataset: str, valid_frac: float):
+    """The protocol every row of the sweep's CSV must share (None for no configuration),
+    after checking that ``configs`` share one (:func:`check_protocol`)."""
+    configs = list(configs)
+    if not configs:
+        return None
+    check_protocol(configs, dataset=dataset, valid_frac=valid_frac)
+    return expected_protocol(dataset=dataset, valid_frac=valid_frac, config=configs[0])
 
 
 def _described(config: TrainConfig) -> str:
