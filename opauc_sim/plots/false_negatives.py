@@ -3,9 +3,9 @@
 Reads ``results/false_negatives.csv`` (``opauc-sim false-negatives``, one trained BPR model
 per data set) and writes ``figures/false_negatives.png``: for each data set, the share of
 held-out positives among what DNS keeps (left) and in Softmax-v's weight mass (right),
-against the share among uniform draws (dashed). The shares run from 0.07% (Gowalla's
-uniform draws) to 38% (ML-100K's DNS top 1), so the axis is logarithmic and every point
-carries its value.
+against the share among uniform draws (dashed). The shares run from 0.07% (uniform draws
+among 41k items) to 38% (DNS's top 1 of 200 candidates on ML-100K), so the axis is
+logarithmic and every point carries its value.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _label_above(y: float, above: bool, base_lines: list[float]) -> bool:
 
 
 def _percent(value: float) -> str:
-    """A share as the table in docs/gowalla.md writes it: 38.3%, 3.5%, 0.07%."""
+    """A share as the docs' false-negative table writes it: 38.3%, 3.5%, 0.07%."""
     pct = 100 * value
     return f"{pct:.1f}%" if pct >= 0.095 else f"{pct:.2f}%"
 

@@ -72,7 +72,7 @@ __all__ = [
 # per pair are at least this fraction of the items: fewer memory gathers on CPU.
 _GEMM_FRACTION = 1 / 20
 #: The full-item path scores a batch's users this many bytes of score rows at a time (a
-#: GPU: a whole batch of Gowalla's 41k items for one configuration, in one GEMM).
+#: GPU: a whole batch over 41k items for one configuration, in one GEMM).
 _SCORE_BYTES = {"cuda": 1 << 31}
 _SCORE_BYTES_DEFAULT = 1 << 28
 
