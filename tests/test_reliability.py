@@ -194,8 +194,8 @@ def test_result_set_member_edited_after_the_manifest_is_refused(tmp_path):
 
 @pytest.fixture
 def fake_sweep(monkeypatch):
-    """run_sweep with training replaced by an instant fake (the bookkeeping is under test)."""
-    pytest.importorskip("torch")
+    """run_sweep with training replaced by an instant fake (the bookkeeping is under test;
+    no torch needed)."""
     from opauc_sim.train import sweep
     from opauc_sim.train.config import TrainConfig, TrainResult
 
@@ -441,7 +441,6 @@ def test_every_name_of_one_sweep_csv_takes_the_same_lock(tmp_path, fake_sweep):
 def test_report_on_a_family_that_diverged_whole_is_not_an_error(tmp_path, monkeypatch, capsys):
     """When every Softmax-v run diverged (NaN test metrics), `report` ended in "error:
     Encountered all NA values"."""
-    pytest.importorskip("torch")
     from opauc_sim.train import sweep
     from opauc_sim.train.config import TrainConfig, TrainResult
 

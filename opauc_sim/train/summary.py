@@ -147,9 +147,13 @@ def _mean_sd(values) -> tuple[float, float]:
 def paired_p(d: np.ndarray) -> float:
     """Two-sided paired t-test p-value of the differences ``d``: :func:`opauc_sim.stats.
     paired_ttest`, with its rule for degenerate differences (all 0: 1; all equal and not 0:
-    NaN and a warning; fewer than 2: NaN)."""
+    NaN and a warning; fewer than 2: NaN). A NaN difference (a run that diverged) makes it
+    NaN, as it makes the mean difference."""
     from opauc_sim import stats
 
+    d = np.asarray(d, dtype=float)
+    if np.isnan(d).any():
+        return float("nan")
     return stats.paired_ttest(d, what="paired t-test over seeds")[1]
 
 
