@@ -25,11 +25,23 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"opauc-sim report: note: {why}; they are left out", file=sys.stderr)
     print(text)
     if other is not None:
-        from opauc_sim.train.recipes import recipe_markdown
-
         print()
-        print(recipe_markdown(df, other))
+        print(_against(df, other))
     return 0
+
+
+def _against(df, other) -> str:
+    """Two sweeps side by side: the batching control where they differ in batching (the
+    user-batched one first or second), else the two recipes' comparison."""
+    from opauc_sim.train.recipes import recipe_markdown
+    from opauc_sim.train.report import batching_markdown
+
+    batching = [set(d["batching"]) if "batching" in d else {"pair"} for d in (df, other)]
+    if batching == [{"user"}, {"pair"}]:
+        return batching_markdown(df, other.assign(batching="pair"))
+    if batching == [{"pair"}, {"user"}]:
+        return batching_markdown(other, df.assign(batching="pair"))
+    return recipe_markdown(df, other)
 
 
 def _paper_reference(dataset: str) -> dict | None:
@@ -85,7 +97,8 @@ def register(subparsers) -> None:
     r.add_argument(
         "--against",
         metavar="CSV",
-        help="a sweep of the same grid under the other recipe (--authors-code or not): "
-        "adds a table pairing their configurations and seeds (opauc_sim.train.recipes)",
+        help="a second sweep of the same configurations, paired by seed: under the other "
+        "--batching, the pre-registered batching control (user - pair, the 2%% rule); else "
+        "under the other recipe (--authors-code or not), the recipes' table",
     )
     r.set_defaults(func=run_report)

@@ -15,7 +15,7 @@ import pandas as pd
 from opauc_sim.train import samplers
 from opauc_sim.train import summary as S
 
-__all__ = ["report_markdown"]
+__all__ = ["batching_markdown", "report_markdown"]
 
 
 def _sd(v: float) -> str:
@@ -214,3 +214,32 @@ def report_markdown(
     if S.families(df, full_items=True) != S.families(df):
         lines += ["", guideline.verdict_markdown(df, dataset=dataset, planned_seeds=planned_seeds)]
     return "\n".join(lines).strip("\n")
+
+
+def batching_markdown(user: pd.DataFrame, pair: pd.DataFrame, *, k: int = 50) -> str:
+    """The pre-registered batching control (:func:`opauc_sim.train.guideline.
+    batching_control`) as Markdown: per configuration, the pair-batched mean, the mean
+    paired difference user − pair with its paired t-test p-value, and the 2% verdict."""
+    from opauc_sim.train.guideline import batching_control
+
+    t = batching_control(user, pair, k=k)
+    t = t[t["n"] > 0] if len(t) else t
+    if t.empty:
+        return "Batching control: no configuration was run under both batchings with one seed."
+    lines = [
+        "Batching control (docs/guideline-test.md): user − pair batches, paired by seed; "
+        "immaterial if |difference| < 2% of the pair-batched mean.",
+        "",
+        f"| config | seeds | NDCG@{k} pair | user − pair (p) | Recall@{k} pair "
+        "| user − pair (p) | batching |",
+        "| --- | ---: | ---: | --- | ---: | --- | --- |",
+    ]
+    for r in t.to_dict("records"):
+        both = r["ndcg_immaterial"] and r["recall_immaterial"]
+        lines.append(
+            f"| {r['label']} | {r['n']} | {r['ndcg_pair']:.4f} "
+            f"| {r['ndcg_diff']:+.4f} ({r['ndcg_p']:.2g}) | {r['recall_pair']:.4f} "
+            f"| {r['recall_diff']:+.4f} ({r['recall_p']:.2g}) "
+            f"| {'immaterial' if both else 'material'} |"
+        )
+    return "\n".join(lines)

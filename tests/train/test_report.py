@@ -107,3 +107,38 @@ def test_sweep_figure_draws_every_family(param, tmp_path):
     assert len(fig.axes) == 3
     with pytest.raises(FileNotFoundError, match="opauc-sim sweep"):
         train_sweep.draw(results_dir=str(tmp_path), out_dir=str(tmp_path))
+
+
+def test_against_a_sweep_of_the_other_batching_prints_the_batching_control():
+    """`report USER.csv --against PAIR.csv` (either order) is the pre-registered control:
+    user − pair paired by seed, and the 2% verdict; committed rows without a batching
+    column are pair-batched."""
+    import numpy as np
+    import pandas as pd
+
+    from opauc_sim.commands.report import _against
+
+    def runs(batching, shift):
+        df = pd.DataFrame(
+            {
+                "label": "RNS", "sampler": "rns", "M": 1, "N": 1, "weight_decay": 0.001,
+                "authors_code": True, "seed": [0, 1, 2],
+                "test_ndcg@50": np.array([0.140, 0.142, 0.144]) + shift,
+                "test_recall@50": np.array([0.230, 0.238, 0.240]) + shift,
+            }
+        )  # fmt: skip
+        return df if batching is None else df.assign(batching=batching)
+
+    for user, pair in (
+        (runs("user", 0.01), runs(None, 0.0)),
+        (runs("user", 0.001), runs("pair", 0)),
+    ):
+        for text in (_against(user, pair), _against(pair, user)):
+            assert "Batching control" in text
+            row = [line for line in text.splitlines() if line.startswith("| RNS |")]
+            assert len(row) == 1 and "| 3 | 0.1420 |" in row[0]
+    assert "| +0.0100 (" in _against(runs("user", 0.01), runs(None, 0.0))
+    assert "| material |" in _against(runs("user", 0.01), runs(None, 0.0))  # 0.01 > 2% of 0.142
+    assert "| immaterial |" in _against(runs("user", 0.001), runs("pair", 0.0))
+    with pytest.raises(ValueError, match="nothing to compare"):  # same batching: recipes
+        _against(runs("pair", 0.0), runs("pair", 0.001))
