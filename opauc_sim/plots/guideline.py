@@ -136,7 +136,11 @@ def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
         p.stem for p in Path(results_dir).glob("guideline_*.csv") if not p.stem.endswith("_control")
     )
     if not names:
-        raise FileNotFoundError(f"no guideline study (guideline_<dataset>.csv) in {results_dir!r}")
+        raise FileNotFoundError(
+            f"no guideline study (guideline_<dataset>.csv) in {results_dir!r}: its rows are "
+            "opauc-sim sweep runs of the pre-registered grid (the repository's "
+            "docs/guideline-test.md)"
+        )
     written = []
     for name in names:
         df, _ = load_result(name, results_dir)

@@ -41,5 +41,5 @@ def test_draw_writes_both_arms_and_refuses_an_empty_cache(tmp_path):
         "guideline_toy_oracle.png",
         "guideline_toy_oracle_curves.png",
     ]
-    with pytest.raises(FileNotFoundError, match=r"studies/guideline\.py"):
+    with pytest.raises(FileNotFoundError, match=r"guideline_<dataset>\.csv.*guideline-test\.md"):
         P.draw(results_dir=str(tmp_path / "none"), out_dir=str(tmp_path))
