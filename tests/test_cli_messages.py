@@ -93,6 +93,18 @@ def test_no_message_says_to_install_from_an_index():
     assert install_hint("train") == "in a clone of opauc-sim: pip install -e '.[train]'"
 
 
+def test_check_wheel_expects_the_install_hint_the_cli_prints():
+    """.ci/check_wheel looked for `opauc-sim[plot]` after install_hint changed, so CI failed
+    on a correct one-line error: the string it looks for must be the hint's command."""
+    from pathlib import Path
+
+    from opauc_sim._optional import install_hint
+
+    script = Path(__file__).resolve().parents[1] / ".ci" / "check_wheel"
+    command = install_hint("plot").split(": ", 1)[1]
+    assert f'*"{command}"*' in script.read_text()
+
+
 def test_data_fetch_help_names_every_cache_location(capsys):
     """`data fetch --help` said "$OPAUC_SIM_CACHE or ~/.cache/opauc-sim", leaving out the
     $XDG_CACHE_HOME the cache honours."""
