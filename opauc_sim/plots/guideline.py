@@ -84,7 +84,7 @@ def make_heatmap(df: pd.DataFrame, *, oracle: bool = False, title: str = ""):
         lo_s, hi_s = min(v.seeds.values()), max(v.seeds.values())
         seeds = f"{lo_s} seed(s) per M" if lo_s == hi_s else f"{lo_s}–{hi_s} seeds per M"
         slope = f"slope {v.slope:+.2f} [{v.ci[0]:+.2f}, {v.ci[1]:+.2f}]"
-        title = f"{title}\n{seeds}; {slope}; guideline {v.guideline}"
+        title = f"{title}\n{seeds}; {slope}; guideline {v.decision}"
     ax.set_title(title, fontsize=9)
     return fig
 

@@ -19,6 +19,13 @@ metric this module computes, exactly as pre-registered:
    interval contains 1; the level holds when every ``M*(K) / K`` is within the peak law's
    factor (:data:`LEVEL_BOUNDS`).
 
+A decision needs at least two seeds at every M: with one seed the bootstrap resamples the
+same table every time, so its interval is a point and says nothing of the seeds' spread;
+such an arm is reported as "no decision". A decision is "interim" while the arm is not yet
+complete: its M differ in seed count, it lacks an M that another arm of the table has, or
+it has fewer seeds than ``planned_seeds``. An interim word is a progress report, not the
+pre-registered verdict.
+
 References
 ----------
 W. Shi et al., "On the Theories Behind Hard Negative Sampling for Recommendation",
@@ -38,6 +45,7 @@ from opauc_sim.train import samplers
 
 __all__ = [
     "LEVEL_BOUNDS",
+    "NO_DECISION",
     "Verdict",
     "arm_rows",
     "chosen_weight_decays",
@@ -51,6 +59,8 @@ __all__ = [
 #: beta_peak ~ 1.15 K/n (NDCG) and ~ 1.5 K/n (Recall) (docs/simulation.md).
 LEVEL_BOUNDS = {"ndcg": (1.15 / 2, 1.15 * 2), "recall": (1.5 / 2, 1.5 * 2)}
 N_BOOT = 2000
+#: The decision word of an arm with fewer than two seeds at some M (module docstring).
+NO_DECISION = "no decision"
 
 
 def _is_full(df: pd.DataFrame) -> pd.Series:
@@ -127,7 +137,10 @@ class Verdict:
     ``m_star`` maps K to the discrete best M; ``m_cont`` to the continuous one, and
     ``m_ci`` to its 95% bootstrap interval; ``censored`` to whether K's best lies at
     the grid's end; ``seeds`` maps M to its seed count; ``heldout`` maps M to the
-    seed-mean held-out share among the top M.
+    seed-mean held-out share among the top M; ``guideline`` is the pre-registered
+    decision ("holds", "refuted", "not shown") or :data:`NO_DECISION`, ``interim`` and
+    ``reason`` say whether the arm is still incomplete and why (:attr:`decision` prints
+    all three).
     """
 
     arm: str
@@ -145,6 +158,19 @@ class Verdict:
     seeds: dict[int, int]
     heldout: dict[int, float]
     interim: bool
+    reason: str = ""
+
+    @property
+    def decision(self) -> str:
+        """The verdict as printed: the decision, "interim" with why, or "no decision".
+
+        >>> Verdict("main", "ndcg", (5,), {}, {}, {}, {}, 0.0, (0.0, 0.0), "no decision",
+        ...         False, False, {1: 1, 2: 1}, {}, True, "1 seed per M").decision
+        'no decision (1 seed per M)'
+        """
+        if self.guideline == NO_DECISION:
+            return f"{NO_DECISION} ({self.reason})"
+        return f"{self.guideline}, interim ({self.reason})" if self.interim else self.guideline
 
 
 def _means(table: dict[int, np.ndarray], ms: list[int], k_index: int) -> np.ndarray:
@@ -167,6 +193,7 @@ def verdict(
     ms = sorted(int(m) for m in dns["M"].unique())
     if len(ms) < 2 or not ks:
         return None
+    grid = {int(m) for m in df.loc[_is_full(df), "M"].unique()}
     cols = [f"test_{metric}@{k}" for k in ks]
     table = {m: dns[dns["M"] == m][cols].to_numpy(float) for m in ms}
     log_m, censored, m_star = [], {}, {}
@@ -192,7 +219,11 @@ def verdict(
     stars = [m_star[k] for k in ks]
     rising = all(b >= a for a, b in itertools.pairwise(stars))
     falling = any(b < a for a, b in itertools.pairwise(stars))
-    if rising and lo > 0:
+    seeds = {m: len(v) for m, v in table.items()}
+    interim, reason = _progress(seeds, grid, planned_seeds)
+    if min(seeds.values()) < 2:
+        guideline = NO_DECISION
+    elif rising and lo > 0:
         guideline = "holds"
     elif hi < 0 or (lo <= 0 <= hi and falling):
         guideline = "refuted"
@@ -200,7 +231,6 @@ def verdict(
         guideline = "not shown"
     low, high = LEVEL_BOUNDS[metric]
     m_cont = {k: float(np.exp(v)) for k, v in zip(ks, log_m, strict=True)}
-    seeds = {m: len(v) for m, v in table.items()}
     heldout = {}
     if "heldout_share" in dns:
         heldout = {m: float(dns[dns["M"] == m]["heldout_share"].mean()) for m in ms}
@@ -219,8 +249,23 @@ def verdict(
         level=all(low <= m_cont[k] / k <= high for k in ks),
         seeds=seeds,
         heldout=heldout,
-        interim=planned_seeds is not None and min(seeds.values()) < planned_seeds,
+        interim=interim,
+        reason=reason,
     )
+
+
+def _progress(seeds: dict[int, int], grid: set[int], planned: int | None) -> tuple[bool, str]:
+    """Whether an arm with ``seeds`` runs per M is interim, and why (module docstring)."""
+    lo, hi = min(seeds.values()), max(seeds.values())
+    counts = f"{lo} seed per M" if lo == hi == 1 else f"{lo}–{hi} seeds per M"
+    counts = f"{lo} seeds per M" if lo == hi != 1 else counts
+    missing = sorted(grid - set(seeds))
+    why = []
+    if lo < 2 or lo != hi or (planned is not None and lo < planned):
+        why.append(counts if planned is None else f"{counts} of {planned}")
+    if missing:
+        why.append(f"no run yet at M = {', '.join(map(str, missing))}")
+    return bool(why), "; ".join(why)
 
 
 def verdicts(df: pd.DataFrame, **kwargs) -> list[Verdict]:
@@ -259,7 +304,7 @@ def verdict_markdown(df: pd.DataFrame, *, dataset: str = "", **kwargs) -> str:
     for v in vs:
         cells = " | ".join(_fmt_m(v, k) for k in ks)
         seeds = f"{min(v.seeds.values())}–{max(v.seeds.values())}"
-        verdict_word = f"{v.guideline}{' (interim)' if v.interim else ''}"
+        verdict_word = v.decision
         lines.append(
             f"| {v.arm} | {v.metric.upper() if v.metric == 'ndcg' else 'Recall'} | {cells} "
             f"| {v.slope:+.2f} [{v.ci[0]:+.2f}, {v.ci[1]:+.2f}] | {verdict_word} "

@@ -125,3 +125,34 @@ def test_batching_control_pairs_by_seed_and_applies_the_two_percent_rule():
     assert t["ndcg_immaterial"] and t["recall_immaterial"]  # 0.001 < 2% of 0.142
     t = G.batching_control(runs("user", 0.005), runs("pair", 0.0)).iloc[0]
     assert not t["ndcg_immaterial"]  # 0.005 > 2% of 0.142
+
+
+def test_one_seed_per_m_is_no_decision_whatever_the_slope():
+    """With one seed the bootstrap interval is a point: the rising slope below printed
+    "holds" on seed 0 alone (the ML-1M oracle arm, 2026-12-02)."""
+    v = G.verdict(_rows(lambda k: 1.2 * k, seeds=1), n_boot=50)
+    assert v.slope == pytest.approx(1.0, abs=0.05) and v.ci[0] == v.ci[1]
+    assert v.guideline == G.NO_DECISION and v.interim
+    assert v.decision == "no decision (1 seed per M)"
+    assert "| no decision (1 seed per M) |" in G.verdict_markdown(
+        _rows(lambda k: 1.2 * k, seeds=1), n_boot=50
+    )
+
+
+def test_an_arm_with_unequal_seeds_or_missing_m_is_interim():
+    full = _rows(lambda k: 1.2 * k, seeds=3, noise=0.0005)
+    v = G.verdict(full, n_boot=100)
+    assert v.decision == "holds" and not v.interim and v.reason == ""
+    # one M with a seed fewer: a decision, marked interim
+    uneven = full.drop(full.index[(full["M"] == 50) & (full["seed"] == 2)])
+    v = G.verdict(uneven, n_boot=100)
+    assert v.interim and v.decision == "holds, interim (2–3 seeds per M)"
+    # the oracle arm lacks M = 100 and 200 that the main arm has
+    oracle = _rows(lambda k: 1.2 * k, seeds=3, noise=0.0005, oracle=True)
+    both = pd.concat([full, oracle[~oracle["M"].isin([100, 200])]], ignore_index=True)
+    v = G.verdict(both, oracle=True, n_boot=100)
+    assert v.interim and v.reason == "no run yet at M = 100, 200"
+    assert not G.verdict(both, oracle=False, n_boot=100).interim
+    # planned seeds not reached
+    v = G.verdict(full, planned_seeds=5, n_boot=100)
+    assert v.decision == "holds, interim (3 seeds per M of 5)"
