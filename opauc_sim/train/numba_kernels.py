@@ -203,11 +203,13 @@ def _softmax_select(user_w, cand, rho, unbiased, guard, scores, sel, weight, coe
 def _top_m_select(user_w, cand, m, w_top, scores, sel, weight, coef, p):
     """DNS(M, N) (and RNS, M = N = 1) on pair ``p``: the top M, each weighted
     ``w_top``; returns the loss."""
-    # Top m of the n scores, best first (insertion; ties keep the earlier draw).
+    # Top m of the n scores, best first (insertion; ties keep the earlier draw). ``thr``
+    # is the m-th best score so far, held in a register: most candidates cost one test.
     cnt = 0
+    thr = scores[p, 0]
     for k in range(cand.shape[1]):
         v = scores[p, k]
-        if cnt == m and v <= scores[p, sel[p, m - 1]]:
+        if cnt == m and v <= thr:
             continue
         r = cnt if cnt < m else m - 1
         while r > 0 and scores[p, sel[p, r - 1]] < v:
@@ -216,6 +218,8 @@ def _top_m_select(user_w, cand, m, w_top, scores, sel, weight, coef, p):
         sel[p, r] = k
         if cnt < m:
             cnt += 1
+        if cnt == m:
+            thr = scores[p, sel[p, m - 1]]
     wt = _like(w_top, user_w)
     total = 0.0
     for r in range(m):
