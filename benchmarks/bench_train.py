@@ -15,11 +15,13 @@ In one run, on one data set, with one thread for Numba, BLAS and torch:
 3. **No regression** (``--against REV``): the same epochs timed on another commit, in a git
    worktree, in a child process, interleaved with this commit's repeats.
 4. The machine's state before and after (load average, the busiest other processes, CPU
-   frequency, thread pools): a ratio measured on a loaded machine says so.
+   frequency and vector extensions, thread pools): a ratio measured on a loaded machine
+   says so.
 
     python benchmarks/bench_train.py --dataset gowalla
     python benchmarks/bench_train.py --dataset gowalla --against 5092b85
     python benchmarks/bench_train.py --dataset ml-100k --repeats 1 --author-batches 3  # a look
+    python benchmarks/bench_train.py --only dns5_200_authors --against 05b6490 --rounds 1
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ EPOCHS = {
 
 
 def machine_state() -> dict:
-    """Load average, the busiest other processes, CPU model and frequency, thread pools."""
+    """Load average, the busiest other processes, CPU model, frequency and vector
+    extensions (AVX2, AVX-512: the fused kernels' speed depends on them), thread pools."""
     state = {"load": os.getloadavg(), "cpu": platform.processor() or platform.machine()}
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -61,6 +64,9 @@ def machine_state() -> dict:
         ]
         state["cpu"] = names[0] if names else state["cpu"]
         state["mhz"] = [round(m) for m in mhz]
+        flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                      if ln.startswith("flags")), [])  # fmt: skip
+        state["simd"] = [f for f in ("avx2", "fma", "avx512f", "avx512bw") if f in flags]
     except (OSError, ValueError, IndexError):
         pass
     try:
@@ -76,7 +82,9 @@ def machine_state() -> dict:
 
 def _print_state(when: str, state: dict) -> None:
     load = ", ".join(f"{x:.2f}" for x in state["load"])
+    simd = ", ".join(state.get("simd", [])) or "none"
     print(f"machine ({when}): {state['cpu']}, {state['cores']} cores, MHz {state.get('mhz')}")
+    print(f"  vector extensions: {simd}")
     print(f"  load average {load}; busiest processes (%CPU nice command):")
     for line in state["busiest"]:
         print(f"    {line}")
@@ -197,9 +205,15 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per commit")
     parser.add_argument("--author-batches", type=int, default=10)
     parser.add_argument("--against", metavar="REV", help="also time this commit (worktree)")
+    parser.add_argument(
+        "--only", metavar="NAMES", help=f"comma-separated epochs to time, of: {', '.join(EPOCHS)}"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    names = list(EPOCHS)
+    names = args.only.split(",") if args.only else list(EPOCHS)
+    unknown = sorted(set(names) - set(EPOCHS))
+    if unknown:
+        parser.error(f"unknown epochs {unknown}; known: {', '.join(EPOCHS)}")
     if args.worker:
         print(
             json.dumps(worker(args.worker.split(","), args.dataset, args.cache_dir, args.repeats))
@@ -220,8 +234,10 @@ def main(argv=None) -> int:
         for _ in range(args.rounds):  # interleaved, so that a load change hits both
             for commit, path in commits.items():
                 runs[commit].append(_child(path, args, names))
-        authors = {t: authors_epoch(args.dataset, args.cache_dir, t, args.author_batches)
-                   for t in sorted({1, len(os.sched_getaffinity(0))})}  # fmt: skip
+        authors = {}
+        if "dns5_200_authors" in names:
+            authors = {t: authors_epoch(args.dataset, args.cache_dir, t, args.author_batches)
+                       for t in sorted({1, len(os.sched_getaffinity(0))})}  # fmt: skip
     finally:
         if tmp is not None:
             subprocess.run(
@@ -229,7 +245,7 @@ def main(argv=None) -> int:
             )
             shutil.rmtree(tmp, ignore_errors=True)
     _print_state("after", machine_state())
-    _report(runs, authors)
+    _report(runs, authors, names)
     return 0
 
 
@@ -238,18 +254,21 @@ def _median(runs: list[dict], name: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _report(runs: dict, authors: dict) -> None:
+def _report(runs: dict, authors: dict, names: list[str]) -> None:
     fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
     print("\n| epoch, one thread (median CPU s; wall s) | " + " | ".join(runs) + " |")
     print("|---|" + "---:|" * len(runs))
-    for name in EPOCHS:
+    for name in names:
         cells = [
             f"{fmt(_median(r, name))}; {fmt(_median(r, name + '_wall'))}" for r in runs.values()
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
     this = runs["this"]
     full, pair = _median(this, "dns20_all_user"), _median(this, "dns5_200_pair")
-    print(f"\nDNS(20, all) user / DNS(5, 200) pair, CPU time: {full / pair:.2f}x (target <= 1.5)")
+    if full is not None and pair is not None:
+        print(
+            f"\nDNS(20, all) user / DNS(5, 200) pair, CPU time: {full / pair:.2f}x (target <= 1.5)"
+        )
     ours = _median(this, "dns5_200_authors")
     for threads, seconds in authors.items():
         print(
@@ -259,7 +278,7 @@ def _report(runs: dict, authors: dict) -> None:
     for commit, r in runs.items():
         if commit == "this":
             continue
-        for name in EPOCHS:
+        for name in names:
             old, new = _median(r, name), _median(this, name)
             if old is not None and new is not None:
                 print(f"{name}: this / {commit} = {new / old:.2f}")
