@@ -76,34 +76,25 @@ def _n_buckets(n_g):
 
 @njit(cache=True, inline="always")
 def _scratch(n, n_k, n_b, dtype):
-    """One chunk's scratch space for rows of ``n`` items, as named views.
-
-    In the scores' dtype: the positives' and the excluded items' scores and the slots of
-    the counting sort (``n + 1`` each). float64: the accumulators (a row of statistics
-    without its head) and the OPAUC cuts ``m``. int64: the group sizes, the histogram
-    over the groups (``2 n + 2``), the bucket table (``first``: ``nb + 4``, ``lut``:
-    ``nb + 3`` for ``nb`` buckets, see :func:`_place`) and the items' buckets (``n``).
-    """
-    vals = np.empty(3 * (n + 1), dtype=dtype)
-    acc_len = _block_starts(n_k, n_b)[-1]
-    fbuf = np.empty(acc_len + n_b, dtype=np.float64)
-    nb = _n_buckets(max(n, 1))
-    ibuf = np.empty((n + 1) + (2 * n + 2) + (nb + 4) + (nb + 3) + n, dtype=np.int64)
-    i1 = n + 1
-    i2 = i1 + 2 * n + 2
-    i3 = i2 + nb + 4
-    i4 = i3 + nb + 3
+    """One chunk's scratch space for rows of ``n`` items: the positives', the excluded
+    items' and the counting sort's scores, the accumulators (a row of statistics without its
+    head), the OPAUC cuts ``m``, the group sizes, the histogram over the groups (``2 n +
+    3``), the bucket table of :func:`_place` (``base``, ``probe``, ``last``, ``gb``) and the
+    items' buckets."""
+    t = _n_buckets(max(n, 1)) + 3
     return (
-        vals[: n + 1],
-        vals[n + 1 : 2 * n + 2],
-        vals[2 * n + 2 :],
-        fbuf[:acc_len],
-        fbuf[acc_len:],
-        ibuf[:i1],
-        ibuf[i1:i2],
-        ibuf[i2:i3],
-        ibuf[i3:i4],
-        ibuf[i4:],
+        np.empty(n + 1, dtype=dtype),
+        np.empty(n + 1, dtype=dtype),
+        np.empty(n + 1, dtype=dtype),
+        np.empty(_block_starts(n_k, n_b)[-1], dtype=np.float64),
+        np.empty(n_b, dtype=np.float64),
+        np.empty(n + 1, dtype=np.int64),
+        np.empty(2 * n + 3, dtype=np.int64),
+        np.empty(t, dtype=np.int32),
+        np.empty(t, dtype=dtype),
+        np.empty(t, dtype=np.int32),
+        np.empty(n + 1, dtype=np.int32),
+        np.empty(n, dtype=np.int32),
     )
 
 
@@ -218,13 +209,15 @@ def _count_nan(row):
 def _bucket(s, lo, hi, scale, nb):
     """The bucket of score ``s``: 0 below ``lo``, ``nb + 2`` above ``hi`` (and for NaN),
     else ``min(floor((s - lo) * scale), nb) + 1``: non-decreasing in ``s``, as every step
-    (a subtraction, a product by a positive number, a floor) is monotone in floating point."""
+    (a subtraction, a product by a positive number, a floor) is monotone in floating point.
+    An int32 (``nb`` is at most ``_MAX_BUCKETS``): on AVX2, which has no vector conversion
+    of a double to a 64-bit integer, the loop over a row vectorises only so."""
     x = (float(s) - lo) * scale
     x = x if x < nb else float(nb)  # NaN: nb
     x = x if x > 0.0 else 0.0
-    b = int(x) + 1
-    b = 0 if s < lo else b
-    return nb + 2 if not s <= hi else b  # branch-free: the loop over a row vectorises
+    b = np.int32(x) + np.int32(1)
+    b = np.int32(0) if s < lo else b
+    return np.int32(nb + 2) if not s <= hi else b  # branch-free: the loop vectorises
 
 
 @njit(cache=True, inline="always")
@@ -260,16 +253,54 @@ def _cell(u, lo_q, hi_q, s):
 
 
 @njit(cache=True, inline="always")
-def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid):
+def _bucket_table(u, n_g, lo, hi, scale, nb, table):
+    """The bucket table of :func:`_place` over the groups ``u`` (ascending).
+
+    ``table`` is ``(base, probe, last, gb)``. A score ``s`` in bucket ``b`` lies in
+    histogram cell ``base[b] + 2 (probe[b] <= s) + (probe[b] == s)`` when the bucket holds
+    at most one group: ``base[b] = 2 q`` for the ``q`` groups below the bucket, ``probe[b]``
+    the group's score, or NaN (every comparison false) for a bucket holding none. A bucket
+    holding the groups ``[q, last[b])``, two or more, has ``base[b] = -1 - q`` and a NaN
+    probe: its items are placed one by one. ``gb`` receives each group's bucket.
+    """
+    base, probe, last, gb = table
+    for c in range(nb + 3):  # vectorised
+        base[c] = 0
+        probe[c] = np.nan
+    for q in range(n_g):
+        b = _bucket(u[q], lo, hi, scale, nb)
+        gb[q] = b
+        if b + 1 < nb + 3:
+            base[b + 1] += 2
+    for c in range(1, nb + 3):  # base[c]: twice the groups in the buckets below c
+        base[c] += base[c - 1]
+    q = 0
+    while q < n_g:
+        b = gb[q]
+        h = q + 1
+        while h < n_g and gb[h] == b:
+            h += 1
+        if h == q + 1:
+            probe[b] = u[q]
+        else:
+            base[b] = -1 - q
+            last[b] = h
+        q = h
+
+
+@njit(cache=True, inline="always")
+def _place(u, n_g, row, gpos, ex, n_ex, cnt, table, bid):
     """Histogram of a row's negatives over its ``n_g`` positive groups ``u`` (ascending).
 
     ``cnt[2r]`` counts the negatives strictly between groups ``r - 1`` and ``r`` (``r =
     n_g``: above all), ``cnt[2r + 1]`` those tied with group ``r - 1``. Every item of the
     row is placed, then the positives (``gpos`` per group) and the ``n_ex`` excluded items
     are taken out again. ``r = #{u <= s}`` comes from a bucket table over the finite groups
-    (:func:`_bucket`): a bucket holding no group gives ``r`` at once, else the groups in it
-    are compared. Returns False, placing nothing, when the table cannot be built (fewer
-    than two finite groups, or a range that overflows): the caller counts instead.
+    (:func:`_bucket`, :func:`_bucket_table`): an item in a bucket holding at most one group
+    gets its cell in one branch-free pass (one comparison with that group), then a second
+    pass counts the cells; an item of a bucket holding more is compared with its groups.
+    Returns False, placing nothing, when the table cannot be built (fewer than two finite
+    groups, or a range that overflows): the caller counts instead.
     """
     q_lo = 0
     while q_lo < n_g and not np.isfinite(u[q_lo]):
@@ -279,40 +310,38 @@ def _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid):
         q_hi -= 1
     if q_hi <= q_lo:
         return False
-    lo = float(u[q_lo])
-    hi = float(u[q_hi])
-    nb = _n_buckets(n_g)
+    lo, hi, n, nb = float(u[q_lo]), float(u[q_hi]), row.shape[0], _n_buckets(n_g)
     scale = nb / (hi - lo)
     if not (0.0 < scale < np.inf):
         return False
-    for b in range(nb + 4):
-        first[b] = 0
-    for q in range(n_g):
-        first[_bucket(u[q], lo, hi, scale, nb) + 1] += 1
-    for b in range(nb + 3):
-        first[b + 1] += first[b]
-    # first[b]: the groups in the buckets below b (first[nb + 3] = n_g). A bucket holding
-    # no group is "clean": its items all fall into one cell of the histogram.
-    for b in range(nb + 3):
-        lut[b] = 2 * first[b] if first[b + 1] == first[b] else -1
-    for r in range(2 * n_g + 2):
+    _bucket_table(u, n_g, lo, hi, scale, nb, table)
+    base, probe, last, _ = table
+    later = 2 * n_g + 2  # the cell that collects the listed items, never read
+    for r in range(later + 1):
         cnt[r] = 0
-    n = row.shape[0]
     for j in range(n):  # vectorised
         bid[j] = _bucket(row[j], lo, hi, scale, nb)
-    for j in range(n):
-        b = bid[j]
-        t = lut[b]
-        if t >= 0:
-            cnt[t] += 1
-        else:
-            cnt[_cell(u, first[b], first[b + 1], row[j])] += 1
+    n_later = 0
+    for j in range(n):  # branch-free; the items' cells replace their buckets in ``bid``
+        s, t, p = row[j], base[bid[j]], probe[bid[j]]
+        c = t + 2 * np.int32(p <= s) + np.int32(p == s)
+        bid[j] = c if t >= 0 else later
+        n_later += t < 0
+    for j in range(n):  # apart: inside the loop above it made that loop 1.6x slower
+        cnt[bid[j]] += 1
+    if n_later > 0:  # the items of the crowded buckets
+        for j in range(n):
+            if bid[j] == later:
+                s = row[j]
+                b = _bucket(s, lo, hi, scale, nb)
+                cnt[_cell(u, -1 - base[b], last[b], s)] += 1
     for q in range(n_g):
         cnt[2 * (q + 1) + 1] -= gpos[q]
     for j in range(n_ex):
         s = ex[j]
         b = _bucket(s, lo, hi, scale, nb)
-        cnt[_cell(u, first[b], first[b + 1], s)] -= 1
+        t, p = base[b], probe[b]
+        cnt[t + 2 * (p <= s) + (p == s) if t >= 0 else _cell(u, -1 - t, last[b], s)] -= 1
     return True
 
 
@@ -405,7 +434,8 @@ def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc):
     as every K and cut is complete, unless AUC needs every group.
     """
     ks, m_scale, m_const, want_auc, want_rank, disc = options
-    slot, acc, m, gpos, cnt, first, lut, bid = sc
+    slot, acc, m, gpos, cnt, base, probe, last, gb, bid = sc
+    table = (base, probe, last, gb)
     n_k, n_b = ks.shape[0], m_scale.shape[0]
     n_neg = row.shape[0] - n_ex - n_pos
     out[_N_NEG] = n_neg
@@ -434,7 +464,7 @@ def _row_core(row, pos, n_pos, n_miss, ex, n_ex, options, out, sc):
     placed = False
     for q in range(n_g - 1, -1, -1):
         if passes == _LINEAR_MAX:  # place the rest at once (tried once per row)
-            placed = _place(u, n_g, row, gpos, ex, n_ex, cnt, first, lut, bid)
+            placed = _place(u, n_g, row, gpos, ex, n_ex, cnt, table, bid)
             passes += 1
         if placed:
             w_gap = cnt[2 * (q + 1)]
