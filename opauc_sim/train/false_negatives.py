@@ -270,12 +270,29 @@ def save_shares(
         out = check_shares_out(out_csv, dataset=dataset, config=config, n_pairs=n_pairs)
         old = read_rows(out, log, kind=SHARES)
         if len(old):
-            table = pd.concat(
-                [old[old["dataset"].astype(str) != dataset], table], ignore_index=True
-            )
-        params = {"dataset": dataset, "model": config.to_dict(), "n_pairs": n_pairs}
+            table = _replace_rows(old, table, dataset)
+        names = list(dict.fromkeys(table["dataset"].astype(str)))
+        params = {
+            "dataset": dataset,  # the data set this write replaced; "datasets": all of them
+            "datasets": names,
+            "model": config.to_dict(),
+            "n_pairs": n_pairs,
+        }
         save_rows(table, out, params=params, seed=seed)  # a sidecar as before: no "kind"
     return table
+
+
+def _replace_rows(old: pd.DataFrame, new: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """``old`` with ``dataset``'s rows replaced by ``new``, where they stood (appended if
+    ``old`` has none), so that rewriting one data set leaves the others' order alone."""
+    mine = (old["dataset"].astype(str) == dataset).to_numpy()
+    if not mine.any():
+        return pd.concat([old, new], ignore_index=True)
+    at = int(np.flatnonzero(mine)[0])
+    rest = old[~mine]
+    before = rest[rest.index < old.index[at]]
+    after = rest[rest.index > old.index[at]]
+    return pd.concat([before, new, after], ignore_index=True)
 
 
 def top_m_heldout_share(

@@ -89,3 +89,28 @@ def test_false_negatives_command_writes_rows_per_dataset(tmp_path, capsys):
     assert main(argv) == 0  # rerun replaces this dataset's rows, not appends
     assert len(pd.read_csv(out)) == len(table)
     assert main([*argv[:-2], "--out", str(tmp_path / "fn.txt")]) == 2
+
+
+def test_rewriting_one_data_set_keeps_the_others_order_and_the_sidecar_names_all(tmp_path):
+    """Rerunning the committed table's ml-100k rows moved them to the end of the file, and the
+    sidecar then named ml-100k alone for a table of three data sets."""
+    import json
+
+    import pandas as pd
+
+    from opauc_sim.train.config import TrainConfig
+    from opauc_sim.train.false_negatives import save_shares
+
+    table = pd.DataFrame(
+        {"sampler": ["uniform", "dns"], "M": [float("nan"), 1], "rho": [float("nan")] * 2}
+    ).assign(N=10, share=[0.1, 0.2], se=0.01, n_pairs=100)
+    out = tmp_path / "fn.csv"
+    kw = dict(config=TrainConfig(), test={"ndcg@50": 0.3}, n_pairs=100, seed=0)
+    for name in ("a", "b", "c"):
+        save_shares(out, table, dataset=name, **kw)
+    rows = save_shares(out, table.assign(share=[0.3, 0.4]), dataset="b", **kw)
+    assert rows["dataset"].tolist() == ["a", "a", "b", "b", "c", "c"]
+    assert rows.loc[rows["dataset"] == "b", "share"].tolist() == [0.3, 0.4]
+    assert rows.loc[rows["dataset"] != "b", "share"].tolist() == [0.1, 0.2] * 2
+    params = json.loads(out.with_suffix(".json").read_text())["params"]
+    assert params["datasets"] == ["a", "b", "c"] and params["dataset"] == "b"
