@@ -97,6 +97,14 @@ def evaluate(
 
 def evaluate_input(inp: _Input, opts: Options, *, graded: bool, auc: bool) -> pd.DataFrame:
     """:func:`evaluate` on an input already in the canonical form, without the warning."""
+    return pd.DataFrame(evaluate_columns(inp, opts, graded=graded, auc=auc), index=inp.index)
+
+
+def evaluate_columns(
+    inp: _Input, opts: Options, *, graded: bool, auc: bool
+) -> dict[str, np.ndarray]:
+    """:func:`evaluate`'s columns, in their order, as arrays (no DataFrame: a caller that
+    evaluates in chunks builds one frame at the end, not one per chunk)."""
     stats = run(inp, opts.ks, opts.betas, opts.opauc_ks, want_auc=bool(auc), topk=opts.topk)
     graded_values = graded_ndcg(inp, opts.ks) if graded and "ndcg" in opts.topk else None
     columns = _topk_columns(stats, opts, graded_values)
@@ -105,7 +113,7 @@ def evaluate_input(inp: _Input, opts: Options, *, graded: bool, auc: bool) -> pd
     columns.update(_opauc_columns(stats, opts))
     columns["n_pos"] = stats.n_pos.astype(np.int64)
     columns["n_neg"] = stats.n_neg.astype(np.int64)
-    return pd.DataFrame(columns, index=inp.index)
+    return columns
 
 
 def _topk_columns(stats: Stats, opts: Options, graded_values) -> dict[str, np.ndarray]:

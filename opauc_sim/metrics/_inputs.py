@@ -410,6 +410,38 @@ def _prepare_csr(y_true, scores: np.ndarray, exclude, index, keep_float32: bool)
     return _Input(scores, None, None, excl is not None, False, index, y_true, None, labels, excl)
 
 
+def csr_lists_of(y_true, exclude):
+    """``y_true``'s and ``exclude``'s (or None) checked CSR index lists, once for a whole
+    matrix whose rows are then evaluated in chunks (:func:`prepare_csr_rows`): every stored
+    value is checked here, and an error names its row in the whole matrix."""
+    shape = y_true.shape
+    labels = _csr_lists("y_true", y_true, shape, labels=True)
+    excl = _csr_lists("exclude", exclude, shape, labels=False) if exclude is not None else None
+    return labels, excl
+
+
+def take_csr_rows(lists: tuple[np.ndarray, np.ndarray], rows: np.ndarray):
+    """The rows ``rows`` (int64 positions) of CSR index lists ``(indptr, indices)``, as
+    CSR index lists; sorted, unique indices stay so."""
+    indptr, indices = lists
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    out = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    at = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
+    return out, indices[at]
+
+
+def prepare_csr_rows(lists, rows: np.ndarray, y_score, keep_float32: bool) -> _Input:
+    """The CSR form of the rows ``rows`` of lists from :func:`csr_lists_of`, scored by
+    ``y_score`` (``(len(rows), n_items)``, checked as :func:`_prepare` checks it)."""
+    labels, excl = lists
+    scores = _canonical_scores(_check_scores(y_score), keep_float32)
+    labels = take_csr_rows(labels, rows)
+    excl = take_csr_rows(excl, rows) if excl is not None else None
+    return _Input(scores, None, None, excl is not None, False, None, None, None, labels, excl)
+
+
 def _from_matrices(
     gains: np.ndarray,
     scores: np.ndarray,

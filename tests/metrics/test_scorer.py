@@ -142,3 +142,58 @@ def test_the_sparse_fast_path_equals_dense(dtype, auc):
         assert list(got.columns) == list(dense.columns)
         assert ("auc" in got.columns) is auc
         assert np.array_equal(got.to_numpy(), dense.to_numpy(), equal_nan=True), chunk
+
+
+@pytest.mark.parametrize("chunk", [1, 2, None])
+def test_a_bad_sparse_label_is_named_by_its_row_in_the_whole_matrix(chunk):
+    """The sparse path checks y_true and exclude once, whole: the error names the row of
+    the matrix given, not of a chunk (it said "index 1" for row 3 scored alone)."""
+    y = sp.csr_array(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 2, 1]]))
+    flat = lambda rows: np.tile([0.9, 0.5, 0.1], (len(rows), 1))  # noqa: E731
+    with pytest.raises(ValueError, match=r"found the value 2 at row 3, column 1$"):
+        evaluate_scorer(flat, [2, 3], y, ks=(1,), betas=(), chunk=chunk)
+    bad = sp.csr_array(np.array([[0, 0, 0], [0, 0, 0], [0, 0, 0], [3, 0, 0]]))
+    with pytest.raises(ValueError, match=r"exclude must be boolean \(or 0/1\), got the value 3"):
+        evaluate_scorer(flat, [2, 3], y > 0, exclude=bad, ks=(1,), betas=(), chunk=chunk)
+
+
+def test_taken_csr_rows_equal_scipy_row_indexing():
+    """take_csr_rows (the chunks' rows of the checked lists) against scipy's own row
+    indexing: repeated, unsorted and empty rows, an empty selection."""
+    from opauc_sim.metrics._inputs import take_csr_rows
+
+    rng = np.random.default_rng(3)
+    dense = rng.random((40, 30)) < 0.15
+    dense[7] = False  # an empty row
+    m = sp.csr_array(dense)
+    lists = (m.indptr.astype(np.int64), m.indices.astype(np.int64))
+    for rows in ([7, 0, 39, 7, 12], list(range(40))[::-1], []):
+        rows = np.asarray(rows, dtype=np.int64)
+        ptr, idx = take_csr_rows(lists, rows)
+        want = m[rows] if len(rows) else sp.csr_array((0, 30), dtype=bool)
+        assert np.array_equal(ptr, want.indptr) and np.array_equal(idx, want.indices)
+
+
+def test_sparse_input_with_duplicates_and_unsorted_indices():
+    """A COO truth with a stored duplicate and a CSR exclusion with unsorted indices give
+    the dense values (the lists are made canonical once, before the chunks); a duplicate
+    that sums to 2 is refused, as evaluate refuses it."""
+    u, v, y, train = _model()
+    users = np.array([3, 1, 3, 30])
+    coo = sp.coo_array(y)
+    at = (np.r_[coo.row, coo.row[:1]], np.r_[coo.col, coo.col[:1]])
+    twice = sp.coo_array((np.r_[coo.data.astype(int), [1]], at), shape=y.shape)  # a 2
+    dup = sp.coo_array((np.r_[coo.data, [True]], at), shape=y.shape)  # True twice: True
+    t = sp.csr_array(train)
+    t.indices = np.ascontiguousarray(
+        np.concatenate(
+            [t.indices[a:b][::-1] for a, b in zip(t.indptr[:-1], t.indptr[1:], strict=True)]
+        )
+    )
+    t.has_sorted_indices = False
+    kw = dict(ks=(1, 5), betas=(0.1,))
+    dense = quiet(evaluate, y[users], u[users] @ v.T, exclude=train[users], **kw)
+    with pytest.raises(ValueError, match="y_true must hold only 0 and 1"):
+        quiet(evaluate_scorer, lambda r: u[r] @ v.T, users, twice, exclude=t, chunk=2, **kw)
+    got = quiet(evaluate_scorer, lambda r: u[r] @ v.T, users, dup, exclude=t, chunk=2, **kw)
+    assert np.array_equal(got.to_numpy(), dense.to_numpy(), equal_nan=True)
