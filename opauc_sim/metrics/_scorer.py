@@ -108,8 +108,19 @@ def evaluate_scorer(
         chunk = max(1, _CHUNK_SCORES // max(n_items, 1))
     chunk = check_int("chunk", chunk, low=1)
     users = _check_users(users, n_users)
-    # Sparse truth and exclusion: checked once, then each chunk's rows taken as index lists
-    # (per chunk, scipy's row indexing and one DataFrame cost a fifth of Gowalla's time).
+    df = _evaluate_chunks(score_fn, users, y_true, exclude, opts, chunk, graded=graded, auc=auc)
+    warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
+    return df
+
+
+def _evaluate_chunks(score_fn, users, y_true, exclude, opts, chunk: int, *, graded, auc):
+    """:func:`evaluate_scorer`'s frame: ``users`` scored and evaluated ``chunk`` at a time.
+
+    Sparse truth and exclusion are checked once, then each chunk's rows are taken as
+    index lists; the columns are joined into one frame at the end (per chunk, scipy's row
+    indexing and a DataFrame cost a fifth of Gowalla's full ranking).
+    """
+    n_items = y_true.shape[1]
     sparse = sp.issparse(y_true) and not graded and (exclude is None or sp.issparse(exclude))
     lists = csr_lists_of(y_true, exclude) if sparse else None
     parts = []
@@ -123,14 +134,12 @@ def evaluate_scorer(
             inp = _prepare(y_true[rows], scores, excluded, graded=graded, keep_float32=True)
         parts.append(evaluate_columns(inp, opts, graded=graded, auc=auc))
     index = pd.Index(users, name="user")
-    if parts:
-        df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]}, index)
-    else:
+    if not parts:
         empty = np.zeros((0, n_items))
         df = evaluate_input(_prepare(empty, empty), opts, graded=False, auc=auc)
         df.index = index
-    warn_undefined_rows(df["n_pos"].to_numpy(), df["n_neg"].to_numpy())
-    return df
+        return df
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]}, index)
 
 
 def _scores_of(score_fn, rows: np.ndarray, n_items: int) -> np.ndarray:
