@@ -33,7 +33,8 @@ positives, and an MF-like scorer (a random rank-32 float32 GEMM, ``U[rows] @ V.T
 scores every item, through ``metrics.evaluate_scorer`` with sparse truth and exclusion,
 ``ks=(5, 20, 50)``, ``opauc_ks=ks``, ``betas=()``, without AUC (the training evaluation's
 call), on one thread (Numba and BLAS); it reports the GEMM's share (the scorer alone over
-the same chunks), in CPU and wall time.
+the same chunks), in CPU and wall time. With ``--against REV`` each commit runs in its
+own worker process on the same data, the repetitions interleaved, and the ratio is printed.
 
 Usage::
 
@@ -42,6 +43,7 @@ Usage::
     python benchmarks/bench_metrics.py --against 7bdb996 --against 5092b85   # and two
     python benchmarks/bench_metrics.py --rows 2000 --repeats 3   # a quick look
     python benchmarks/bench_metrics.py --gowalla /work/shared/data/gowalla/gowalladata.mat
+    python benchmarks/bench_metrics.py --gowalla PATH --against 609710d --repeats 3
 """
 
 from __future__ import annotations
@@ -407,17 +409,15 @@ def _ratio_cell(values) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def gowalla(args) -> int:
-    import numba
+def gowalla_setup(path: str):
+    """Gowalla's full ranking as the benchmark times it: ``(evaluation, gemm_alone,
+    with_auc)``, three callables over the same users, chunks and scores."""
     import scipy.io
     import scipy.sparse as sp
-    from threadpoolctl import threadpool_limits
 
-    sys.path.insert(0, str(ROOT))
     from opauc_sim.metrics import evaluate_scorer
 
-    numba.set_num_threads(1)  # and BLAS through threadpool_limits below
-    data = sp.csr_array(scipy.io.loadmat(args.gowalla)["data"], dtype=bool)
+    data = sp.csr_array(scipy.io.loadmat(path)["data"], dtype=bool)
     data.sum_duplicates()
     rng = np.random.default_rng(0)
     masked = rng.random(data.nnz) < 0.8  # training, each interaction with probability 0.8
@@ -434,46 +434,136 @@ def gowalla(args) -> int:
     def score(rows):
         return u[rows] @ vt
 
-    ks = (5, 20, 50)
-    options = dict(ks=ks, betas=(), opauc_ks=ks, exclude=train, auc=False)
+    options = dict(ks=GOWALLA_KS, betas=(), opauc_ks=GOWALLA_KS, exclude=train, auc=False)
     chunk = max(1, (1 << 22) // n_items)
-    out = {}
 
     def evaluation():
-        out["df"] = evaluate_scorer(score, users, test, **options)
+        return evaluate_scorer(score, users, test, **options)
 
     def gemm_alone():
         for start in range(0, len(users), chunk):
             score(users[start : start + chunk])
 
+    def with_auc():
+        return evaluate_scorer(score, users, test, **{**options, "auc": True})
+
+    shape = (n_users, n_items, data.nnz, len(users))
+    return evaluation, gemm_alone, with_auc, shape
+
+
+GOWALLA_KS = (5, 20, 50)
+
+
+def gowalla_worker(args) -> int:
+    """One commit's Gowalla timings, one repetition per ``go`` (``auc``: the AUC run)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    import opauc_sim
+
+    numba.set_num_threads(1)  # and BLAS through threadpool_limits below
+    evaluation, gemm_alone, with_auc, shape = gowalla_setup(args.gowalla)
     with threadpool_limits(1):
-        evaluate_scorer(score, users[:chunk], test, **options)  # warm-up: compile or load
-        runs, gemm = [], []
-        for _ in range(args.repeats):  # interleaved, so that both see the same load
-            runs.append(timed(evaluation))
-            gemm.append(timed(gemm_alone))
-        with_auc = timed(lambda: evaluate_scorer(score, users, test, **{**options, "auc": True}))
-    total = [statistics.median(t[k] for t in runs) for k in (0, 1)]
-    g = [statistics.median(t[k] for t in gemm) for k in (0, 1)]
-    print(
-        f"Gowalla {n_users:,} x {n_items:,} ({data.nnz:,} interactions): {len(users):,} users "
-        f"with test items; interactions masked as training with probability 0.8; rank-32 float32 "
-        f"scores; ks={ks}, opauc_ks=ks, no AUC; one thread; median of {args.repeats}; "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    print("  seconds, CPU time (time.process_time) | wall time:")
-    print(
-        "  full-ranking evaluation (evaluate_scorer, sparse truth and exclusion): "
-        f"{total[0]:.2f} | {total[1]:.2f}"
-    )
-    print(
-        f"  of which the scoring GEMM alone: {g[0]:.2f} | {g[1]:.2f} "
-        f"({100 * g[0] / total[0]:.0f}% of the CPU time)"
-    )
-    print(f"  the metrics (the rest): {total[0] - g[0]:.2f} | {total[1] - g[1]:.2f}")
-    print(f"  with AUC as well (one run): {with_auc[0]:.2f} | {with_auc[1]:.2f}")
-    print(f"  mean recall@20: {out['df']['recall@20'].mean():.4f} (random scores)")
+        recall = float(evaluation()["recall@20"].mean())  # warm-up: compile or cache load
+        print(json.dumps({"file": opauc_sim.__file__, "shape": shape, "recall": recall}))
+        sys.stdout.flush()
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "go":
+                out = {"evaluation": timed(evaluation), "gemm": timed(gemm_alone)}
+            elif cmd == "auc":
+                out = {"auc": timed(with_auc)}
+            else:
+                break
+            print(json.dumps(out))
+            sys.stdout.flush()
     return 0
+
+
+def gowalla(args) -> int:
+    """Gowalla's full ranking on this commit and each ``--against``, interleaved."""
+    path = Path(args.gowalla).expanduser().resolve()
+    if not path.is_file():
+        raise SystemExit(f"error: --gowalla: no such file: {args.gowalla}")
+    args.gowalla = str(path)  # the workers run in other folders
+    here = git(ROOT, "rev-parse", "--short", "HEAD")
+    dirty = git(ROOT, "status", "--porcelain", "--untracked-files=no")
+    this = f"{here}{'+' if dirty else ''} (this)"
+    times: dict[str, dict[str, list]] = {}
+    with contextlib.ExitStack() as stack:
+        trees = {this: ROOT}
+        for rev in args.against or ():
+            path, commit = stack.enter_context(checkout(rev))
+            trees[commit] = path
+        procs, heads = {}, {}
+        try:
+            for label, tree in trees.items():
+                procs[label], heads[label] = start_gowalla_worker(tree, args)
+                times[label] = {"evaluation": [], "gemm": [], "auc": []}
+            for cmd in ["go"] * args.repeats + ["auc"]:
+                for label, proc in procs.items():
+                    proc.stdin.write(cmd + "\n")
+                    proc.stdin.flush()
+                    for name, t in json.loads(proc.stdout.readline()).items():
+                        times[label][name].append(tuple(t))
+        finally:
+            for proc in procs.values():
+                proc.stdin.close()
+                proc.wait()
+    labels = list(trees)
+    n_users, n_items, nnz, n_eval = heads[this]["shape"]
+    print(
+        f"Gowalla {n_users:,} x {n_items:,} ({nnz:,} interactions): {n_eval:,} users with test "
+        f"items; interactions masked as training with probability 0.8; rank-32 float32 "
+        f"scores; ks={GOWALLA_KS}, opauc_ks=ks, no AUC; one thread; median of {args.repeats} "
+        f"interleaved repetitions per commit; load average {os.getloadavg()[0]:.1f}"
+    )
+    med = {
+        lab: {c: [statistics.median(t[k] for t in v) for k in (0, 1)] for c, v in ts.items()}
+        for lab, ts in times.items()
+    }
+    rows = [
+        ("full-ranking evaluation (evaluate_scorer, sparse truth and exclusion)", "evaluation"),
+        ("of which the scoring GEMM alone", "gemm"),
+        ("with AUC as well (one run)", "auc"),
+    ]
+    cell = 26
+    print(f"  seconds, CPU | wall{'':<52}" + "".join(f"{lab:>{cell}}" for lab in labels))
+    for title, c in rows:
+        cells = "".join(
+            f"{med[lab][c][0]:>{cell - 7}.2f} | {med[lab][c][1]:<4.2f}" for lab in labels
+        )
+        print(f"  {title:<72}{cells}")
+    metrics = {
+        lab: [med[lab]["evaluation"][k] - med[lab]["gemm"][k] for k in (0, 1)] for lab in labels
+    }
+    cells = "".join(f"{metrics[lab][0]:>{cell - 7}.2f} | {metrics[lab][1]:<4.2f}" for lab in labels)
+    print(f"  {'the metrics (the rest)':<72}{cells}")
+    for lab in labels:
+        if heads[lab]["recall"] != heads[this]["recall"]:
+            print(f"  warning: mean recall@20 differs on {lab}: {heads[lab]['recall']!r}")
+    print(f"  mean recall@20: {heads[this]['recall']:.4f} (random scores)")
+    for other in labels[1:]:
+        r = med[this]["evaluation"][0] / med[other]["evaluation"][0]
+        print(f"  evaluation, this / {other}: {r:.2f} (CPU)")
+    total = med[this]["evaluation"][0]
+    print(f"Target (this commit, CPU time): {total:.2f} s (<= 2.5 s)")
+    return 0
+
+
+def start_gowalla_worker(tree: Path, args):
+    env = dict(os.environ, PYTHONPATH=str(tree), **one_thread_env(1))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--gowalla", args.gowalla]
+    proc = subprocess.Popen(
+        cmd, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"error: the worker for {tree} exited (its error is above)")
+    head = json.loads(line)
+    if not head["file"].startswith(str(tree)):
+        raise RuntimeError(f"the worker for {tree} imported {head['file']}")
+    return proc, head
 
 
 def main(argv=None) -> int:
@@ -493,7 +583,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.update(one_thread_env(args.threads))  # before numba or BLAS are imported here
     if args.worker:
-        return worker(args)
+        return gowalla_worker(args) if args.gowalla else worker(args)
     if args.gowalla:
         return gowalla(args)
     return compare(args)
