@@ -128,3 +128,26 @@ def test_figures_read_only_the_cache(path):
             used |= {a.name for a in node.names}
     assert "load_result" in used, f"{path.name} does not read the cache"
     assert used <= {"load_result", "save_figure", "load_manifest"}, used
+
+
+def test_only_the_sampler_registry_compares_a_sampler_name():
+    """docs/architecture.md, registries: no module but ``train/samplers.py`` compares a
+    value with a sampler's name written out (``x == "rns"``); the others use the
+    registry's constants (``samplers.BASELINE``) or its specs."""
+    from opauc_sim.train.samplers import SAMPLERS
+
+    names = set(SAMPLERS)
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "train" / "samplers.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            for side in (node.left, *node.comparators):
+                values = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+                for v in values:
+                    if isinstance(v, ast.Constant) and v.value in names:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno} {v.value!r}")
+    assert len(names) >= 3, names  # the registry was read at all
+    assert not found, found

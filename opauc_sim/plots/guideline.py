@@ -21,6 +21,7 @@ import pandas as pd
 
 from opauc_sim.results_cache import load_result, save_figure
 from opauc_sim.train import guideline as G
+from opauc_sim.train import samplers
 
 __all__ = ["draw", "make_curves", "make_heatmap", "relative_table"]
 
@@ -28,7 +29,7 @@ __all__ = ["draw", "make_curves", "make_heatmap", "relative_table"]
 def relative_table(df: pd.DataFrame, *, oracle: bool, metric: str = "ndcg") -> pd.DataFrame:
     """Seed-mean test metric@K of DNS(M, all), rows M, columns K, divided by each K's max."""
     rows = G.arm_rows(df, oracle)
-    dns = rows[rows["sampler"] != "rns"]
+    dns = rows[rows["sampler"] != samplers.BASELINE]
     ks = G.study_ks(df)
     means = dns.groupby("M")[[f"test_{metric}@{k}" for k in ks]].mean()
     means.columns = ks
@@ -104,8 +105,8 @@ def make_curves(df: pd.DataFrame, *, oracle: bool = False, title: str = ""):
     colours = list(k_colours(len(ks)))
     fig = Figure(figsize=(12, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
-    dns = rows[rows["sampler"] != "rns"]
-    rns = rows[rows["sampler"] == "rns"]
+    dns = rows[rows["sampler"] != samplers.BASELINE]
+    rns = rows[rows["sampler"] == samplers.BASELINE]
     for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
         long = dns.melt(
             id_vars=["M", "seed"], value_vars=[f"test_{metric}@{k}" for k in ks],
