@@ -160,7 +160,13 @@ def checkout(rev: str):
 
 def start_worker(tree: Path, args) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(tree), **one_thread_env(args.threads))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--threads",
+        str(args.threads),
+    ]
     cmd += ["--rows", str(args.rows), "--items", str(args.items), "--pos", str(args.pos)]
     proc = subprocess.Popen(
         cmd, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
