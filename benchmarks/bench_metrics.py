@@ -117,7 +117,10 @@ def worker(args) -> int:
     t0 = time.perf_counter()
     for fn in calls.values():
         fn()  # warm-up: compile or cache load
-    print(json.dumps({"file": opauc_sim.__file__, "warm_up": time.perf_counter() - t0}))
+    import numba
+
+    head = {"file": opauc_sim.__file__, "warm_up": time.perf_counter() - t0}
+    print(json.dumps({**head, "threads": numba.get_num_threads()}))
     sys.stdout.flush()
     for line in sys.stdin:
         if line.strip() != "go":
@@ -174,6 +177,8 @@ def start_worker(tree: Path, args) -> subprocess.Popen:
     head = json.loads(proc.stdout.readline())
     if not head["file"].startswith(str(tree)):
         raise RuntimeError(f"the worker for {tree} imported {head['file']}")
+    if head["threads"] != args.threads:
+        raise RuntimeError(f"the worker for {tree} runs {head['threads']} Numba threads")
     return proc
 
 
