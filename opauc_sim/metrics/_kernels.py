@@ -21,13 +21,11 @@ outside {0, 1} (reported), ``3`` a positive that can never be a hit (a relevant 
 the run did not retrieve, ranked below every scored item: it counts in ``n_pos`` and in
 AUC/OPAUC, never in hits@K).
 
-Every helper is compiled with ``inline="always"``: at Numba's IR level its body is part of
-its caller. A helper that is a call instead (as from 58adbc9 to 5092b85) pays, per tie
-group, the passing of a dozen array structures (seven words each) and their reference
-counts, which doubled the kernel's time. Every kernel that calls another lives in this
-file: Numba's on-disk cache (``cache=True``) keys a compiled function on its own file only,
-so a caller cached in one file would keep running the old version of a callee edited in
-another.
+Every helper is compiled with ``inline="always"`` (its body is part of its caller): as a
+call (58adbc9 to 5092b85), each tie group paid the passing of a dozen array structures and
+their reference counts, which doubled the kernel's time. Every kernel that calls another
+lives in this file: Numba's on-disk cache keys a compiled function on its own file only, so
+a cached caller would keep running the old version of a callee edited in another file.
 
 The layouts are named once, here: :func:`_block_starts` (a row of statistics, read back by
 ``_driver.Stats``) and :func:`_scratch` (the per-chunk scratch buffers).
@@ -102,18 +100,12 @@ def _scratch(n, n_k, n_b, dtype):
 def _gather_dense(scores, labels, excl, use_excl, pos, ex):
     """The scores of a row's positives and excluded items, into ``pos`` and ``ex``.
 
-    A branch-free pass writes every score to the buffers and advances their counts by the
-    labels; the other counts come from two more passes (over the labels, then the scores)
-    that vectorise: kept in the first, their sums lengthened its chain of dependent stores
-    and made the gather 1.5x slower. Returns ``(n_pos, n_ex, n_miss, bad, nan)``: positives
-    (misses included), excluded items, misses, labels outside the codes and NaN scores
-    (excluded items not counted in the last three).
+    A branch-free pass stores every score and advances the counts by the labels; the other
+    counts take two passes that vectorise (in the first, they made it 1.5x slower). Returns
+    ``(n_pos, n_ex, n_miss, bad, nan)``: positives (misses included), excluded items,
+    misses, labels outside the codes and NaN scores (excluded items not in the last three).
     """
-    n_pos = 0
-    n_ex = 0
-    n_miss = 0
-    bad = 0
-    nan = 0
+    n_pos = n_ex = n_miss = bad = nan = 0
     n = scores.shape[0]
     if use_excl:
         for j in range(n):
