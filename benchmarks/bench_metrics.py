@@ -473,7 +473,13 @@ def gowalla_worker(args) -> int:
     import opauc_sim
 
     numba.set_num_threads(1)  # and BLAS through threadpool_limits below
-    evaluation, gemm_alone, with_auc, shape = gowalla_setup(args.gowalla)
+    from scipy.io.matlab import MatReadError
+
+    try:
+        evaluation, gemm_alone, with_auc, shape = gowalla_setup(args.gowalla)
+    except (OSError, ValueError, KeyError, MatReadError) as e:
+        print(f"error: --gowalla {args.gowalla}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
     with threadpool_limits(1):
         recall = float(evaluation()["recall@20"].mean())  # warm-up: compile or cache load
         print(json.dumps({"file": opauc_sim.__file__, "shape": shape, "recall": recall}))
@@ -592,6 +598,17 @@ def main(argv=None) -> int:
     parser.add_argument("--gowalla", metavar="PATH", help="time Gowalla's full ranking instead")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for name in ("rows", "items", "pos", "repeats", "sklearn_rows", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.pos >= args.items:
+        parser.error(f"--pos must be below --items ({args.items}), got {args.pos}")
+    for rev in args.against or ():
+        if subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "-q", "--verify", f"{rev}^{{commit}}"],
+            capture_output=True,
+        ).returncode:
+            parser.error(f"--against: not a commit of this repository: {rev}")
     os.environ.update(one_thread_env(args.threads))  # before numba or BLAS are imported here
     if args.worker:
         return gowalla_worker(args) if args.gowalla else worker(args)
