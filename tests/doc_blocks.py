@@ -28,6 +28,12 @@ Options, after ``test`` in the info string:
   on the page). Pages listed as fully checked must mark every Python block one way or the
   other.
 
+An ``output`` block may carry ``cpu=CLASS`` (``avx512``, ``avx2``: :func:`cpu_class`): the
+output on CPUs of that class, for a block whose float32 sums the compiler reassociates by
+vector width (the fused trainer). Several such blocks may follow one script; the one of
+this machine's class is compared, and a machine of another class skips the comparison with
+that reason.
+
 Blocks of one page run in order in one namespace, from the repository root, so a later
 block may use what an earlier one defined. A block must not write into the repository.
 
@@ -62,8 +68,17 @@ class Block:
     language: str
     words: list[str]
     text: str
-    output: Block | None = None
+    outputs: list[Block] = field(default_factory=list)
     options: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def output(self) -> Block | None:
+        """The output block to compare on this machine (see :func:`cpu_class`), or None."""
+        here = cpu_class()
+        for out in self.outputs:
+            if out.options.get("cpu", [here]) == [here]:
+                return out
+        return None
 
     @property
     def where(self) -> str:
@@ -117,7 +132,7 @@ def blocks(page: Path) -> list[Block]:
                 block.options[key] = [v for v in value.split(",") if v]
         between = lines[last_end + 1 : i]
         if "output" in block.words and found and not any(s.strip() for s in between):
-            found[-1].output = block
+            found[-1].outputs.append(block)
         else:
             found.append(block)
         last_end = j
@@ -213,6 +228,17 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def cpu_class() -> str:
+    """``avx512`` or ``avx2`` (x86 with those vector extensions, from /proc/cpuinfo), else
+    ``other``: the classes whose float32 reductions the compiler vectorises alike."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "other"
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
 
 
 def run_block(block: Block, namespace: dict) -> list[str]:

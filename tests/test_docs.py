@@ -135,6 +135,8 @@ def test_code_blocks_run_and_print_what_the_page_shows(page, monkeypatch):
             skipped.append(f"{block.where} needs {', '.join(why)}")
             continue
         failures += doc_blocks.run_block(block, namespace)
+        if block.outputs and block.output is None:
+            skipped.append(f"{block.where} ran; no output recorded for {doc_blocks.cpu_class()}")
     assert not failures, "\n\n".join(failures)
     if skipped:
         pytest.skip("; ".join(skipped))
@@ -156,8 +158,11 @@ def test_output_blocks_follow_a_tested_block():
     for page in PAGES:
         for b in doc_blocks.blocks(page):
             assert "output" not in b.words, f"{b.where}: an output block after no tested block"
-            if b.output is not None:
+            if b.outputs:
                 assert b.tested and b.language == "python", f"{b.where}: untested block's output"
+            classes = [o.options.get("cpu", ["any"])[0] for o in b.outputs]
+            assert len(set(classes)) == len(classes), f"{b.where}: two outputs for {classes}"
+            assert "any" not in classes or len(classes) == 1, f"{b.where}: {classes}"
 
 
 def test_a_stale_number_fails_and_a_rounded_one_passes():
@@ -190,6 +195,24 @@ def test_a_page_with_a_stale_example_fails(tmp_path):
     assert doc_blocks.run_block(found[1], namespace) == []
     (failure,) = doc_blocks.run_block(found[2], namespace)
     assert "40 on the page, 41 printed" in failure
+
+
+def test_the_output_of_this_machines_cpu_class_is_compared(tmp_path, monkeypatch):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python test\nprint(0.5)\n```\n\n```text output cpu=avx512\n0.5\n```\n\n"
+        "```text output cpu=avx2\n0.7\n```\n",
+        encoding="utf-8",
+    )
+    (block,) = doc_blocks.blocks(page)
+    assert [o.options["cpu"] for o in block.outputs] == [["avx512"], ["avx2"]]
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "avx512")
+    assert doc_blocks.run_block(block, {}) == []
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "avx2")
+    (failure,) = doc_blocks.run_block(block, {})
+    assert "0.7 on the page, 0.5 printed" in failure
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "other")
+    assert block.output is None and doc_blocks.run_block(block, {}) == []
 
 
 # -- the README's commands ------------------------------------------------------------------
