@@ -28,11 +28,11 @@ Options, after ``test`` in the info string:
   on the page). Pages listed as fully checked must mark every Python block one way or the
   other.
 
-An ``output`` block may carry ``cpu=CLASS`` (``avx512``, ``avx2``: :func:`cpu_class`): the
-output on CPUs of that class, for a block whose float32 sums the compiler reassociates by
-vector width (the fused trainer). Several such blocks may follow one script; the one of
-this machine's class is compared, and a machine of another class skips the comparison with
-that reason.
+An ``output`` block may carry ``cpu=NAME`` (LLVM's name of the host CPU, ``znver4``:
+:func:`cpu_class`): the output on that CPU, for a block whose float32 sums the compiler
+vectorises (and so rounds) as that CPU's cost model chooses (the fused trainer). Several
+such blocks may follow one script; the one of this machine's CPU is compared, and another
+CPU runs the block but skips the comparison, saying so.
 
 Blocks of one page run in order in one namespace, from the repository root, so a later
 block may use what an earlier one defined. A block must not write into the repository.
@@ -231,14 +231,11 @@ def _importable(module: str) -> bool:
 
 
 def cpu_class() -> str:
-    """``avx512`` or ``avx2`` (x86 with those vector extensions, from /proc/cpuinfo), else
-    ``other``: the classes whose float32 reductions the compiler vectorises alike."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = next((line.split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return "other"
-    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
+    """LLVM's name of this CPU (``znver4``, ``skylake-avx512``, ...): what Numba compiles
+    for, and so what decides how a reassociated float32 sum is vectorised and rounded."""
+    import llvmlite.binding
+
+    return llvmlite.binding.get_host_cpu_name()
 
 
 def run_block(block: Block, namespace: dict) -> list[str]:

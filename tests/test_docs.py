@@ -200,18 +200,18 @@ def test_a_page_with_a_stale_example_fails(tmp_path):
 def test_the_output_of_this_machines_cpu_class_is_compared(tmp_path, monkeypatch):
     page = tmp_path / "page.md"
     page.write_text(
-        "```python test\nprint(0.5)\n```\n\n```text output cpu=avx512\n0.5\n```\n\n"
-        "```text output cpu=avx2\n0.7\n```\n",
+        "```python test\nprint(0.5)\n```\n\n```text output cpu=znver4\n0.5\n```\n\n"
+        "```text output cpu=haswell\n0.7\n```\n",
         encoding="utf-8",
     )
     (block,) = doc_blocks.blocks(page)
-    assert [o.options["cpu"] for o in block.outputs] == [["avx512"], ["avx2"]]
-    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "avx512")
+    assert [o.options["cpu"] for o in block.outputs] == [["znver4"], ["haswell"]]
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "znver4")
     assert doc_blocks.run_block(block, {}) == []
-    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "avx2")
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "haswell")
     (failure,) = doc_blocks.run_block(block, {})
     assert "0.7 on the page, 0.5 printed" in failure
-    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "other")
+    monkeypatch.setattr(doc_blocks, "cpu_class", lambda: "znver3")
     assert block.output is None and doc_blocks.run_block(block, {}) == []
 
 
