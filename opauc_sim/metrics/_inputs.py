@@ -279,6 +279,16 @@ def _csr_lists(name: str, matrix, shape: tuple[int, int], *, labels: bool):
     Stored zeros are no entries; any other stored value is an error naming its place
     (the same error the dense form gives). Every scipy.sparse format is accepted.
     """
+    m = _checked_csr(name, matrix, shape, labels=labels)
+    return (
+        np.ascontiguousarray(m.indptr, dtype=np.int64),
+        np.ascontiguousarray(m.indices, dtype=np.int64),
+    )
+
+
+def _checked_csr(name: str, matrix, shape: tuple[int, int], *, labels: bool):
+    """:func:`_csr_lists`' matrix before the int64 lists: canonical CSR holding only 1s
+    (copied only where it had to change)."""
     m = sp.csr_array(matrix)
     if m.shape != shape:
         what = (
@@ -310,10 +320,7 @@ def _csr_lists(name: str, matrix, shape: tuple[int, int], *, labels: bool):
                 f"{_where(row, col, shape[0])}"
             )
         raise ValueError(f"exclude must be boolean (or 0/1), got the value {value!r}")
-    return (
-        np.ascontiguousarray(m.indptr, dtype=np.int64),
-        np.ascontiguousarray(m.indices, dtype=np.int64),
-    )
+    return m
 
 
 def _check_scores(y_score) -> np.ndarray:
@@ -413,23 +420,30 @@ def _prepare_csr(y_true, scores: np.ndarray, exclude, index, keep_float32: bool)
 def csr_lists_of(y_true, exclude):
     """``y_true``'s and ``exclude``'s (or None) checked CSR index lists, once for a whole
     matrix whose rows are then evaluated in chunks (:func:`prepare_csr_rows`): every stored
-    value is checked here, and an error names its row in the whole matrix."""
+    value is checked here, and an error names its row in the whole matrix. The lists keep
+    the matrices' index dtype (no int64 copy of a whole matrix: each chunk's rows are
+    converted as they are taken)."""
     shape = y_true.shape
-    labels = _csr_lists("y_true", y_true, shape, labels=True)
-    excl = _csr_lists("exclude", exclude, shape, labels=False) if exclude is not None else None
-    return labels, excl
+    out = []
+    for name, m in (("y_true", y_true), ("exclude", exclude)):
+        if m is None:
+            out.append(None)
+            continue
+        m = _checked_csr(name, m, shape, labels=name == "y_true")
+        out.append((m.indptr, m.indices))
+    return tuple(out)
 
 
 def take_csr_rows(lists: tuple[np.ndarray, np.ndarray], rows: np.ndarray):
     """The rows ``rows`` (int64 positions) of CSR index lists ``(indptr, indices)``, as
-    CSR index lists; sorted, unique indices stay so."""
+    int64 CSR index lists; sorted, unique indices stay so."""
     indptr, indices = lists
-    starts = indptr[rows]
+    starts = indptr[rows].astype(np.int64)
     lengths = indptr[rows + 1] - starts
     out = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=out[1:])
     at = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
-    return out, indices[at]
+    return out, indices[at].astype(np.int64)
 
 
 def prepare_csr_rows(lists, rows: np.ndarray, y_score, keep_float32: bool) -> _Input:
