@@ -439,11 +439,25 @@ DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 #: The data set of ``--dataset`` when none is given.
 DEFAULT_DATASET = "ml-1m"
 
+#: Seeds per M that the pre-registered guideline study plans (docs/guideline-test.md,
+#: Grid), per data set: (main arm, oracle arm; 0 for an arm not planned). A verdict on fewer
+#: seeds is printed "interim" (:func:`opauc_sim.train.guideline.verdict`).
+GUIDELINE_SEEDS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {"gowalla": (5, 3), "yelp2018": (3, 0), "ml-1m": (5, 5)}
+)
+
 
 def get(name: str) -> DatasetSpec:
     """The spec of data set ``name``; ValueError naming the choices for any other value."""
     check_choice("name", name, DATASET_NAMES)
     return DATASETS[name]
+
+
+def guideline_seeds(name: str, *, oracle: bool = False) -> int | None:
+    """The seeds per M the guideline study plans for one arm of data set ``name``, or None
+    (no plan: not a name, or an arm the study does not run)."""
+    planned = GUIDELINE_SEEDS.get(str(name), (0, 0))[1 if oracle else 0]
+    return planned or None
 
 
 def paper_reference(name: str) -> PaperReference | None:

@@ -186,7 +186,16 @@ def verdict(
     n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> Verdict | None:
-    """The pre-registered verdict of one arm on ``metric``; None without two M."""
+    """The pre-registered verdict of one arm on ``metric``; None without two M.
+
+    ``planned_seeds``: the seeds per M the arm is to have; fewer make the verdict interim.
+    Default: the study's plan for the table's data set
+    (:func:`opauc_sim.train.datasets.guideline_seeds`), none for another data set.
+    """
+    if planned_seeds is None and "dataset" in df and df["dataset"].nunique() == 1:
+        from opauc_sim.train.datasets import guideline_seeds
+
+        planned_seeds = guideline_seeds(str(df["dataset"].iloc[0]), oracle=oracle)
     rows = arm_rows(df, oracle)
     dns = rows[_is_full(rows)]
     ks = study_ks(df)

@@ -156,3 +156,23 @@ def test_an_arm_with_unequal_seeds_or_missing_m_is_interim():
     # planned seeds not reached
     v = G.verdict(full, planned_seeds=5, n_boot=100)
     assert v.decision == "holds, interim (3 seeds per M of 5)"
+
+
+def test_the_studys_plan_for_the_data_set_makes_a_short_arm_interim():
+    """report and the figures pass no plan: the verdict takes the pre-registered seeds
+    of the table's data set from the registry (Gowalla: 5 main, 3 oracle), so Gowalla's
+    arm at 2 seeds printed "not shown" as if final."""
+    from opauc_sim.train.datasets import GUIDELINE_SEEDS, guideline_seeds
+
+    full = _rows(lambda k: 1.2 * k, seeds=3, noise=0.0005)
+    oracle = _rows(lambda k: 1.2 * k, seeds=3, noise=0.0005, oracle=True)
+    both = pd.concat([full, oracle], ignore_index=True)
+    assert not G.verdict(both, n_boot=100).interim  # a data set without a plan
+    both["dataset"] = "gowalla"
+    assert G.verdict(both, n_boot=100).decision == "holds, interim (3 seeds per M of 5)"
+    assert G.verdict(both, oracle=True, n_boot=100).decision == "holds"  # 3 of 3
+    assert G.verdict(both, planned_seeds=3, n_boot=100).decision == "holds"  # explicit wins
+    both["dataset"] = "yelp2018"
+    assert G.verdict(both, oracle=True, n_boot=100).decision == "holds"  # no oracle plan
+    assert guideline_seeds("yelp2018", oracle=True) is None and guideline_seeds("x") is None
+    assert set(GUIDELINE_SEEDS) == {"gowalla", "yelp2018", "ml-1m"}
