@@ -161,43 +161,49 @@ def checkout(rev: str):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_worker(tree: Path, args) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(tree), **one_thread_env(args.threads))
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        "--threads",
-        str(args.threads),
-    ]
-    cmd += ["--rows", str(args.rows), "--items", str(args.items), "--pos", str(args.pos)]
+def start_worker(tree: Path, options: list[str], threads: int):
+    """A worker process timing ``tree``'s opauc_sim (``--worker`` plus ``options``) and the
+    line it opens with; it must import that tree's package and run ``threads`` threads."""
+    env = dict(os.environ, PYTHONPATH=str(tree), **one_thread_env(threads))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", *options]
     proc = subprocess.Popen(
         cmd, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    head = json.loads(proc.stdout.readline())
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"error: the worker for {tree} exited (its error is above)")
+    head = json.loads(line)
     if not head["file"].startswith(str(tree)):
         raise RuntimeError(f"the worker for {tree} imported {head['file']}")
-    if head["threads"] != args.threads:
+    if head["threads"] != threads:
         raise RuntimeError(f"the worker for {tree} runs {head['threads']} Numba threads")
-    return proc
+    return proc, head
+
+
+def drive(procs: dict, commands: list[str], times: dict) -> None:
+    """Send each command to every worker in turn (interleaved), append the ``(cpu, wall)``
+    times each answers to ``times[label][name]``, and close the workers."""
+    try:
+        for cmd in commands:
+            for label, proc in procs.items():
+                proc.stdin.write(cmd + "\n")
+                proc.stdin.flush()
+                for name, t in json.loads(proc.stdout.readline()).items():
+                    times[label].setdefault(name, []).append(tuple(t))
+    finally:
+        for proc in procs.values():
+            proc.stdin.close()
+            proc.wait()
 
 
 def interleaved(trees: dict[str, Path], args) -> dict[str, dict[str, list[tuple]]]:
     """Each commit's ``(cpu, wall)`` times per call, its repetitions interleaved with the
     others'."""
-    procs = {label: start_worker(tree, args) for label, tree in trees.items()}
+    options = ["--threads", str(args.threads), "--rows", str(args.rows)]
+    options += ["--items", str(args.items), "--pos", str(args.pos)]
+    procs = {label: start_worker(tree, options, args.threads)[0] for label, tree in trees.items()}
     times = {label: {c: [] for c in CALLS} for label in trees}
-    try:
-        for _ in range(args.repeats):
-            for label, proc in procs.items():
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-                for name, t in json.loads(proc.stdout.readline()).items():
-                    times[label][name].append(tuple(t))
-    finally:
-        for proc in procs.values():
-            proc.stdin.close()
-            proc.wait()
+    drive(procs, ["go"] * args.repeats, times)
     return times
 
 
@@ -482,7 +488,8 @@ def gowalla_worker(args) -> int:
         return 2
     with threadpool_limits(1):
         recall = float(evaluation()["recall@20"].mean())  # warm-up: compile or cache load
-        print(json.dumps({"file": opauc_sim.__file__, "shape": shape, "recall": recall}))
+        head = {"file": opauc_sim.__file__, "shape": shape, "recall": recall}
+        print(json.dumps({**head, "threads": numba.get_num_threads()}))
         sys.stdout.flush()
         for line in sys.stdin:
             cmd = line.strip()
@@ -513,20 +520,10 @@ def gowalla(args) -> int:
             path, commit = stack.enter_context(checkout(rev))
             trees[commit] = path
         procs, heads = {}, {}
-        try:
-            for label, tree in trees.items():
-                procs[label], heads[label] = start_gowalla_worker(tree, args)
-                times[label] = {"evaluation": [], "gemm": [], "auc": []}
-            for cmd in ["go"] * args.repeats + ["auc"]:
-                for label, proc in procs.items():
-                    proc.stdin.write(cmd + "\n")
-                    proc.stdin.flush()
-                    for name, t in json.loads(proc.stdout.readline()).items():
-                        times[label][name].append(tuple(t))
-        finally:
-            for proc in procs.values():
-                proc.stdin.close()
-                proc.wait()
+        for label, tree in trees.items():
+            procs[label], heads[label] = start_worker(tree, ["--gowalla", args.gowalla], 1)
+            times[label] = {"evaluation": [], "gemm": [], "auc": []}
+        drive(procs, ["go"] * args.repeats + ["auc"], times)
     labels = list(trees)
     n_users, n_items, nnz, n_eval = heads[this]["shape"]
     print(
@@ -566,21 +563,6 @@ def gowalla(args) -> int:
     total = med[this]["evaluation"][0]
     print(f"Target (this commit, CPU time): {total:.2f} s (<= 2.5 s)")
     return 0
-
-
-def start_gowalla_worker(tree: Path, args):
-    env = dict(os.environ, PYTHONPATH=str(tree), **one_thread_env(1))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--gowalla", args.gowalla]
-    proc = subprocess.Popen(
-        cmd, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit(f"error: the worker for {tree} exited (its error is above)")
-    head = json.loads(line)
-    if not head["file"].startswith(str(tree)):
-        raise RuntimeError(f"the worker for {tree} imported {head['file']}")
-    return proc, head
 
 
 def main(argv=None) -> int:
