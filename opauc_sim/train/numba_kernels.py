@@ -37,81 +37,56 @@ seed, the epoch and the pair's position in the epoch), each pair is computed by 
 thread, the scatter runs in batch order on one thread, and Adam is elementwise. So a
 seeded run is bit-identical for any number of threads (tested).
 
-Every kernel that calls another lives in this one file, with its callees: Numba's on-disk
-cache (``cache=True``) keys a compiled function by its own file only, so a caller cached
-in one file would keep running the old code of a callee edited in another. The Python
-side (buffers, argument lists, Adam's constants, the engine) is in
+Numba's on-disk cache keys a compiled function by its own file only, so a caller cached
+in one file would keep running the old code of a callee edited in another. Every kernel
+that calls another lives in this file with its callees, but for the helpers of
+:mod:`opauc_sim.train.numba_inline`, whose sha256 is recorded here (``_INLINE_SHA256``):
+the kernels are cached only while it matches (see that module). The Python side
+(buffers, argument lists, Adam's constants, the engine) is in
 :mod:`opauc_sim.train.numba_engine`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import warnings
+from pathlib import Path
+
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba import njit, prange
+
+from opauc_sim.train import numba_inline
+from opauc_sim.train.numba_inline import (
+    _like,
+    _prefetch_row,
+    _softplus_sigmoid,
+    _top_m_of_row,
+)
 
 __all__ = ["KIND_DNS", "KIND_RNS", "KIND_SOFTMAX"]
 
 KIND_RNS, KIND_DNS, KIND_SOFTMAX = 0, 1, 2
 
-
-def _like(value, ref):
-    """``value`` cast to the dtype of ``ref`` (an array or a scalar).
-
-    Numba promotes ``float32 op int`` and ``float32 op float64`` to float64; the kernels
-    cast their constants with this so that a float32 model is computed in float32.
-    """
-    return np.asarray(ref).dtype.type(value)
+#: sha256 of numba_inline.py, whose helpers are compiled into the kernels below.
+_INLINE_SHA256 = "da46b30cd1d86c4c82d8de1ebec7040cbb34bf3625d218dd446d1938c698278a"
 
 
-@overload(_like, jit_options={"cache": True})
-def _like_impl(value, ref):
-    dtype = ref.dtype if isinstance(ref, types.Array) else ref
-
-    def impl(value, ref):
-        return dtype(value)
-
-    return impl
-
-
-@njit(cache=True)
-def _softplus_sigmoid(x):
-    """``(softplus(x), sigmoid(x))`` from one exp, stable for any sign of ``x``."""
-    one = _like(1.0, x)
-    e = np.exp(-abs(x))
-    u = one + e
-    # log1p(e) by Kahan's trick, accurate to a few ulps: float32 log1p is much slower
-    # than log in the libm that Numba calls, and log(1 + e) alone loses small e.
-    lp = e if u == one else np.log(u) * (e / (u - one))
-    sp = max(x, _like(0.0, x)) + lp
-    sg = one / u if x >= 0 else e / u
-    return sp, sg
-
-
-@intrinsic
-def _prefetch_row(typingctx, table, row):
-    """Hint the CPU to fetch row ``row`` of the C-contiguous 2-D ``table``: the cache lines
-    of its first and its last element (all of a line-aligned 128-byte row). No effect on
-    any result, and no fault on any address."""
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        last = builder.sub(
-            cgutils.unpack_tuple(builder, ary.shape)[1], ir.Constant(args[1].type, 1)
+def _inline_source_matches() -> bool:
+    """Whether numba_inline.py is the file whose hash is recorded; if not, the kernels are
+    compiled without Numba's cache (a cached kernel would keep the helpers' old code)."""
+    digest = hashlib.sha256(Path(numba_inline.__file__).read_bytes()).hexdigest()
+    if digest != _INLINE_SHA256:
+        warnings.warn(
+            f"opauc_sim/train/numba_inline.py has sha256 {digest}, not the recorded "
+            "_INLINE_SHA256 of numba_kernels.py: its kernels are compiled without cache "
+            "(record the new hash there)",
+            RuntimeWarning,
+            stacklevel=2,
         )
-        i32 = ir.IntType(32)
-        for col in (ir.Constant(args[1].type, 0), last):
-            ptr = cgutils.get_item_pointer(
-                context, builder, sig.args[0], ary, [args[1], col], wraparound=False
-            )
-            fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-            fn = builder.module.declare_intrinsic("llvm.prefetch", [ptr.type], fnty)
-            builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
-        return context.get_dummy_value()
+    return digest == _INLINE_SHA256
 
-    return types.void(table, row), codegen
+
+_CACHE = _inline_source_matches()
 
 
 #: Candidates whose item rows are prefetched ahead of the one being scored: a random row
@@ -122,7 +97,7 @@ _AHEAD = 16
 # The per-pair phases below are inlined into _pair_terms at Numba's IR level
 # (inline="always"), so the compiled loop is the one the single function gave: same
 # arithmetic in the same order, same vectorisation, bit-identical results.
-_inline = {"cache": True, "inline": "always"}
+_inline = {"cache": _CACHE, "inline": "always"}
 
 
 @njit(**_inline)
@@ -267,7 +242,7 @@ def _user_gradient(user_w, item_w, u, i, n_sel, wd_loss, sel, weight, coef, gpos
     return 0.5 * wd_loss * (np.float64(u_sq) + np.float64(i_sq) + neg_sq)
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@njit(cache=_CACHE, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _pair_terms(
     user_w, item_w, users, items, cand, kind, m, rho, unbiased, guard, w_top, wd_loss,
     scores, sel, weight, coef, gpos, gu, loss,
@@ -304,7 +279,7 @@ def _pair_terms(
         loss[p] = total
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _scatter(
     user_w, item_w, users, items, sel, weight, coef, gpos, gu, n_sel, wd_loss, scale, g_user, g_item
 ):
@@ -342,92 +317,7 @@ def _scatter(
                     g_item[j, t] += c * user_w[u, t]
 
 
-@njit(**_inline)
-def _worse(s_a, j_a, s_b, j_b):
-    """Whether candidate (s_a, j_a) ranks below (s_b, j_b): lower score, or an equal
-    score and a larger item id (ties go to the smaller id)."""
-    return s_a < s_b or (s_a == s_b and j_a > j_b)
-
-
-@njit(**_inline)
-def _sift_down(hs, hj, size, r):
-    """Restore the min-heap (worst on top, by :func:`_worse`) below position ``r``."""
-    while True:
-        c = 2 * r + 1
-        if c >= size:
-            return
-        if c + 1 < size and _worse(hs[c + 1], hj[c + 1], hs[c], hj[c]):
-            c += 1
-        if _worse(hs[c], hj[c], hs[r], hj[r]):
-            hs[r], hs[c] = hs[c], hs[r]
-            hj[r], hj[c] = hj[c], hj[r]
-            r = c
-        else:
-            return
-
-
-_BLOCK = 16  # scores compared with the heap's worst a block at a time, by the block's max
-
-
-@njit(**_inline)
-def _offer(row, j, hs, hj, m):
-    """Offer item ``j`` to the full heap: it replaces the worst if its score is higher (a
-    later id never wins a tie, ids being offered in increasing order)."""
-    v = row[j]
-    if v > hs[0]:
-        hs[0] = v
-        hj[0] = j
-        _sift_down(hs, hj, m, 0)
-
-
-@njit(**_inline)
-def _top_m_of_row(row, m, indices, lo, hi, hs, hj):
-    """The best ``m`` items of the score row ``row`` that are not in the sorted
-    ``indices[lo:hi]``, best first, into ``hj[:count]`` (scores ``hs``); returns count
-    (``min(m, candidates)``). Ties go to the smaller item id.
-
-    The items between two excluded ones form a run; once the heap is full, a run is read
-    in blocks of :data:`_BLOCK` scores, and only a block whose maximum beats the heap's
-    worst is offered item by item, so most scores cost one vectorised comparison.
-    """
-    n = row.shape[0]
-    size = 0
-    start = 0
-    for q in range(lo, hi + 1):
-        stop = indices[q] if q < hi else n
-        j = start
-        while j < stop and size < m:  # filling the heap
-            hs[size] = row[j]
-            hj[size] = j
-            size += 1
-            j += 1
-            if size == m:
-                for r in range(m // 2 - 1, -1, -1):
-                    _sift_down(hs, hj, m, r)
-        while j + _BLOCK <= stop:
-            top = row[j]
-            for t in range(1, _BLOCK):
-                top = max(top, row[j + t])
-            if top > hs[0]:
-                for t in range(_BLOCK):
-                    _offer(row, j + t, hs, hj, m)
-            j += _BLOCK
-        while j < stop:
-            _offer(row, j, hs, hj, m)
-            j += 1
-        start = stop + 1
-    if size < m:  # fewer candidates than m: order what there is
-        for r in range(size // 2 - 1, -1, -1):
-            _sift_down(hs, hj, size, r)
-    # Heap sort, worst to the back: best first in the end.
-    for end in range(size - 1, 0, -1):
-        hs[0], hs[end] = hs[end], hs[0]
-        hj[0], hj[end] = hj[end], hj[0]
-        _sift_down(hs, hj, end, 0)
-    return size
-
-
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@njit(cache=_CACHE, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _full_terms(
     scores,
     group_users,
@@ -516,7 +406,7 @@ def _full_terms(
                 gu[g, t] += scale * user_w[u, t]
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _full_scatter(
     user_w,
     item_w,
@@ -569,7 +459,7 @@ def _full_scatter(
                     g_item[j, t] += c * user_w[u, t]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def _top_m_hits(scores, group_users, m, rej_indptr, rej_indices, hit_indptr, hit_indices, out):
     """``out[g]``: the share of user ``group_users[g]``'s top ``m`` non-excluded items
     (by ``scores[g]``, ties to the smaller id, as :func:`_full_terms` selects them) that

@@ -1,0 +1,164 @@
+"""The helpers that the fused trainer's kernels (:mod:`opauc_sim.train.numba_kernels`)
+compile into themselves: dtype-preserving constants, softplus and sigmoid, a prefetch hint,
+and the exact top M of a score row.
+
+Every function here is inlined into its callers (``inline="always"``, an overload or an
+intrinsic), so a caller's machine code holds its code. Numba's on-disk cache keys a compiled
+function by its own source file only; :mod:`opauc_sim.train.numba_kernels` therefore records
+the sha256 of this file (``_INLINE_SHA256``) and caches its kernels only while the two
+agree: an edit here without updating that hash compiles the kernels afresh each process,
+with a warning, never a stale cache (``tests/train/test_kernel_cache.py`` fails until it is
+updated, and the update changes the kernels' file, which is what invalidates their cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+_inline = {"cache": True, "inline": "always"}
+
+
+def _like(value, ref):
+    """``value`` cast to the dtype of ``ref`` (an array or a scalar).
+
+    Numba promotes ``float32 op int`` and ``float32 op float64`` to float64; the kernels
+    cast their constants with this so that a float32 model is computed in float32.
+    """
+    return np.asarray(ref).dtype.type(value)
+
+
+@overload(_like, jit_options={"cache": True})
+def _like_impl(value, ref):
+    dtype = ref.dtype if isinstance(ref, types.Array) else ref
+
+    def impl(value, ref):
+        return dtype(value)
+
+    return impl
+
+
+@njit(cache=True)
+def _softplus_sigmoid(x):
+    """``(softplus(x), sigmoid(x))`` from one exp, stable for any sign of ``x``."""
+    one = _like(1.0, x)
+    e = np.exp(-abs(x))
+    u = one + e
+    # log1p(e) by Kahan's trick, accurate to a few ulps: float32 log1p is much slower
+    # than log in the libm that Numba calls, and log(1 + e) alone loses small e.
+    lp = e if u == one else np.log(u) * (e / (u - one))
+    sp = max(x, _like(0.0, x)) + lp
+    sg = one / u if x >= 0 else e / u
+    return sp, sg
+
+
+@intrinsic
+def _prefetch_row(typingctx, table, row):
+    """Hint the CPU to fetch row ``row`` of the C-contiguous 2-D ``table``: the cache lines
+    of its first and its last element (all of a line-aligned 128-byte row). No effect on
+    any result, and no fault on any address."""
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        last = builder.sub(
+            cgutils.unpack_tuple(builder, ary.shape)[1], ir.Constant(args[1].type, 1)
+        )
+        i32 = ir.IntType(32)
+        for col in (ir.Constant(args[1].type, 0), last):
+            ptr = cgutils.get_item_pointer(
+                context, builder, sig.args[0], ary, [args[1], col], wraparound=False
+            )
+            fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [ptr.type], fnty)
+            builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return types.void(table, row), codegen
+
+
+@njit(**_inline)
+def _worse(s_a, j_a, s_b, j_b):
+    """Whether candidate (s_a, j_a) ranks below (s_b, j_b): lower score, or an equal
+    score and a larger item id (ties go to the smaller id)."""
+    return s_a < s_b or (s_a == s_b and j_a > j_b)
+
+
+@njit(**_inline)
+def _sift_down(hs, hj, size, r):
+    """Restore the min-heap (worst on top, by :func:`_worse`) below position ``r``."""
+    while True:
+        c = 2 * r + 1
+        if c >= size:
+            return
+        if c + 1 < size and _worse(hs[c + 1], hj[c + 1], hs[c], hj[c]):
+            c += 1
+        if _worse(hs[c], hj[c], hs[r], hj[r]):
+            hs[r], hs[c] = hs[c], hs[r]
+            hj[r], hj[c] = hj[c], hj[r]
+            r = c
+        else:
+            return
+
+
+_BLOCK = 16  # scores compared with the heap's worst a block at a time, by the block's max
+
+
+@njit(**_inline)
+def _offer(row, j, hs, hj, m):
+    """Offer item ``j`` to the full heap: it replaces the worst if its score is higher (a
+    later id never wins a tie, ids being offered in increasing order)."""
+    v = row[j]
+    if v > hs[0]:
+        hs[0] = v
+        hj[0] = j
+        _sift_down(hs, hj, m, 0)
+
+
+@njit(**_inline)
+def _top_m_of_row(row, m, indices, lo, hi, hs, hj):
+    """The best ``m`` items of the score row ``row`` that are not in the sorted
+    ``indices[lo:hi]``, best first, into ``hj[:count]`` (scores ``hs``); returns count
+    (``min(m, candidates)``). Ties go to the smaller item id.
+
+    The items between two excluded ones form a run; once the heap is full, a run is read
+    in blocks of :data:`_BLOCK` scores, and only a block whose maximum beats the heap's
+    worst is offered item by item, so most scores cost one vectorised comparison.
+    """
+    n = row.shape[0]
+    size = 0
+    start = 0
+    for q in range(lo, hi + 1):
+        stop = indices[q] if q < hi else n
+        j = start
+        while j < stop and size < m:  # filling the heap
+            hs[size] = row[j]
+            hj[size] = j
+            size += 1
+            j += 1
+            if size == m:
+                for r in range(m // 2 - 1, -1, -1):
+                    _sift_down(hs, hj, m, r)
+        while j + _BLOCK <= stop:
+            top = row[j]
+            for t in range(1, _BLOCK):
+                top = max(top, row[j + t])
+            if top > hs[0]:
+                for t in range(_BLOCK):
+                    _offer(row, j + t, hs, hj, m)
+            j += _BLOCK
+        while j < stop:
+            _offer(row, j, hs, hj, m)
+            j += 1
+        start = stop + 1
+    if size < m:  # fewer candidates than m: order what there is
+        for r in range(size // 2 - 1, -1, -1):
+            _sift_down(hs, hj, size, r)
+    # Heap sort, worst to the back: best first in the end.
+    for end in range(size - 1, 0, -1):
+        hs[0], hs[end] = hs[end], hs[0]
+        hj[0], hj[end] = hj[end], hj[0]
+        _sift_down(hs, hj, end, 0)
+    return size
