@@ -113,6 +113,26 @@ def test_full_items_equal_brute_force(full, m, case, seed):
 
 
 @engines
+@pytest.mark.parametrize("m", [100, 300])
+def test_full_items_with_a_threshold_pass_equal_brute_force(full, m):
+    """M from numba_inline._TWO_PASS on: the top M found above a threshold; repeated and
+    rounded item rows, so that ties decide, and users with long excluded runs."""
+    from opauc_sim.train.numba_inline import _TWO_PASS
+
+    assert m >= _TWO_PASS
+    user_w, item_w, users, items, excl = _problem(
+        6, n_users=9, n_items=3000, b=40, density=0.2, ties=True, rounded=True
+    )
+    dense = excl.toarray()
+    dense[0, 100:1700] = True  # a long excluded run
+    dense[1, : 3000 - m // 2] = True  # fewer candidates than M
+    excl = sp.csr_matrix(dense)
+    config = TrainConfig(sampler="dns", M=m, N="all", weight_decay=0.01)
+    want = brute_force(user_w, item_w, users, items, excl, config)
+    assert_same(full(user_w, item_w, users, items, excl, config), want)
+
+
+@engines
 def test_a_user_with_fewer_candidates_than_m_uses_all_of_them(full):
     user_w, item_w, users, items, _ = _problem(4, n_users=3, n_items=6, b=9)
     excl = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [0] * 6, [1, 0, 1, 0, 1, 0]], bool))
