@@ -47,6 +47,7 @@ EPOCHS = {
     "dns20_all_user": dict(sampler="dns", M=20, N="all", batching="user", weight_decay=0.01),
     "dns200_all_user": dict(sampler="dns", M=200, N="all", batching="user", weight_decay=0.01),
     "dns5_200_authors": dict(sampler="dns", M=5, N=200, weight_decay=0.01, authors_code=True),
+    "softmax1_200_pair": dict(sampler="softmax", rho=1.0, N=200, weight_decay=0.01),
     "rns_pair": dict(sampler="rns", weight_decay=0.01),
 }
 
