@@ -68,7 +68,7 @@ __all__ = ["KIND_DNS", "KIND_RNS", "KIND_SOFTMAX"]
 KIND_RNS, KIND_DNS, KIND_SOFTMAX = 0, 1, 2
 
 #: sha256 of numba_inline.py, whose helpers are compiled into the kernels below.
-_INLINE_SHA256 = "8dc0db53cdbf938413b9492582d6a6d7fb8a9b0285f066cd72663cea319e39e3"
+_INLINE_SHA256 = "dacae7eb1eb3ee041b6ee73801a7c0ebd13cf938754c9fc29c78534e5084f314"
 
 
 def _inline_source_matches() -> bool:
