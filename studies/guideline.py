@@ -36,6 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 QUEUE = Path(os.environ.get("GUIDELINE_QUEUE", ROOT / ".cache" / "guideline"))
 KS = (5, 10, 20, 50, 100)
 MS = (1, 2, 5, 10, 20, 50, 100, 200)
+#: The exploratory extension (docs/guideline-test.md, deviation of 2026-12-03, third session):
+#: its M, seeds and one weight decay; run after every planned job.
+EXPLORE_MS = (500, 1000, 2000)
+EXPLORE_SEEDS = (0, 1, 2)
+EXPLORE_WD = 0.01
 WDS = (0.01, 0.001)
 #: The protocol's options (docs/guideline-test.md, "Protocol"), common to every run.
 PROTOCOL = [
@@ -59,16 +64,19 @@ class Job:
     oracle: bool = False
     wd: float | None = None
     control: bool = False
+    explore: bool = False
 
     @property
     def key(self) -> str:
         arm = "control" if self.control else "oracle" if self.oracle else "main"
+        arm = f"explore-{arm}" if self.explore else arm
         wd = "chosen" if self.wd is None else f"{self.wd:g}"
         return f"{self.dataset}.{arm}.{self.sampler}{self.m}.s{self.seed}.wd{wd}"
 
     @property
     def csv_name(self) -> str:
-        return f"guideline_{self.dataset}_control" if self.control else f"guideline_{self.dataset}"
+        suffix = "_control" if self.control else "_explore" if self.explore else ""
+        return f"guideline_{self.dataset}{suffix}"
 
     @property
     def grid(self) -> str:
@@ -123,6 +131,14 @@ def jobs() -> list[Job]:
         Job("gowalla", s, m, seed, wd=wd, control=True)
         for seed in range(3)
         for s, m, wd in (("rns", 1, 0.001), ("dns", 5, 0.01))
+    ]
+    # Step 8, exploratory (the deviation of 2026-12-03, third session): after every planned run.
+    arms = (("gowalla", False), ("ml-1m", False), ("ml-1m", True))
+    out += [
+        Job(d, "dns", m, seed, oracle=oracle, wd=EXPLORE_WD, explore=True)
+        for d, oracle in arms
+        for seed in EXPLORE_SEEDS
+        for m in EXPLORE_MS
     ]
     return out
 
