@@ -135,7 +135,8 @@ def seeds_of(df: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
     for c in config_columns(df):
         mask &= _same(df[c], row[c]) if c in _NUMERIC or c == "N" else (df[c] == row[c]).to_numpy()
     out = df[mask]
-    return out.sort_values(["split_seed", "seed"]) if "seed" in out else out
+    order = [c for c in ("split_seed", "seed") if c in out]
+    return out.sort_values(order) if order else out
 
 
 def _mean_sd(values) -> tuple[float, float]:
