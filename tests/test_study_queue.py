@@ -55,6 +55,12 @@ def test_the_extension_comes_after_every_planned_run_with_its_own_file_and_ids(q
     }
     assert {j.m for j in explore} == {500, 1000, 2000}
     assert {j.seed for j in explore} == {0, 1, 2}
+    # the queue keeps its own copy (it runs on the study's pinned package, which predates
+    # the extension); the verdict's plan of the extension must be the same
+    from opauc_sim.train import guideline
+
+    assert queue.EXPLORE_MS == guideline.EXTENSION_MS
+    assert len(queue.EXPLORE_SEEDS) == guideline.EXTENSION_SEEDS
     assert {j.wd for j in explore} == {0.01}  # fixed: no seed-0 choice
     assert {j.csv_name for j in explore} == {
         "guideline_gowalla_explore",

@@ -12,8 +12,17 @@ def run_report(args: argparse.Namespace) -> int:
 
     df = _read_sweep(args.csv, "csv")
     other = _read_sweep(args.against, "--against") if args.against is not None else None
+    extended = None
+    if args.extend is not None:
+        from opauc_sim.train.guideline import extend
+        from opauc_sim.train.sweep_files import protocol_of
+
+        extension = _read_sweep(args.extend, "--extend", protocol=protocol_of(df))
+        extended = extend(df, extension, option=f"--extend {args.extend!r}")
     dataset = str(df["dataset"].iloc[0]) if "dataset" in df else ""
-    text = report_markdown(df, dataset=dataset, reference=_paper_reference(dataset))
+    text = report_markdown(
+        df, dataset=dataset, reference=_paper_reference(dataset), extended=extended
+    )
     if "test_ndcg@50" not in df:
         ks = sorted({c.split("@")[1] for c in df.columns if c.startswith("test_ndcg@")}, key=int)
         why = (
@@ -57,10 +66,10 @@ def _paper_reference(dataset: str) -> dict | None:
     return {summary._method_name(samplers.get(s)): v for s, v in ref.values.items()}
 
 
-def _read_sweep(name: str, arg: str):
+def _read_sweep(name: str, arg: str, *, protocol: dict[str, set[str]] | None = None):
     """The finished rows of the sweep CSV at ``name`` (the sweeps' own checked reader:
-    cut and repeated rows dropped, edited rows and mixed protocols refused), ``arg``
-    naming it in errors."""
+    cut and repeated rows dropped, edited rows, mixed protocols and, with ``protocol``,
+    another protocol refused), ``arg`` naming it in errors."""
     from opauc_sim.train.sweep_files import read_rows
 
     path = Path(name)
@@ -70,6 +79,7 @@ def _read_sweep(name: str, arg: str):
         path,
         lambda line: print(f"opauc-sim report: note: {line}", file=sys.stderr),
         option=arg,
+        protocol=protocol,
     )
     if df.empty and not len(df.columns):
         raise ValueError(f"{arg} {name!r} is empty: not a sweep's CSV")
@@ -100,5 +110,13 @@ def register(subparsers) -> None:
         help="a second sweep of the same configurations, paired by seed: under the other "
         "--batching, the pre-registered batching control (user - pair, the 2%% rule); else "
         "under the other recipe (--authors-code or not), the recipes' table",
+    )
+    r.add_argument(
+        "--extend",
+        metavar="CSV",
+        help="the rows of an extension of a guideline study's grid of M (DNS(M, all) at M "
+        "the grid lacks, same protocol; results/guideline_<dataset>_explore.csv): adds the "
+        "guideline statistic on the union, marked exploratory, after the pre-registered "
+        "verdict",
     )
     r.set_defaults(func=run_report)

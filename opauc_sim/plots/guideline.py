@@ -7,7 +7,10 @@ set and arm:
   K's best over M (columns K, rows M; 1 is the best), the theory's prediction M* = K as a
   dashed line, and the measured continuous M*(K) with its 95% bootstrap interval;
 - ``figures/guideline_<dataset>[_oracle]_curves.png``: test NDCG@K and Recall@K against M,
-  one colour per K, the seed mean with a ±1 sd band, BPR (RNS) dashed.
+  one colour per K, the seed mean with a ±1 sd band, BPR (RNS) dashed;
+- where the study has an extension of its grid (``results/guideline_<dataset>_explore.csv``,
+  docs/guideline-test.md, Deviations), both again on the union, named ``..._explore`` and
+  titled exploratory (:func:`opauc_sim.train.guideline.extend`).
 
 Weight decays, selection and statistic are those of :mod:`opauc_sim.train.guideline`.
 """
@@ -43,8 +46,11 @@ def _log_position(ms: list[int], values) -> np.ndarray:
     return np.interp(v, x, np.arange(len(ms))) + 0.5
 
 
-def make_heatmap(df: pd.DataFrame, *, oracle: bool = False, title: str = ""):
-    """The heatmap of :func:`relative_table` with the prediction and the measured M*(K)."""
+def make_heatmap(
+    df: pd.DataFrame, *, oracle: bool = False, title: str = "", exploratory: bool = False
+):
+    """The heatmap of :func:`relative_table` with the prediction and the measured M*(K)
+    (``exploratory``: ``df`` is a study with its extension)."""
     from opauc_sim._optional import require_matplotlib
 
     require_matplotlib()
@@ -54,7 +60,7 @@ def make_heatmap(df: pd.DataFrame, *, oracle: bool = False, title: str = ""):
 
     table = relative_table(df, oracle=oracle)
     ms, ks = [int(m) for m in table.index], [int(k) for k in table.columns]
-    v = G.verdict(df, oracle=oracle, metric="ndcg")
+    v = G.verdict(df, oracle=oracle, metric="ndcg", exploratory=exploratory)
     fig = Figure(figsize=(7.2, 5.4), layout="constrained")
     ax = fig.subplots()
     sns.heatmap(
@@ -134,7 +140,9 @@ def make_curves(df: pd.DataFrame, *, oracle: bool = False, title: str = ""):
 def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     """Both figures for every cached guideline study and arm (module docstring)."""
     names = sorted(
-        p.stem for p in Path(results_dir).glob("guideline_*.csv") if not p.stem.endswith("_control")
+        p.stem
+        for p in Path(results_dir).glob("guideline_*.csv")
+        if not p.stem.endswith(("_control", "_explore"))
     )
     if not names:
         raise FileNotFoundError(
@@ -145,16 +153,29 @@ def draw(results_dir: str = "results", out_dir: str = "figures") -> list[Path]:
     written = []
     for name in names:
         df, _ = load_result(name, results_dir)
-        dataset = name.removeprefix("guideline_")
-        for oracle in (False, True):
-            if G.verdict(df, oracle=oracle, n_boot=10) is None:
-                continue
-            arm = "oracle arm (held-out items excluded)" if oracle else "main arm"
-            head = f"{dataset}, DNS(M, all), {arm}"
-            tag = "_oracle" if oracle else ""
-            written.append(
-                save_figure(make_heatmap(df, oracle=oracle, title=head), f"{name}{tag}", out_dir)
-            )
-            fig = make_curves(df, oracle=oracle, title=head)
-            written.append(save_figure(fig, f"{name}{tag}_curves", out_dir))
+        written += _draw_study(df, name, out_dir)
+        if (Path(results_dir) / f"{name}_explore.csv").is_file():
+            extension, _ = load_result(f"{name}_explore", results_dir)
+            union = G.extend(df, extension, option=f"{name}_explore.csv")
+            written += _draw_study(union, name, out_dir, exploratory=True)
+    return written
+
+
+def _draw_study(df: pd.DataFrame, name: str, out_dir: str, *, exploratory: bool = False):
+    """Both figures of each arm of one study (or of a study with its extension)."""
+    dataset = name.removeprefix("guideline_")
+    written = []
+    for oracle in (False, True):
+        if G.verdict(df, oracle=oracle, n_boot=10, exploratory=exploratory) is None:
+            continue
+        arm = "oracle arm (held-out items excluded)" if oracle else "main arm"
+        head = f"{dataset}, DNS(M, all), {arm}"
+        tag = "_oracle" if oracle else ""
+        if exploratory:
+            head, tag = f"{head}; EXPLORATORY: grid extended", f"{tag}_explore"
+        fig = make_heatmap(df, oracle=oracle, title=head, exploratory=exploratory)
+        written.append(save_figure(fig, f"{name}{tag}", out_dir))
+        written.append(
+            save_figure(make_curves(df, oracle=oracle, title=head), f"{name}{tag}_curves", out_dir)
+        )
     return written

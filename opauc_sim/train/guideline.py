@@ -26,6 +26,13 @@ complete: its M differ in seed count, it lacks an M that another arm of the tabl
 it has fewer seeds than ``planned_seeds``. An interim word is a progress report, not the
 pre-registered verdict.
 
+An *exploratory* verdict (``exploratory=True``) is the same statistic on the grid's rows
+together with an extension of the grid to larger M (:func:`extend`; the extension
+pre-registered in docs/guideline-test.md, Deviations: :data:`EXTENSION_MS`,
+:data:`EXTENSION_SEEDS` seeds per M). Its M differ in seed count by design, so it is
+interim only while an M has fewer seeds than planned or no run yet; it is printed
+"(exploratory)": a finding to follow up, not the pre-registered verdict.
+
 References
 ----------
 W. Shi et al., "On the Theories Behind Hard Negative Sampling for Recommendation",
@@ -44,12 +51,16 @@ import pandas as pd
 from opauc_sim.train import samplers
 
 __all__ = [
+    "EXTENSION",
+    "EXTENSION_MS",
+    "EXTENSION_SEEDS",
     "LEVEL_BOUNDS",
     "NO_DECISION",
     "Verdict",
     "arm_rows",
     "chosen_weight_decays",
     "continuous_log_m",
+    "extend",
     "verdict",
     "verdict_markdown",
     "verdicts",
@@ -61,6 +72,12 @@ LEVEL_BOUNDS = {"ndcg": (1.15 / 2, 1.15 * 2), "recall": (1.5 / 2, 1.5 * 2)}
 N_BOOT = 2000
 #: The decision word of an arm with fewer than two seeds at some M (module docstring).
 NO_DECISION = "no decision"
+#: The exploratory extension of the grid (docs/guideline-test.md, Deviations, 2026-12-03):
+#: its M (weight decay 1e-2, no seed-0 choice) and its seeds per M.
+EXTENSION_MS = (500, 1000, 2000)
+EXTENSION_SEEDS = 3
+#: The column :func:`extend` adds: True on the extension's rows.
+EXTENSION = "extension"
 
 
 def _is_full(df: pd.DataFrame) -> pd.Series:
@@ -97,6 +114,63 @@ def arm_rows(df: pd.DataFrame, oracle: bool) -> pd.DataFrame:
     part = df[(_oracle(df) == oracle) & (_is_full(df) | (df["sampler"] == samplers.BASELINE))]
     keep = [wds.get((str(r.sampler), int(r.M))) == float(r.weight_decay) for r in part.itertuples()]
     return part[np.asarray(keep, dtype=bool)] if len(part) else part
+
+
+def extend(
+    grid: pd.DataFrame, extension: pd.DataFrame, *, option: str = "--extend"
+) -> pd.DataFrame:
+    """The rows of a guideline study together with an extension of its grid of M.
+
+    ``extension`` must be of the study's protocol (data set, recipe, training and cut-offs;
+    :func:`opauc_sim.train.sweep_files.protocol_of`), hold DNS(M, all) rows only, at M the
+    grid does not have, under ids the grid does not use. The union, whose column
+    :data:`EXTENSION` marks the extension's rows, is read with
+    ``verdict(..., exploratory=True)``.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``option`` and what is wrong.
+    """
+    from opauc_sim.train.sweep_files import protocol_of
+
+    where = f"{option}:"
+    if not len(grid) or not _is_full(grid).any():
+        raise ValueError(f"{where} the study holds no DNS(M, all) rows: there is no grid to extend")
+    if not len(extension):
+        raise ValueError(f"{where} the extension holds no finished row")
+    if EXTENSION in grid:
+        raise ValueError(f"{where} the study is already extended: extend the grid once")
+    theirs, ours = protocol_of(extension), protocol_of(grid)
+    diff = [
+        f"{name}: {', '.join(sorted(v))}, the study's: {', '.join(sorted(ours[name]))}"
+        for name, v in theirs.items()
+        if v and ours.get(name) and v != ours[name]
+    ]
+    if diff:
+        raise ValueError(f"{where} rows of another protocol than the study's ({'; '.join(diff)})")
+    other = extension[~_is_full(extension)]
+    if len(other):
+        found = sorted({f"{s}(N={n})" for s, n in zip(other["sampler"], other["N"], strict=True)})
+        raise ValueError(
+            f"{where} an extension holds DNS(M, all) rows only, not {', '.join(found)}"
+        )
+    overlap = sorted(
+        set(extension["M"].astype(int)) & set(grid.loc[_is_full(grid), "M"].astype(int))
+    )
+    if overlap:
+        raise ValueError(
+            f"{where} M = {', '.join(map(str, overlap))} is already in the study's grid: an "
+            "extension adds M, it does not replace runs"
+        )
+    if "id" in grid and "id" in extension:
+        shared = sorted(set(grid["id"].astype(str)) & set(extension["id"].astype(str)))
+        if shared:
+            raise ValueError(
+                f"{where} {len(shared)} run id(s) are also the study's, e.g. {shared[0]!r}"
+            )
+    parts = [grid.assign(**{EXTENSION: False}), extension.assign(**{EXTENSION: True})]
+    return pd.concat(parts, ignore_index=True)
 
 
 def continuous_log_m(ms: np.ndarray, means: np.ndarray) -> tuple[float, int, bool]:
@@ -159,6 +233,7 @@ class Verdict:
     heldout: dict[int, float]
     interim: bool
     reason: str = ""
+    exploratory: bool = False
 
     @property
     def decision(self) -> str:
@@ -170,7 +245,8 @@ class Verdict:
         """
         if self.guideline == NO_DECISION:
             return f"{NO_DECISION} ({self.reason})"
-        return f"{self.guideline}, interim ({self.reason})" if self.interim else self.guideline
+        word = f"{self.guideline} (exploratory)" if self.exploratory else self.guideline
+        return f"{word}, interim ({self.reason})" if self.interim else word
 
 
 def _means(table: dict[int, np.ndarray], ms: list[int], k_index: int) -> np.ndarray:
@@ -185,12 +261,17 @@ def verdict(
     planned_seeds: int | None = None,
     n_boot: int = N_BOOT,
     seed: int = 0,
+    exploratory: bool = False,
 ) -> Verdict | None:
     """The pre-registered verdict of one arm on ``metric``; None without two M.
 
     ``planned_seeds``: the seeds per M the arm is to have; fewer make the verdict interim.
     Default: the study's plan for the table's data set
     (:func:`opauc_sim.train.datasets.guideline_seeds`), none for another data set.
+    ``exploratory``: ``df`` is the grid with its extension (:func:`extend`); the verdict is
+    marked so, each extension M is planned :data:`EXTENSION_SEEDS` seeds, and an arm
+    without extension rows gives None (its verdict is the pre-registered one; module
+    docstring).
     """
     if planned_seeds is None and "dataset" in df and df["dataset"].nunique() == 1:
         from opauc_sim.train.datasets import guideline_seeds
@@ -203,6 +284,20 @@ def verdict(
     if len(ms) < 2 or not ks:
         return None
     grid = {int(m) for m in df.loc[_is_full(df), "M"].unique()}
+    plan: int | dict[int, int] | None = planned_seeds
+    if exploratory:
+        if EXTENSION not in df:
+            raise ValueError(
+                "exploratory=True reads a study with its extension (guideline.extend); "
+                f"this table has no {EXTENSION!r} column"
+            )
+        if not dns[EXTENSION].astype(bool).any():
+            return None  # this arm was not extended: its verdict is the pre-registered one
+        added = {int(m) for m in df.loc[df[EXTENSION].astype(bool), "M"]}
+        added |= set(EXTENSION_MS) if added <= set(EXTENSION_MS) else set()
+        grid |= added
+        base = {m: planned_seeds for m in grid - added if planned_seeds}
+        plan = base | {m: EXTENSION_SEEDS for m in added if m in EXTENSION_MS}
     cols = [f"test_{metric}@{k}" for k in ks]
     table = {m: dns[dns["M"] == m][cols].to_numpy(float) for m in ms}
     log_m, censored, m_star = [], {}, {}
@@ -229,7 +324,7 @@ def verdict(
     rising = all(b >= a for a, b in itertools.pairwise(stars))
     falling = any(b < a for a, b in itertools.pairwise(stars))
     seeds = {m: len(v) for m, v in table.items()}
-    interim, reason = _progress(seeds, grid, planned_seeds)
+    interim, reason = _progress(seeds, grid, plan)
     if min(seeds.values()) < 2:
         guideline = NO_DECISION
     elif rising and lo > 0:
@@ -260,17 +355,29 @@ def verdict(
         heldout=heldout,
         interim=interim,
         reason=reason,
+        exploratory=exploratory,
     )
 
 
-def _progress(seeds: dict[int, int], grid: set[int], planned: int | None) -> tuple[bool, str]:
-    """Whether an arm with ``seeds`` runs per M is interim, and why (module docstring)."""
+def _progress(
+    seeds: dict[int, int], grid: set[int], planned: int | dict[int, int] | None
+) -> tuple[bool, str]:
+    """Whether an arm with ``seeds`` runs per M is interim, and why (module docstring).
+
+    ``planned``: the seeds every M is to have, or per M (an exploratory table, whose M
+    differ in plan), or None (no plan: every M is to have as many as the most)."""
     lo, hi = min(seeds.values()), max(seeds.values())
     counts = f"{lo} seed per M" if lo == hi == 1 else f"{lo}–{hi} seeds per M"
     counts = f"{lo} seeds per M" if lo == hi != 1 else counts
     missing = sorted(grid - set(seeds))
     why = []
-    if lo < 2 or lo != hi or (planned is not None and lo < planned):
+    if isinstance(planned, dict):
+        short = sorted(m for m, n in seeds.items() if n < planned.get(m, 0))
+        if short:
+            counts += f"; fewer than planned at M = {', '.join(map(str, short))}"
+        if lo < 2 or short:
+            why.append(counts)
+    elif lo < 2 or lo != hi or (planned is not None and lo < planned):
         why.append(counts if planned is None else f"{counts} of {planned}")
     if missing:
         why.append(f"no run yet at M = {', '.join(map(str, missing))}")
@@ -302,8 +409,16 @@ def verdict_markdown(df: pd.DataFrame, *, dataset: str = "", **kwargs) -> str:
         return "No guideline rows (DNS over all items at two or more M) in this table."
     ks = vs[0].ks
     head = " | ".join(f"M*({k})" for k in ks)
+    name = "Guideline test" if not vs[0].exploratory else "**Exploratory** guideline test"
+    scope = ""
+    if vs[0].exploratory:
+        ms = sorted({m for v in vs for m in v.seeds})
+        scope = (
+            f", M = {ms[0]} to {ms[-1]}: the grid with its extension (Deviations), a finding "
+            "to follow up, not the pre-registered verdict"
+        )
     lines = [
-        f"Guideline test{f' on {dataset}' if dataset else ''} (docs/guideline-test.md): "
+        f"{name}{f' on {dataset}' if dataset else ''}{scope} (docs/guideline-test.md): "
         "M*(K) = argmax of the seed mean (continuous vertex in brackets; ≤/≥: at the "
         "grid's end), slope of log M* on log K with a 95% bootstrap CI.",
         "",

@@ -196,9 +196,13 @@ def report_markdown(
     dataset: str = "",
     reference: dict[str, tuple[float, float]] | None = None,
     planned_seeds: int | None = None,
+    extended: pd.DataFrame | None = None,
 ) -> str:
     """The whole report of a sweep CSV (module docstring); ``reference`` is the paper's
-    Table 2 for the data set, ``planned_seeds`` marks a guideline verdict interim."""
+    Table 2 for the data set, ``planned_seeds`` marks a guideline verdict interim;
+    ``extended``, the study's rows with an extension of its grid
+    (:func:`opauc_sim.train.guideline.extend`), adds the exploratory verdict after the
+    pre-registered one."""
     from opauc_sim.train import guideline
 
     lines = _size(df)
@@ -213,6 +217,11 @@ def report_markdown(
         lines += _diverged(part)
     if S.families(df, full_items=True) != S.families(df):
         lines += ["", guideline.verdict_markdown(df, dataset=dataset, planned_seeds=planned_seeds)]
+    if extended is not None:
+        text = guideline.verdict_markdown(
+            extended, dataset=dataset, planned_seeds=planned_seeds, exploratory=True
+        )
+        lines += ["", text]
     return "\n".join(lines).strip("\n")
 
 

@@ -43,3 +43,25 @@ def test_draw_writes_both_arms_and_refuses_an_empty_cache(tmp_path):
     ]
     with pytest.raises(FileNotFoundError, match=r"guideline_<dataset>\.csv.*guideline-test\.md"):
         P.draw(results_dir=str(tmp_path / "none"), out_dir=str(tmp_path))
+
+
+def test_draw_adds_the_exploratory_figures_of_each_extended_arm(tmp_path):
+    from tests.train.test_guideline import _extended_study
+
+    study, ext = _extended_study()
+    save_result(study, "guideline_toy", params={"dataset": "toy"}, results_dir=tmp_path)
+    save_result(ext, "guideline_toy_explore", params={"dataset": "toy"}, results_dir=tmp_path)
+    names = sorted(p.name for p in P.draw(results_dir=str(tmp_path), out_dir=str(tmp_path)))
+    assert names == [
+        "guideline_toy.png",
+        "guideline_toy_curves.png",
+        "guideline_toy_explore.png",  # the main arm was extended, the oracle arm not
+        "guideline_toy_explore_curves.png",
+        "guideline_toy_oracle.png",
+        "guideline_toy_oracle_curves.png",
+    ]
+    from opauc_sim.train import guideline as G
+
+    fig = P.make_heatmap(G.extend(study, ext), title="toy", exploratory=True)
+    assert "holds (exploratory)" in fig.axes[0].get_title()
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-3:] == ["500", "1000", "2000"]

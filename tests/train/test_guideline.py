@@ -12,11 +12,11 @@ KS = (5, 10, 20, 50, 100)
 MS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 
-def _rows(peak_of_k, *, seeds=3, oracle=False, noise=0.0, wds=(0.01,), seed=0):
+def _rows(peak_of_k, *, seeds=3, oracle=False, noise=0.0, wds=(0.01,), seed=0, ms=MS, rns=True):
     """Rows whose test NDCG@K is a parabola in log M peaking at ``peak_of_k(K)``."""
     rng = np.random.default_rng(seed)
     rows = []
-    for m in (None, *MS):
+    for m in ((None,) if rns else ()) + tuple(ms):
         for s in range(seeds):
             for wd in wds:
                 row = {
@@ -176,3 +176,69 @@ def test_the_studys_plan_for_the_data_set_makes_a_short_arm_interim():
     assert G.verdict(both, oracle=True, n_boot=100).decision == "holds"  # no oracle plan
     assert guideline_seeds("yelp2018", oracle=True) is None and guideline_seeds("x") is None
     assert set(GUIDELINE_SEEDS) == {"gowalla", "yelp2018", "ml-1m"}
+
+
+def _extended_study(ext_seeds=3):
+    """Gowalla-like: a main arm (5 seeds) and an oracle arm whose peak lies past the grid
+    for the larger K (M* = 10 K), and an extension of the main arm to M = 500-2000."""
+    peak = lambda k: 10 * k  # noqa: E731
+    main = _rows(peak, seeds=5, noise=0.0005)
+    oracle = _rows(peak, seeds=3, noise=0.0005, oracle=True, seed=1)
+    ext = _rows(peak, seeds=ext_seeds, noise=0.0005, ms=G.EXTENSION_MS, rns=False, seed=2)
+    study = pd.concat([main, oracle], ignore_index=True).assign(dataset="gowalla")
+    return study, ext.assign(dataset="gowalla")
+
+
+def test_the_extension_moves_a_censored_best_m_into_the_grid_and_is_marked_exploratory():
+    study, ext = _extended_study()
+    grid_only = G.verdict(study, n_boot=100)
+    assert grid_only.m_star[100] == 200 and grid_only.censored[100]  # at the grid's end
+    union = G.extend(study, ext)
+    assert union[G.EXTENSION].sum() == len(ext) and len(union) == len(study) + len(ext)
+    v = G.verdict(union, n_boot=200, exploratory=True)
+    assert v.exploratory and not v.interim
+    assert v.m_star[100] == 1000 and not v.censored[100] and v.m_star[5] == 50
+    assert v.seeds == {**dict.fromkeys(MS, 5), **dict.fromkeys(G.EXTENSION_MS, 3)}
+    assert v.decision == "holds (exploratory)" and 0.8 < v.slope < 1.2
+    # the oracle arm was not extended: no exploratory verdict of it (its own is unchanged)
+    assert G.verdict(union, oracle=True, n_boot=100, exploratory=True) is None
+    assert [x.arm for x in G.verdicts(union, n_boot=50, exploratory=True)] == ["main", "main"]
+    text = G.verdict_markdown(union, dataset="gowalla", n_boot=50, exploratory=True)
+    assert text.startswith("**Exploratory** guideline test on gowalla, M = 1 to 2000")
+    assert "not the pre-registered verdict" in text and "| 1000 (" in text
+    assert "| holds (exploratory) |" in text and "| 3–5 |" in text
+    with pytest.raises(ValueError, match="exploratory=True reads a study with its extension"):
+        G.verdict(study, exploratory=True)
+
+
+def test_an_unfinished_extension_is_interim_and_names_what_is_missing():
+    study, ext = _extended_study()
+    short = ext.drop(ext.index[(ext["M"] == 2000) & (ext["seed"] == 2)])
+    v = G.verdict(G.extend(study, short), n_boot=100, exploratory=True)
+    assert v.interim and v.reason == "2–5 seeds per M; fewer than planned at M = 2000"
+    assert v.decision.startswith("holds (exploratory), interim (")
+    v = G.verdict(G.extend(study, ext[ext["M"] != 1000]), n_boot=100, exploratory=True)
+    assert v.interim and v.reason == "no run yet at M = 1000"
+    one = _extended_study(ext_seeds=1)
+    v = G.verdict(G.extend(*one), n_boot=100, exploratory=True)
+    assert v.decision.startswith("no decision (1–5 seeds per M; fewer than planned at M = 500")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s, e: (s, e.assign(dataset="ml-1m")), r"another protocol.*dataset: ml-1m"),
+        (lambda s, e: (s, e[[c for c in e if not c.endswith("@100")]]), "another protocol.*ks"),
+        (lambda s, e: (s, pd.concat([e, s[s["sampler"] == "rns"]])), r"DNS\(M, all\) rows only"),
+        (lambda s, e: (s, e.assign(M=e["M"].where(e["M"] != 500, 200))), "M = 200 is already"),
+        (lambda s, e: (s, e.assign(id=s["id"].iloc[3])), r"run id\(s\) are also the study's"),
+        (lambda s, e: (s[s["sampler"] == "rns"], e), "no DNS.*no grid to extend"),
+        (lambda s, e: (s, e.iloc[:0]), "holds no finished row"),
+        (lambda s, e: (G.extend(s, e), e), "already extended"),
+    ],
+)
+def test_an_extension_that_is_not_one_is_refused_in_one_line(change, message):
+    study, ext = change(*_extended_study())
+    with pytest.raises(ValueError, match=message) as info:
+        G.extend(study, ext, option="--extend 'x.csv'")
+    assert str(info.value).startswith("--extend 'x.csv':") and "\n" not in str(info.value)

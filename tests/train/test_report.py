@@ -142,3 +142,41 @@ def test_against_a_sweep_of_the_other_batching_prints_the_batching_control():
     assert "| immaterial |" in _against(runs("user", 0.001), runs("pair", 0.0))
     with pytest.raises(ValueError, match="nothing to compare"):  # same batching: recipes
         _against(runs("pair", 0.0), runs("pair", 0.001))
+
+
+def test_report_extend_adds_the_exploratory_verdict_and_refuses_what_is_not_an_extension(
+    tmp_path, capsys
+):
+    """`report STUDY --extend EXT` prints the pre-registered verdict, then the statistic on
+    the union marked exploratory; a file that is not an extension of the study is a
+    one-line error naming --extend and the file."""
+    from opauc_sim.cli import main
+    from tests.train.test_guideline import _extended_study
+
+    study, ext = _extended_study()
+    for d in (study, ext):
+        d["label"] = [f"{s}({m})" for s, m in zip(d["sampler"], d["M"], strict=True)]
+    grid, extension = tmp_path / "g.csv", tmp_path / "e.csv"
+    study.to_csv(grid, index=False)
+    ext.to_csv(extension, index=False)
+    assert main(["report", str(grid), "--extend", str(extension)]) == 0
+    out = capsys.readouterr().out
+    planned, explored = out.split("**Exploratory** guideline test on gowalla, M = 1 to 2000")
+    assert "Guideline test on gowalla" in planned and "exploratory" not in planned
+    assert "| main | NDCG | 50 (50.1) | 100 (99.8) | 200 (195) | 500 (499) | 1000 (" in explored
+    assert explored.count("holds (exploratory)") == 2 and "| oracle |" not in explored
+    other = tmp_path / "other.csv"
+    ext.assign(dataset="ml-1m").to_csv(other, index=False)
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"\xff\xfe\x00")
+    for bad, message in (
+        (grid, "DNS(M, all) rows only, not rns(N=1)"),
+        (other, "holds rows of another protocol (dataset: ml-1m, this run's: gowalla)"),
+        (tmp_path / "missing.csv", "is not a file"),
+        (binary, "is not a text CSV"),
+        (tmp_path, "is not a file"),
+    ):
+        assert main(["report", str(grid), "--extend", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"--extend {str(bad)!r}" in err, err
+        assert message in err, err
