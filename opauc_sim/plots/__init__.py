@@ -44,7 +44,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("train_sweep", "train_<sweep>_<sampler>_<param>.png", "opauc-sim sweep"),
     Figure(
         "guideline",
-        "guideline_<dataset>[_oracle][_curves].png",
+        "guideline_<dataset>[_oracle][_explore][_curves].png",
         "studies/guideline.py (in a clone of opauc-sim; a wheel has no studies/)",
     ),
     Figure("false_negatives", "false_negatives.png", "opauc-sim false-negatives"),
