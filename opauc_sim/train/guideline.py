@@ -286,18 +286,9 @@ def verdict(
     grid = {int(m) for m in df.loc[_is_full(df), "M"].unique()}
     plan: int | dict[int, int] | None = planned_seeds
     if exploratory:
-        if EXTENSION not in df:
-            raise ValueError(
-                "exploratory=True reads a study with its extension (guideline.extend); "
-                f"this table has no {EXTENSION!r} column"
-            )
-        if not dns[EXTENSION].astype(bool).any():
+        if not _extended(df, dns):
             return None  # this arm was not extended: its verdict is the pre-registered one
-        added = {int(m) for m in df.loc[df[EXTENSION].astype(bool), "M"]}
-        added |= set(EXTENSION_MS) if added <= set(EXTENSION_MS) else set()
-        grid |= added
-        base = {m: planned_seeds for m in grid - added if planned_seeds}
-        plan = base | {m: EXTENSION_SEEDS for m in added if m in EXTENSION_MS}
+        grid, plan = _extension_plan(df, grid, planned_seeds)
     cols = [f"test_{metric}@{k}" for k in ks]
     table = {m: dns[dns["M"] == m][cols].to_numpy(float) for m in ms}
     log_m, censored, m_star = [], {}, {}
@@ -357,6 +348,28 @@ def verdict(
         reason=reason,
         exploratory=exploratory,
     )
+
+
+def _extended(df: pd.DataFrame, dns: pd.DataFrame) -> bool:
+    """Whether the arm whose DNS rows are ``dns`` has rows of the extension of ``df``."""
+    if EXTENSION not in df:
+        raise ValueError(
+            "exploratory=True reads a study with its extension (guideline.extend); "
+            f"this table has no {EXTENSION!r} column"
+        )
+    return bool(dns[EXTENSION].astype(bool).any())
+
+
+def _extension_plan(
+    df: pd.DataFrame, grid: set[int], planned: int | None
+) -> tuple[set[int], dict[int, int]]:
+    """The M an extended arm is to have and the seeds planned per M: the grid's at
+    ``planned``, the pre-registered extension's (:data:`EXTENSION_MS`, all of them once one
+    is run) at :data:`EXTENSION_SEEDS`; another extension's M without a plan."""
+    added = {int(m) for m in df.loc[df[EXTENSION].astype(bool), "M"]}
+    added |= set(EXTENSION_MS) if added <= set(EXTENSION_MS) else set()
+    base = {m: planned for m in grid - added if planned}
+    return grid | added, base | {m: EXTENSION_SEEDS for m in added if m in EXTENSION_MS}
 
 
 def _progress(
