@@ -1,0 +1,50 @@
+"""studies/guideline_numbers.py: the descriptive numbers of docs/guideline-test.md, Results."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.train.test_guideline import _rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def mod():
+    spec = importlib.util.spec_from_file_location(
+        "guideline_numbers", ROOT / "studies" / "guideline_numbers.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["guideline_numbers"] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["guideline_numbers"]
+
+
+def test_crossing_is_linear_in_log_m_and_nan_without_one(mod):
+    assert mod.crossing(np.array([1, 10, 100]), np.array([-1.0, -1.0, 1.0])) == pytest.approx(
+        np.sqrt(1000)
+    )
+    assert mod.crossing(np.array([1, 10]), np.array([-2.0, 0.0])) == pytest.approx(10)
+    assert np.isnan(mod.crossing(np.array([1, 10]), np.array([1.0, 2.0])))  # never below
+
+
+def test_numbers_are_the_seed_means_and_the_paired_test_of_the_rows(mod):
+    df = _rows(lambda k: 3 * k, seeds=4, noise=0.002)
+    table = mod.numbers(df).set_index(["metric", "K"])
+    dns = df[(df["sampler"] == "dns") & (df["M"] == 200)].sort_values("seed")
+    rns = df[df["sampler"] == "rns"].sort_values("seed")
+    col = "test_ndcg@20"
+    row = table.loc[("ndcg", 20)]
+    assert row["M=200"] == pytest.approx(dns[col].mean(), abs=1e-15)
+    assert row["BPR"] == pytest.approx(rns[col].mean(), abs=1e-15)
+    diff = dns[col].to_numpy() - rns[col].to_numpy()
+    assert row["M=200-BPR"] == pytest.approx(diff.mean(), abs=1e-15)
+    assert row["p"] == pytest.approx(stats.ttest_rel(dns[col], rns[col]).pvalue, rel=1e-12)
+    assert row["paired seeds"] == 4 and len(table) == 10
