@@ -48,3 +48,41 @@ def test_numbers_are_the_seed_means_and_the_paired_test_of_the_rows(mod):
     assert row["M=200-BPR"] == pytest.approx(diff.mean(), abs=1e-15)
     assert row["p"] == pytest.approx(stats.ttest_rel(dns[col], rns[col]).pvalue, rel=1e-12)
     assert row["paired seeds"] == 4 and len(table) == 10
+
+
+@pytest.fixture(scope="module")
+def diagnose():
+    spec = importlib.util.spec_from_file_location(
+        "guideline_diagnose", ROOT / "studies" / "guideline_diagnose.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["guideline_diagnose"] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["guideline_diagnose"]
+
+
+def test_training_opauc_counts_the_pairs_with_the_m_hardest_negatives(diagnose):
+    """Against a count by hand: per user, sum_i max(0, m - a_i) / (n+ m), a_i the
+    negatives above positive i; m >= n- is the AUC. Users 0 and 1005 sit in two blocks."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    n_users, n_items = 1010, 12
+    dense = rng.random((n_users, n_items)) < 0.3
+    dense[7] = False  # a user with no positive is left out
+    train = sp.csr_matrix(dense)
+    U, V = rng.normal(size=(n_users, 4)), rng.normal(size=(n_items, 4))
+    scores = U @ V.T
+    for m in (1, 3, 12):
+        want = []
+        for u in range(n_users):
+            pos = train[u].indices
+            if len(pos) == 0 or len(pos) == n_items:
+                continue
+            neg = np.delete(scores[u], pos)
+            a = (neg[None, :] > scores[u, pos][:, None]).sum(1)
+            mm = min(m, len(neg))
+            want.append(np.maximum(0, mm - a).sum() / (len(pos) * mm))
+        got = diagnose.train_opauc(train, U, V, m)
+        assert got == pytest.approx(np.mean(want), rel=1e-12, abs=1e-15)
