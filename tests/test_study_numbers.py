@@ -86,3 +86,16 @@ def test_training_opauc_counts_the_pairs_with_the_m_hardest_negatives(diagnose):
             want.append(np.maximum(0, mm - a).sum() / (len(pos) * mm))
         got = diagnose.train_opauc(train, U, V, m)
         assert got == pytest.approx(np.mean(want), rel=1e-12, abs=1e-15)
+
+
+def test_theorem3_link_finds_the_opauc_argmax_and_the_rank_correlation(diagnose):
+    df = _rows(lambda k: 20, seeds=2)  # NDCG@K peaks at M = 20 for every K
+    for k in (5, 10, 20, 50, 100):
+        ndcg = df[f"test_ndcg@{k}"]
+        df[f"test_opauc@{k}/n_neg"] = 0.1 * ndcg  # the same order over M
+    link = diagnose.theorem3_link(df)
+    assert list(link["argmax M of OPAUC"]) == [20] * 5
+    assert np.allclose(link["spearman"], 1.0)
+    df["test_opauc@5/n_neg"] = -df["test_opauc@5/n_neg"]  # reversed order at K = 5
+    link = diagnose.theorem3_link(df)
+    assert link["spearman"].iloc[0] == pytest.approx(-1.0) and link["argmax M of OPAUC"][0] == 1
