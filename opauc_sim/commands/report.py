@@ -100,7 +100,8 @@ def register(subparsers) -> None:
         description="Print the Markdown tables of a sweep: BPR against the best DNS and "
         "Softmax-v (mean and sd over seeds where there are several), the best M, rho and N "
         "per K with paired comparisons, and, for a study of DNS over all items, the "
-        "pre-registered guideline verdict (opauc_sim.train.summary, .report, .guideline).",
+        "pre-registered guideline verdict (opauc_sim.train.summary, .report, .guideline); with "
+        "--extend, the same statistic on the grid with its extension, marked exploratory.",
         formatter_class=PlainHelpFormatter,
     )
     r.add_argument("csv", help="a sweep's results/NAME.csv")
