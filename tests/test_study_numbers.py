@@ -15,16 +15,19 @@ from tests.train.test_guideline import _rows
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def mod():
-    spec = importlib.util.spec_from_file_location(
-        "guideline_numbers", ROOT / "studies" / "guideline_numbers.py"
-    )
+def _study_script(name: str):
+    """Import ``studies/<name>.py`` (not a package) for the duration of a module's tests."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "studies" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["guideline_numbers"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     yield module
-    del sys.modules["guideline_numbers"]
+    del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def mod():
+    yield from _study_script("guideline_numbers")
 
 
 def test_crossing_is_linear_in_log_m_and_nan_without_one(mod):
@@ -52,14 +55,7 @@ def test_numbers_are_the_seed_means_and_the_paired_test_of_the_rows(mod):
 
 @pytest.fixture(scope="module")
 def diagnose():
-    spec = importlib.util.spec_from_file_location(
-        "guideline_diagnose", ROOT / "studies" / "guideline_diagnose.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["guideline_diagnose"] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["guideline_diagnose"]
+    yield from _study_script("guideline_diagnose")
 
 
 def test_training_opauc_counts_the_pairs_with_the_m_hardest_negatives(diagnose):
