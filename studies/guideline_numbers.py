@@ -1,6 +1,6 @@
 """The descriptive numbers of docs/guideline-test.md, Results, from the committed rows.
 
-    .venv/bin/python studies/guideline_numbers.py results/guideline_gowalla.csv [--oracle]
+    .venv/bin/python studies/guideline_numbers.py results/guideline_gowalla.csv [--oracle | --arms]
 
 Per K, for one arm of a guideline study at the chosen weight decays
 (:func:`opauc_sim.train.guideline.arm_rows`): the seed-mean test NDCG@K and Recall@K of
@@ -8,6 +8,11 @@ DNS(M, all) per M and of BPR (RNS), the largest spread over the seeds of one M, 
 difference of the largest M and BPR (by seed, with the paired t-test's p), and, post hoc (not
 part of the pre-registered rule), the M at which the seed-mean NDCG@K of DNS(M, all) first
 crosses BPR's (interpolated in log M). The verdict itself is `opauc-sim report`'s.
+
+With ``--arms``, instead: per metric, K and sampler (DNS(M, all) per M, and BPR), over the
+seeds both arms have, the seed means of the main arm and of the oracle arm
+(``--exclude-heldout``), both at the main arm's chosen weight decays, and their difference
+paired by seed (oracle − main, with the paired t-test's p).
 """
 
 from __future__ import annotations
@@ -58,12 +63,46 @@ def numbers(df: pd.DataFrame, *, oracle: bool = False) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def arm_gap(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric, K and sampler: the columns of the module docstring's ``--arms``."""
+    main_arm, oracle_arm = G.arm_rows(df, False), G.arm_rows(df, True)
+    out = []
+    for metric in ("ndcg", "recall"):
+        for k in G.study_ks(df):
+            col = f"test_{metric}@{k}"
+            for key, a in _by_sampler(oracle_arm, col).items():
+                b = _by_sampler(main_arm, col).get(key)
+                if b is None:
+                    continue
+                seeds = a.index.intersection(b.index)
+                d = a[seeds] - b[seeds]
+                p = stats.ttest_rel(a[seeds], b[seeds]).pvalue if len(seeds) > 1 else np.nan
+                out.append(
+                    {"metric": metric, "K": k, "sampler": key, "main": b[seeds].mean(),
+                     "oracle": a[seeds].mean(), "oracle-main": d.mean(), "p": p,
+                     "paired seeds": len(seeds)}
+                )  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _by_sampler(rows: pd.DataFrame, col: str) -> dict[str, pd.Series]:
+    """``col`` by seed for BPR and for each DNS(M, all), keyed "BPR" and "M=<M>" in that order."""
+    out = {"BPR": rows[rows["sampler"] == "rns"].set_index("seed")[col]}
+    dns = rows[rows["sampler"] == "dns"]
+    for m in sorted(dns["M"].unique()):
+        out[f"M={int(m)}"] = dns[dns["M"] == m].set_index("seed")[col]
+    return {k: v for k, v in out.items() if len(v)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv", help="results/guideline_<dataset>.csv")
-    ap.add_argument("--oracle", action="store_true", help="the oracle arm (--exclude-heldout)")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--oracle", action="store_true", help="the oracle arm (--exclude-heldout)")
+    which.add_argument("--arms", action="store_true", help="oracle arm - main arm, by seed")
     args = ap.parse_args()
-    table = numbers(read_rows(args.csv, option="csv"), oracle=args.oracle)
+    df = read_rows(args.csv, option="csv")
+    table = arm_gap(df) if args.arms else numbers(df, oracle=args.oracle)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -95,3 +96,27 @@ def test_theorem3_link_finds_the_opauc_argmax_and_the_rank_correlation(diagnose)
     df["test_opauc@5/n_neg"] = -df["test_opauc@5/n_neg"]  # reversed order at K = 5
     link = diagnose.theorem3_link(df)
     assert link["spearman"].iloc[0] == pytest.approx(-1.0) and link["argmax M of OPAUC"][0] == 1
+
+
+def _by_seed(d, m, col, seeds):
+    """Column ``col`` of the BPR (``m`` None) or DNS(M=m) rows, indexed by seed."""
+    one = d[d["sampler"] == "rns"] if m is None else d[(d["sampler"] == "dns") & (d["M"] == m)]
+    return one.set_index("seed")[col].loc[seeds]
+
+
+def test_arm_gap_pairs_the_two_arms_by_seed_over_the_seeds_both_have(mod):
+    main = _rows(lambda k: 200, seeds=5, noise=0.002, seed=1)
+    oracle = _rows(lambda k: 5, seeds=3, oracle=True, noise=0.002, seed=2)
+    oracle = oracle[~((oracle["M"] == 50) & (oracle["seed"] == 2))]  # a run not yet landed
+    df = pd.concat([main, oracle], ignore_index=True)
+    table = mod.arm_gap(df).set_index(["metric", "K", "sampler"])
+    assert len(table) == 2 * 5 * 9
+    col = "test_recall@10"
+    for key, m, seeds in (("M=5", 5, [0, 1, 2]), ("M=50", 50, [0, 1]), ("BPR", None, [0, 1, 2])):
+        a, b = _by_seed(oracle, m, col, seeds), _by_seed(main, m, col, seeds)
+        row = table.loc[("recall", 10, key)]
+        assert row["paired seeds"] == len(seeds)
+        assert row["main"] == pytest.approx(b.mean(), abs=1e-15)
+        assert row["oracle-main"] == pytest.approx((a - b).mean(), abs=1e-15)
+        assert row["p"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
+    assert table.loc[("ndcg", 5, "M=5"), "oracle-main"] > 0.05  # peak at 5 against 200
