@@ -50,14 +50,12 @@ def numbers(df: pd.DataFrame, *, oracle: bool = False) -> pd.DataFrame:
             means = dns.groupby("M")[col].mean()
             a = dns[dns["M"] == top].set_index("seed")[col]
             b = rns.set_index("seed")[col]
-            seeds = a.index.intersection(b.index)
-            diff = a[seeds] - b[seeds]
-            p = stats.ttest_rel(a[seeds], b[seeds]).pvalue if len(seeds) > 1 else np.nan
+            diff, p, n = _paired(a, b)
             gap = means.to_numpy() - b.mean()
             out.append(
                 {"metric": metric, "K": k, **{f"M={m}": v for m, v in means.items()},
                  "BPR": b.mean(), "spread": dns.groupby("M")[col].agg(np.ptp).max(),
-                 f"M={top}-BPR": diff.mean(), "p": p, "paired seeds": len(seeds),
+                 f"M={top}-BPR": diff, "p": p, "paired seeds": n,
                  "crosses BPR at M": crossing(means.index.to_numpy(), gap)}
             )  # fmt: skip
     return pd.DataFrame(out)
@@ -70,19 +68,25 @@ def arm_gap(df: pd.DataFrame) -> pd.DataFrame:
     for metric in ("ndcg", "recall"):
         for k in G.study_ks(df):
             col = f"test_{metric}@{k}"
+            mains = _by_sampler(main_arm, col)
             for key, a in _by_sampler(oracle_arm, col).items():
-                b = _by_sampler(main_arm, col).get(key)
-                if b is None:
+                if key not in mains:
                     continue
+                b = mains[key]
                 seeds = a.index.intersection(b.index)
-                d = a[seeds] - b[seeds]
-                p = stats.ttest_rel(a[seeds], b[seeds]).pvalue if len(seeds) > 1 else np.nan
+                d, p, n = _paired(a, b)
                 out.append(
                     {"metric": metric, "K": k, "sampler": key, "main": b[seeds].mean(),
-                     "oracle": a[seeds].mean(), "oracle-main": d.mean(), "p": p,
-                     "paired seeds": len(seeds)}
+                     "oracle": a[seeds].mean(), "oracle-main": d, "p": p, "paired seeds": n}
                 )  # fmt: skip
     return pd.DataFrame(out)
+
+
+def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
+    """Mean of ``a − b`` over the seeds both have, the paired t-test's p (NaN under 2), n."""
+    seeds = a.index.intersection(b.index)
+    p = stats.ttest_rel(a[seeds], b[seeds]).pvalue if len(seeds) > 1 else np.nan
+    return float((a[seeds] - b[seeds]).mean()), float(p), len(seeds)
 
 
 def _by_sampler(rows: pd.DataFrame, col: str) -> dict[str, pd.Series]:
